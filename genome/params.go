@@ -1,0 +1,331 @@
+package genome
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// ParamKind is the type of a gene parameter.
+type ParamKind uint8
+
+// The parameter kinds.
+const (
+	KindInt      ParamKind = iota // a count
+	KindFloat                     // a ratio or a rate
+	KindDuration                  // a time.Duration, in nanoseconds
+	KindChoice                    // one of Param.Choices, by index
+)
+
+// Param describes one tunable parameter of a gene: its name, its type and its
+// inclusive bounds. Evolution mutates genomes through these descriptors.
+type Param struct {
+	Gene     GeneKind
+	Name     string    // the JSON name, such as "baseDelay"
+	Kind     ParamKind // int, float, duration or choice
+	Min, Max float64   // bounds in the base unit: a count, a ratio, nanoseconds, or a choice index
+	ZeroOff  bool      // 0 is allowed too, and switches the parameter off
+	Choices  []string  // the names of a choice parameter's values
+}
+
+// Path returns "gene.param", such as "retry.baseDelay".
+func (p Param) Path() string { return p.Gene.String() + "." + p.Name }
+
+// Format renders a value of p in its unit: "250ms", "3", "0.5", "rate".
+func (p Param) Format(v float64) string {
+	switch p.Kind {
+	case KindDuration:
+		return time.Duration(v).String()
+	case KindInt:
+		return strconv.FormatInt(int64(v), 10)
+	case KindChoice:
+		if v >= 0 && int(v) < len(p.Choices) {
+			return p.Choices[int(v)]
+		}
+		return fmt.Sprintf("choice(%v)", v)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+func (p Param) bounds() string {
+	if p.Kind == KindChoice {
+		return "one of " + quoteList(p.Choices)
+	}
+	r := "between " + p.Format(p.Min) + " and " + p.Format(p.Max)
+	if p.ZeroOff {
+		return "0 (off) or " + r
+	}
+	return r
+}
+
+// clamp returns v moved into p's bounds.
+func (p Param) clamp(v float64) float64 {
+	if math.IsNaN(v) {
+		return p.Min
+	}
+	if p.ZeroOff && v == 0 {
+		return 0
+	}
+	switch p.Kind {
+	case KindInt, KindDuration, KindChoice:
+		v = math.Round(v)
+	}
+	return math.Min(math.Max(v, p.Min), p.Max)
+}
+
+func (p Param) inBounds(v float64) bool {
+	if math.IsNaN(v) {
+		return false
+	}
+	if p.ZeroOff && v == 0 {
+		return true
+	}
+	return v >= p.Min && v <= p.Max
+}
+
+type paramDef struct {
+	Param
+	ptr func(*Genome) any // *int, *float64, *time.Duration or *uint8; nil when the gene is absent
+}
+
+// at returns a getter of field f of the gene that gene selects, as any.
+func at[G, F any](gene func(*Genome) *G, f func(*G) *F) func(*Genome) any {
+	return func(g *Genome) any {
+		if x := gene(g); x != nil {
+			return f(x)
+		}
+		return nil
+	}
+}
+
+func ms(n float64) float64 { return n * float64(time.Millisecond) }
+
+var (
+	fbOf = func(g *Genome) *Fallback { return g.Fallback }
+	rlOf = func(g *Genome) *RateLimit { return g.RateLimit }
+	bhOf = func(g *Genome) *Bulkhead { return g.Bulkhead }
+	toOf = func(g *Genome) *Timeout { return g.Timeout }
+	rtOf = func(g *Genome) *Retry { return g.Retry }
+	cbOf = func(g *Genome) *CircuitBreaker { return g.CircuitBreaker }
+	hdOf = func(g *Genome) *Hedge { return g.Hedge }
+)
+
+// paramTable is the fixed catalogue of parameters, in gene order and, within
+// a gene, in JSON order. It is never modified.
+var paramTable = []paramDef{
+	{Param{GeneFallback, "kind", KindChoice, 0, 2, false, fallbackKindNames}, at(fbOf, func(x *Fallback) *uint8 { return (*uint8)(&x.Kind) })},
+	{Param{GeneRateLimit, "rate", KindFloat, 0.01, 1e9, false, nil}, at(rlOf, func(x *RateLimit) *float64 { return &x.Rate })},
+	{Param{GeneRateLimit, "burst", KindInt, 1, 1000000, false, nil}, at(rlOf, func(x *RateLimit) *int { return &x.Burst })},
+	{Param{GeneBulkhead, "maxConcurrent", KindInt, 1, 10000, false, nil}, at(bhOf, func(x *Bulkhead) *int { return &x.MaxConcurrent })},
+	{Param{GeneBulkhead, "maxWait", KindDuration, 0, ms(60000), false, nil}, at(bhOf, func(x *Bulkhead) *time.Duration { return &x.MaxWait })},
+	{Param{GeneTimeout, "perAttempt", KindDuration, ms(1), ms(600000), true, nil}, at(toOf, func(x *Timeout) *time.Duration { return &x.PerAttempt })},
+	{Param{GeneTimeout, "overall", KindDuration, ms(1), ms(3600000), true, nil}, at(toOf, func(x *Timeout) *time.Duration { return &x.Overall })},
+	{Param{GeneRetry, "maxAttempts", KindInt, 1, 20, false, nil}, at(rtOf, func(x *Retry) *int { return &x.MaxAttempts })},
+	{Param{GeneRetry, "baseDelay", KindDuration, ms(1), ms(30000), false, nil}, at(rtOf, func(x *Retry) *time.Duration { return &x.BaseDelay })},
+	{Param{GeneRetry, "maxDelay", KindDuration, ms(1), ms(300000), false, nil}, at(rtOf, func(x *Retry) *time.Duration { return &x.MaxDelay })},
+	{Param{GeneRetry, "multiplier", KindFloat, 1, 10, false, nil}, at(rtOf, func(x *Retry) *float64 { return &x.Multiplier })},
+	{Param{GeneRetry, "jitter", KindFloat, 0, 1, false, nil}, at(rtOf, func(x *Retry) *float64 { return &x.Jitter })},
+	{Param{GeneCircuitBreaker, "mode", KindChoice, 0, 1, false, breakerModeNames}, at(cbOf, func(x *CircuitBreaker) *uint8 { return (*uint8)(&x.Mode) })},
+	{Param{GeneCircuitBreaker, "threshold", KindInt, 1, 1000, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.Threshold })},
+	{Param{GeneCircuitBreaker, "failureRate", KindFloat, 0.01, 1, false, nil}, at(cbOf, func(x *CircuitBreaker) *float64 { return &x.FailureRate })},
+	{Param{GeneCircuitBreaker, "window", KindInt, 1, 10000, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.Window })},
+	{Param{GeneCircuitBreaker, "openDuration", KindDuration, ms(1), ms(600000), false, nil}, at(cbOf, func(x *CircuitBreaker) *time.Duration { return &x.OpenDuration })},
+	{Param{GeneCircuitBreaker, "halfOpenProbes", KindInt, 1, 100, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.HalfOpenProbes })},
+	{Param{GeneHedge, "delay", KindDuration, ms(1), ms(60000), false, nil}, at(hdOf, func(x *Hedge) *time.Duration { return &x.Delay })},
+	{Param{GeneHedge, "maxHedges", KindInt, 1, 10, false, nil}, at(hdOf, func(x *Hedge) *int { return &x.MaxHedges })},
+}
+
+// Params returns the descriptors of every gene parameter, in gene order.
+func Params() []Param {
+	ps := make([]Param, len(paramTable))
+	for i, d := range paramTable {
+		ps[i] = d.Param
+	}
+	return ps
+}
+
+// ParamsOf returns the descriptors of the parameters of gene kind k.
+func ParamsOf(k GeneKind) []Param {
+	var ps []Param
+	for _, d := range paramTable {
+		if d.Gene == k {
+			ps = append(ps, d.Param)
+		}
+	}
+	return ps
+}
+
+func lookup(p Param) *paramDef {
+	for i := range paramTable {
+		if paramTable[i].Gene == p.Gene && paramTable[i].Name == p.Name {
+			return &paramTable[i]
+		}
+	}
+	return nil
+}
+
+// Value returns the value of parameter p in g, in p's base unit, and false
+// when g lacks p's gene.
+func (g *Genome) Value(p Param) (float64, bool) {
+	d := lookup(p)
+	if d == nil {
+		return 0, false
+	}
+	return get(d.ptr(g))
+}
+
+// SetValue sets parameter p of g to v (rounded for counts, durations and
+// choices, but not clamped: call [Genome.Normalize] after mutating). It
+// reports false when g lacks p's gene.
+func (g *Genome) SetValue(p Param, v float64) bool {
+	d := lookup(p)
+	if d == nil {
+		return false
+	}
+	return set(d.ptr(g), v)
+}
+
+func get(ptr any) (float64, bool) {
+	switch x := ptr.(type) {
+	case *int:
+		return float64(*x), true
+	case *float64:
+		return *x, true
+	case *time.Duration:
+		return float64(*x), true
+	case *uint8:
+		return float64(*x), true
+	}
+	return 0, false
+}
+
+func set(ptr any, v float64) bool {
+	switch x := ptr.(type) {
+	case *int:
+		*x = int(saturate(v, math.MinInt32, math.MaxInt32))
+	case *float64:
+		*x = v
+	case *time.Duration:
+		*x = time.Duration(saturate(v, math.MinInt64/2, math.MaxInt64/2))
+	case *uint8:
+		*x = uint8(saturate(v, 0, 255))
+	default:
+		return false
+	}
+	return true
+}
+
+func saturate(v, lo, hi float64) float64 {
+	if math.IsNaN(v) {
+		return lo
+	}
+	return math.Min(math.Max(math.Round(v), lo), hi)
+}
+
+// Normalize moves every parameter of g into its bounds and repairs what
+// depends on more than one field (a retry's MaxDelay below its BaseDelay, a
+// timeout with both fields off, a missing error class), so that the result
+// compiles. It keeps the genes g has and leaves Module alone.
+func (g *Genome) Normalize() {
+	for _, d := range paramTable {
+		ptr := d.ptr(g)
+		if v, ok := get(ptr); ok {
+			set(ptr, d.clamp(v))
+		}
+	}
+	if g.Generation < 0 {
+		g.Generation = 0
+	}
+	if g.Parent != "" && !digestRE.MatchString(g.Parent) {
+		g.Parent = ""
+	}
+	if r := g.Retry; r != nil && r.MaxDelay < r.BaseDelay {
+		r.MaxDelay = r.BaseDelay
+	}
+	if t := g.Timeout; t != nil && t.PerAttempt == 0 && t.Overall == 0 {
+		t.Overall = DefaultGene(GeneTimeout).(*Timeout).Overall
+	}
+	if f := g.Fallback; f != nil {
+		if len(f.Value) > 0 && !json.Valid(f.Value) {
+			f.Value = nil
+		}
+		if f.Kind == FallbackError && !classRE.MatchString(f.ErrorClass) {
+			f.ErrorClass = "unavailable"
+		}
+	}
+}
+
+var (
+	digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	classRE  = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
+)
+
+// ErrInvalid is matched (with errors.Is) by every [FieldError].
+var ErrInvalid = errors.New("genome: invalid")
+
+// FieldError is one violation found by [Genome.Validate] or while decoding:
+// the field, its value and what is wrong with it.
+type FieldError struct {
+	Field   string // "module", "retry.baseDelay", "genes.retyr", ...
+	Value   string // the offending value as written, or "" when missing
+	Problem string // what is wrong and what is expected
+}
+
+// Error returns "genome: <field>: <value> <problem>".
+func (e *FieldError) Error() string {
+	if e.Value == "" {
+		return "genome: " + e.Field + ": " + e.Problem
+	}
+	return "genome: " + e.Field + ": " + e.Value + " " + e.Problem
+}
+
+// Is reports whether target is [ErrInvalid].
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+// Validate reports every violation in g at once, as a join of [FieldError]s
+// naming the field, the value and the bound; nil when g is valid.
+func (g *Genome) Validate() error {
+	var errs []error
+	if !moduleRE.MatchString(g.Module) {
+		errs = append(errs, &FieldError{"module", strconv.Quote(g.Module),
+			"is not a module name: use 1–128 letters, digits, '.', '_' or '-', starting with a letter or digit"})
+	}
+	if g.Generation < 0 {
+		errs = append(errs, &FieldError{"generation", strconv.Itoa(g.Generation), "is negative"})
+	}
+	if g.Parent != "" && !digestRE.MatchString(g.Parent) {
+		errs = append(errs, &FieldError{"parent", strconv.Quote(g.Parent), `is not a digest: want "sha256:" and 64 lowercase hex digits, or ""`})
+	}
+	errs = append(errs, g.validateGenes()...)
+	return errors.Join(errs...)
+}
+
+func (g *Genome) validateGenes() []error {
+	var errs []error
+	for _, d := range paramTable {
+		v, ok := get(d.ptr(g))
+		if ok && !d.inBounds(v) {
+			errs = append(errs, &FieldError{d.Path(), d.Format(v), "is out of bounds: want " + d.bounds()})
+		}
+	}
+	if r := g.Retry; r != nil && r.MaxDelay < r.BaseDelay {
+		errs = append(errs, &FieldError{"retry.maxDelay", r.MaxDelay.String(), "is below retry.baseDelay " + r.BaseDelay.String()})
+	}
+	if t := g.Timeout; t != nil && t.PerAttempt == 0 && t.Overall == 0 {
+		errs = append(errs, &FieldError{"timeout", "", "has neither perAttempt nor overall set: set one, or remove the gene"})
+	}
+	if f := g.Fallback; f != nil {
+		if len(f.Value) > 0 && !json.Valid(f.Value) {
+			errs = append(errs, &FieldError{"fallback.value", "", "is not valid JSON"})
+		}
+		if f.Kind == FallbackError && !classRE.MatchString(f.ErrorClass) {
+			errs = append(errs, &FieldError{"fallback.errorClass", strconv.Quote(f.ErrorClass),
+				`is not an error class: use a lowercase word such as "unavailable"`})
+		}
+	}
+	return errs
+}

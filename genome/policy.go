@@ -1,0 +1,349 @@
+package genome
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Policy is a compiled genome: the executor that applications wrap their
+// calls with. A Policy is safe for concurrent use; its breaker, rate limiter
+// and bulkhead state is shared by every call through it.
+//
+// The genes act in this fixed order, outermost first:
+//
+//	fallback → rate limit → bulkhead → overall timeout → retry →
+//	circuit breaker → per-attempt timeout → hedge → call
+//
+// So the rate limiter and bulkhead admit a call once however often it is
+// retried, the breaker sees every attempt, and the fallback sees only what
+// every other gene gave up on.
+//
+// The first attempt runs on the caller's goroutine, and a call that succeeds
+// without hedging starts no goroutine. With no timeout and no hedge gene,
+// the success path allocates nothing.
+//
+// Timers are ordinary timers, so a policy compiled inside a
+// testing/synctest bubble runs in the bubble's virtual time.
+type Policy struct {
+	digest  string
+	epoch   time.Time
+	obs     Observer
+	retryIf func(error) bool
+
+	fb         *fallback
+	rl         *rateLimiter
+	bh         *bulkhead
+	overall    time.Duration
+	rt         *retrier
+	br         *breaker
+	perAttempt time.Duration
+	hd         *Hedge
+	plain      bool // no per-attempt timeout, hedge or observer
+}
+
+// Option configures [Compile].
+type Option interface{ apply(*options) }
+
+type options struct {
+	seed    uint64
+	seeded  bool
+	obs     Observer
+	retryIf func(error) bool
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+// WithSeed sets the seed of the retry jitter. Without it the seed is taken
+// from the genome's digest, so a genome always jitters the same way.
+func WithSeed(seed uint64) Option {
+	return optionFunc(func(o *options) { o.seed, o.seeded = seed, true })
+}
+
+// WithObserver sends the policy's events to obs.
+func WithObserver(obs Observer) Option {
+	return optionFunc(func(o *options) { o.obs = obs })
+}
+
+// WithRetryIf retries only failures for which retryable reports true.
+// Errors marked [Permanent] and context cancellation are never retried,
+// whatever it says.
+func WithRetryIf(retryable func(error) bool) Option {
+	return optionFunc(func(o *options) { o.retryIf = retryable })
+}
+
+// Compile checks the genes of g and builds its executor. A genome that fails
+// validation is refused with every violation listed; [Genome.Normalize]
+// makes any genome compile. The module name is not checked here.
+func Compile(g *Genome, opts ...Option) (*Policy, error) {
+	if errs := g.validateGenes(); len(errs) > 0 {
+		return nil, fmt.Errorf("genome: compile %q: %w", g.Module, errors.Join(errs...))
+	}
+	var o options
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	p := &Policy{digest: g.Digest(), epoch: time.Now(), obs: o.obs, retryIf: o.retryIf}
+	if !o.seeded {
+		b, _ := hex.DecodeString(p.digest[len("sha256:"):][:16])
+		o.seed = binary.BigEndian.Uint64(b)
+	}
+	if f := g.Fallback; f != nil {
+		p.fb = &fallback{kind: f.Kind, value: f.Value, class: f.ErrorClass}
+	}
+	if r := g.RateLimit; r != nil {
+		p.rl = newRateLimiter(r.Rate, r.Burst)
+	}
+	if b := g.Bulkhead; b != nil {
+		p.bh = newBulkhead(b.MaxConcurrent, b.MaxWait)
+	}
+	if t := g.Timeout; t != nil {
+		p.overall, p.perAttempt = t.Overall, t.PerAttempt
+		if p.overall > 0 && p.perAttempt >= p.overall {
+			p.perAttempt = 0 // the overall deadline always comes first
+		}
+	}
+	if r := g.Retry; r != nil {
+		p.rt = newRetrier(r, o.seed)
+	}
+	if b := g.CircuitBreaker; b != nil {
+		p.br = newBreaker(b)
+	}
+	if h := g.Hedge; h != nil {
+		hd := *h
+		p.hd = &hd
+	}
+	p.plain = p.perAttempt <= 0 && p.hd == nil && p.obs == nil
+	return p, nil
+}
+
+// Digest returns the digest of the genome the policy was compiled from.
+func (p *Policy) Digest() string { return p.digest }
+
+// BreakerState returns the state of the circuit breaker, or Closed when the
+// policy has none.
+func (p *Policy) BreakerState() BreakerState {
+	if p.br == nil {
+		return Closed
+	}
+	return BreakerState(p.br.state.Load())
+}
+
+// Do runs fn under the policy and returns nil or the error the genes settled
+// on: fn's own error, or an [*Error] naming the gene that stopped the call and
+// wrapping fn's last error, or a fallback's [*DegradedError]. fn must return
+// when its context is done.
+func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
+	_, err := execute[struct{}](ctx, p, doFn(fn))
+	return err
+}
+
+// Get runs fn under p like [Policy.Do] and returns its result. With a
+// fallback gene the result may be the fallback's: the static value decoded
+// into T, or the last result of type T that succeeded through p.
+func Get[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, error)) (T, error) {
+	return execute[T](ctx, p, getFn[T](fn))
+}
+
+// caller is a call under the policy; the two adapters let Do and Get share
+// one generic path without wrapping fn in a closure.
+type caller[T any] interface {
+	call(context.Context) (T, error)
+}
+
+type doFn func(context.Context) error
+
+func (f doFn) call(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) }
+
+type getFn[T any] func(context.Context) (T, error)
+
+func (f getFn[T]) call(ctx context.Context) (T, error) { return f(ctx) }
+
+func (p *Policy) emit(e Event) {
+	if p.obs != nil {
+		p.obs.Observe(e)
+	}
+}
+
+// now is the policy's monotonic clock in nanoseconds (virtual inside a
+// synctest bubble).
+func (p *Policy) now() int64 { return int64(time.Since(p.epoch)) }
+
+func execute[T any, C caller[T]](ctx context.Context, p *Policy, c C) (T, error) {
+	if p.fb == nil {
+		return admit[T](ctx, p, c)
+	}
+	v, err := admit[T](ctx, p, c)
+	if err == nil {
+		if p.fb.kind == FallbackCached {
+			p.fb.remember(v)
+		}
+		return v, nil
+	}
+	if ctx.Err() != nil { // the caller gave up: never mask that
+		return v, err
+	}
+	p.emit(Event{Kind: EventFallback, Gene: GeneFallback, Err: err})
+	return fallbackFor[T](p.fb, err)
+}
+
+// admit applies the rate limiter, the bulkhead and the overall timeout.
+func admit[T any, C caller[T]](ctx context.Context, p *Policy, c C) (T, error) {
+	if p.rl != nil && !p.rl.allow(p.now()) {
+		p.emit(Event{Kind: EventRejected, Gene: GeneRateLimit, Err: ErrRateLimited})
+		var zero T
+		return zero, errRateLimited
+	}
+	if p.bh != nil {
+		if !p.bh.tryAcquire() {
+			if err := p.bh.acquire(ctx); err != nil {
+				p.emit(Event{Kind: EventRejected, Gene: GeneBulkhead, Err: err})
+				var zero T
+				return zero, err
+			}
+		}
+		defer p.bh.release()
+	}
+	if p.overall > 0 {
+		octx, cancel := context.WithTimeout(ctx, p.overall)
+		defer cancel()
+		return attempts[T](ctx, octx, p, c)
+	}
+	return attempts[T](ctx, ctx, p, c)
+}
+
+// attempts is the retry loop: parent is the caller's context, ctx the one
+// bounded by the overall timeout.
+func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C) (T, error) {
+	var zero T
+	var last error
+	for attempt := 1; ; attempt++ {
+		var probe uint32
+		if p.br != nil {
+			ok, pr := p.br.allow(p)
+			if !ok {
+				p.emit(Event{Kind: EventRejected, Gene: GeneCircuitBreaker, Attempt: attempt, Err: ErrCircuitOpen})
+				if last == nil {
+					return zero, errCircuitOpen
+				}
+				return zero, &Error{Gene: GeneCircuitBreaker, Reason: ErrCircuitOpen, Attempts: attempt - 1, Cause: last}
+			}
+			probe = pr
+		}
+		var v T
+		var err error
+		if probe == 0 && p.plain {
+			// The common case: no per-attempt timeout, hedge or observer.
+			v, err = c.call(ctx)
+			if p.br != nil {
+				p.br.done(p, err)
+			}
+		} else {
+			v, err = try[T](ctx, p, c, attempt, probe)
+		}
+		if err == nil {
+			return v, nil
+		}
+		last = err
+		if ctx.Err() != nil {
+			return zero, stopped(parent, attempt, err)
+		}
+		if p.rt == nil {
+			return zero, err
+		}
+		if !p.retryable(err) {
+			return zero, err
+		}
+		if attempt >= p.rt.maxAttempts {
+			return zero, &Error{Gene: GeneRetry, Reason: ErrRetriesExhausted, Attempts: attempt, Cause: err}
+		}
+		d := p.rt.delay(attempt)
+		p.emit(Event{Kind: EventRetry, Gene: GeneRetry, Attempt: attempt, Delay: d, Err: err})
+		if d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return zero, stopped(parent, attempt, err)
+			}
+		}
+	}
+}
+
+// stopped builds the error for a call whose context ended after attempt
+// attempts: the overall timeout when the caller's context is still live,
+// else the caller's own cancellation.
+func stopped(parent context.Context, attempt int, last error) error {
+	if parent.Err() == nil {
+		return &Error{Gene: GeneTimeout, Reason: ErrTimeout, Attempts: attempt, Cause: last}
+	}
+	if attempt == 1 {
+		return last
+	}
+	return &Error{Gene: GeneRetry, Reason: parent.Err(), Attempts: attempt, Cause: last}
+}
+
+func (p *Policy) retryable(err error) bool {
+	if errors.Is(err, context.Canceled) || IsPermanent(err) {
+		return false
+	}
+	return p.retryIf == nil || p.retryIf(err)
+}
+
+// breakerFailure reports whether err counts against the dependency.
+func breakerFailure(err error) bool {
+	return err != nil && !errors.Is(err, context.Canceled) && !IsPermanent(err)
+}
+
+// try runs one attempt: the per-attempt timeout, the hedge and the call, and
+// reports the outcome to the breaker.
+func try[T any, C caller[T]](ctx context.Context, p *Policy, c C, attempt int, probe uint32) (v T, err error) {
+	if probe != 0 {
+		// A probe must be accounted for even if fn panics, or the breaker
+		// would wait for it forever.
+		done := false
+		defer func() {
+			if !done {
+				p.br.record(p, probe, true)
+			}
+		}()
+		v, err = tryOnce[T](ctx, p, c, attempt)
+		done = true
+		p.br.record(p, probe, breakerFailure(err))
+		return v, err
+	}
+	v, err = tryOnce[T](ctx, p, c, attempt)
+	if p.br != nil {
+		p.br.done(p, err)
+	}
+	return v, err
+}
+
+func tryOnce[T any, C caller[T]](ctx context.Context, p *Policy, c C, attempt int) (T, error) {
+	p.emit(Event{Kind: EventAttempt, Attempt: attempt})
+	if p.perAttempt <= 0 {
+		if p.hd != nil {
+			return hedged[T](ctx, p, c)
+		}
+		return c.call(ctx)
+	}
+	actx, cancel := context.WithTimeout(ctx, p.perAttempt)
+	defer cancel()
+	var v T
+	var err error
+	if p.hd != nil {
+		v, err = hedged[T](actx, p, c)
+	} else {
+		v, err = c.call(actx)
+	}
+	if err != nil && ctx.Err() == nil && actx.Err() == context.DeadlineExceeded {
+		err = &Error{Gene: GeneTimeout, Reason: ErrTimeout, Attempts: 1, Cause: err}
+	}
+	return v, err
+}
