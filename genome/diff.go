@@ -2,6 +2,7 @@ package genome
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -82,7 +83,7 @@ func Diff(a, b *Genome) Delta {
 			}
 			if k == GeneFallback {
 				fa, fb := a.Fallback, b.Fallback
-				if !bytes.Equal(fa.Value, fb.Value) {
+				if !bytes.Equal(compact(fa.Value), compact(fb.Value)) {
 					d = append(d, Change{Kind: Changed, Gene: k, Field: "fallback.value", From: string(fa.Value), To: string(fb.Value)})
 				}
 				if fa.ErrorClass != fb.ErrorClass {
@@ -106,4 +107,12 @@ func geneSummary(g *Genome, k GeneKind) string {
 		parts = append(parts, fmt.Sprintf("errorClass %s", g.Fallback.ErrorClass))
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+func compact(raw []byte) []byte {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return raw
+	}
+	return b.Bytes()
 }

@@ -104,22 +104,33 @@ func (g *Genome) Digest() string {
 // [Genome.Validate] (or [Genome.Normalize]). A parameter left out takes its
 // [DefaultGene] value, except timeouts, which are then off.
 func (g *Genome) UnmarshalJSON(data []byte) error {
+	out, errs := decode(data)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	*g = *out
+	return nil
+}
+
+// decode returns what it could decode of data and every problem found; the
+// genome is nil when the document is not a genome at all.
+func decode(data []byte) (*Genome, []error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
-		return &FieldError{"(document)", "", "is not a JSON object: " + err.Error()}
+		return nil, []error{&FieldError{"(document)", "", "is not a JSON object: " + err.Error()}}
 	}
 	sv, ok := top["schemaVersion"]
 	if !ok {
-		return &FieldError{"schemaVersion", "", fmt.Sprintf("is missing: want %d", SchemaVersion)}
+		return nil, []error{&FieldError{"schemaVersion", "", fmt.Sprintf("is missing: want %d", SchemaVersion)}}
 	}
 	var v int
 	if err := json.Unmarshal(sv, &v); err != nil || v < 1 {
-		return &FieldError{"schemaVersion", string(sv), fmt.Sprintf("is not a schema version: want %d", SchemaVersion)}
+		return nil, []error{&FieldError{"schemaVersion", string(sv), fmt.Sprintf("is not a schema version: want %d", SchemaVersion)}}
 	}
 	if v > SchemaVersion {
-		return &FieldError{"schemaVersion", string(sv), fmt.Sprintf("is newer than this version of rafael reads (%d): upgrade rafael", SchemaVersion)}
+		return nil, []error{&FieldError{"schemaVersion", string(sv), fmt.Sprintf("is newer than this version of rafael reads (%d): upgrade rafael", SchemaVersion)}}
 	}
-	var out Genome
+	out := new(Genome)
 	var errs []error
 	for _, key := range sortedKeys(top) {
 		raw := top[key]
@@ -137,11 +148,7 @@ func (g *Genome) UnmarshalJSON(data []byte) error {
 			errs = append(errs, &FieldError{key, "", "is not a genome field (expected one of " + quoteList(topFields) + ")"})
 		}
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	*g = out
-	return nil
+	return out, errs
 }
 
 func (g *Genome) decodeGenes(raw json.RawMessage) []error {
@@ -182,7 +189,11 @@ func (g *Genome) decodeParam(k GeneKind, name string, raw json.RawMessage) error
 	if k == GeneFallback {
 		switch name {
 		case "value":
-			g.Fallback.Value = bytes.Clone(raw)
+			var c bytes.Buffer
+			if err := json.Compact(&c, raw); err != nil {
+				return &FieldError{path, "", "is not valid JSON: " + err.Error()}
+			}
+			g.Fallback.Value = c.Bytes()
 			return nil
 		case "errorClass":
 			return decodeAs(path, raw, &g.Fallback.ErrorClass, "a string")
@@ -264,14 +275,18 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 }
 
 // Parse decodes and validates a genome from JSON. The error lists every
-// problem found, each naming its field.
+// problem found at once, structural and out-of-bounds alike, each naming its
+// field.
 func Parse(data []byte) (*Genome, error) {
-	g := new(Genome)
-	if err := g.UnmarshalJSON(data); err != nil {
-		return nil, err
+	g, errs := decode(data)
+	if g == nil {
+		return nil, errors.Join(errs...)
 	}
 	if err := g.Validate(); err != nil {
-		return nil, err
+		errs = append(errs, flatten(err)...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return g, nil
 }

@@ -1,0 +1,127 @@
+package genome_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rafaelabs/rafael/genome"
+)
+
+func ExampleCompile() {
+	g := &genome.Genome{
+		Module: "checkout",
+		Retry:  &genome.Retry{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, Multiplier: 2},
+	}
+	policy, err := genome.Compile(g)
+	if err != nil {
+		panic(err)
+	}
+	calls := 0
+	err = policy.Do(context.Background(), func(ctx context.Context) error {
+		calls++
+		if calls < 3 {
+			return errors.New("connection refused")
+		}
+		return nil
+	})
+	fmt.Println(err, "after", calls, "attempts")
+	// Output: <nil> after 3 attempts
+}
+
+func ExampleParse() {
+	_, err := genome.Parse([]byte(`{
+		"schemaVersion": 1,
+		"module": "checkout",
+		"genes": {
+			"retry": {"maxAttempts": 3, "baseDelay": "-5ms"},
+			"circuitBreaker": {"threshold": 0},
+			"cache": {}
+		}
+	}`))
+	fmt.Println(err)
+	// Output:
+	// genome: genes.cache: is not a gene (expected one of "fallback", "rateLimit", "bulkhead", "timeout", "retry", "circuitBreaker", "hedge")
+	// genome: retry.baseDelay: -5ms is out of bounds: want between 1ms and 30s
+	// genome: circuitBreaker.threshold: 0 is out of bounds: want between 1 and 1000
+}
+
+func ExampleGenome_Validate() {
+	g := &genome.Genome{
+		Module:         "checkout",
+		Retry:          &genome.Retry{MaxAttempts: 3, BaseDelay: -5 * time.Millisecond, MaxDelay: time.Second, Multiplier: 2},
+		CircuitBreaker: &genome.CircuitBreaker{Threshold: 0, FailureRate: 0.5, Window: 20, OpenDuration: time.Second, HalfOpenProbes: 1},
+	}
+	fmt.Println(g.Validate())
+	g.Normalize()
+	fmt.Println(g.Validate(), g.Retry.BaseDelay, g.CircuitBreaker.Threshold)
+	// Output:
+	// genome: retry.baseDelay: -5ms is out of bounds: want between 1ms and 30s
+	// genome: circuitBreaker.threshold: 0 is out of bounds: want between 1 and 1000
+	// <nil> 1ms 1
+}
+
+func ExampleDiff() {
+	old := &genome.Genome{Module: "checkout", Retry: &genome.Retry{MaxAttempts: 2, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, Multiplier: 2}}
+	evolved := old.Clone()
+	evolved.Retry.MaxAttempts = 4
+	evolved.Retry.BaseDelay = 250 * time.Millisecond
+	evolved.Add(genome.GeneCircuitBreaker)
+	fmt.Println(genome.Diff(old, evolved))
+	// Output:
+	// retry.maxAttempts: 2 → 4
+	// retry.baseDelay: 100ms → 250ms
+	// + circuitBreaker {mode consecutive, threshold 5, failureRate 0.5, window 20, openDuration 5s, halfOpenProbes 1}
+}
+
+func ExampleGet() {
+	policy, err := genome.Compile(&genome.Genome{
+		Module:   "prices",
+		Fallback: &genome.Fallback{Kind: genome.FallbackStatic, Value: []byte(`{"currency":"EUR","cents":0}`)},
+	})
+	if err != nil {
+		panic(err)
+	}
+	type price struct {
+		Currency string `json:"currency"`
+		Cents    int    `json:"cents"`
+	}
+	p, err := genome.Get(context.Background(), policy, func(ctx context.Context) (price, error) {
+		return price{}, errors.New("upstream down")
+	})
+	fmt.Printf("%+v %v\n", p, err)
+	// Output: {Currency:EUR Cents:0} <nil>
+}
+
+func ExamplePermanent() {
+	policy, _ := genome.Compile(&genome.Genome{
+		Retry: &genome.Retry{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, Multiplier: 1},
+	})
+	calls := 0
+	err := policy.Do(context.Background(), func(ctx context.Context) error {
+		calls++
+		return genome.Permanent(errors.New("invalid card number"))
+	})
+	fmt.Println(err, "-", calls, "call")
+	// Output: invalid card number - 1 call
+}
+
+func ExampleWithObserver() {
+	policy, _ := genome.Compile(&genome.Genome{
+		CircuitBreaker: &genome.CircuitBreaker{Threshold: 2, FailureRate: 0.5, Window: 10, OpenDuration: time.Minute, HalfOpenProbes: 1},
+	}, genome.WithObserver(genome.ObserverFunc(func(e genome.Event) {
+		if e.Kind == genome.EventBreaker {
+			fmt.Println("breaker:", e.From, "→", e.To)
+		}
+	})))
+	for range 3 {
+		err := policy.Do(context.Background(), func(ctx context.Context) error { return errors.New("timeout") })
+		fmt.Println(err)
+	}
+	// Output:
+	// timeout
+	// breaker: closed → open
+	// timeout
+	// genome: circuit open
+}
