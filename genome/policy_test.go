@@ -368,7 +368,7 @@ func TestFallbackKinds(t *testing.T) {
 		cached := mustCompile(t, &Genome{Fallback: &Fallback{Kind: FallbackCached}})
 		_, err = Get(ctx, cached, failInt)
 		assert.ErrorIs(t, err, errDown, "nothing cached yet")
-		v, err = Get(ctx, cached, func(context.Context) (int, error) { return 7, nil })
+		_, err = Get(ctx, cached, func(context.Context) (int, error) { return 7, nil })
 		require.NoError(t, err)
 		v, err = Get(ctx, cached, failInt)
 		assert.NoError(t, err)
