@@ -43,6 +43,7 @@ type Policy struct {
 	perAttempt time.Duration
 	hd         *Hedge
 	plain      bool // no per-attempt timeout, hedge or observer
+	fast       bool // plain, and no fallback or overall timeout either
 }
 
 // Option configures [Compile].
@@ -119,6 +120,7 @@ func Compile(g *Genome, opts ...Option) (*Policy, error) {
 		p.hd = &hd
 	}
 	p.plain = p.perAttempt <= 0 && p.hd == nil && p.obs == nil
+	p.fast = p.plain && p.fb == nil && p.overall <= 0
 	return p, nil
 }
 
@@ -139,7 +141,43 @@ func (p *Policy) BreakerState() BreakerState {
 // wrapping fn's last error, or a fallback's [*DegradedError]. fn must return
 // when its context is done.
 func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
-	_, err := execute[struct{}](ctx, p, doFn(fn))
+	if !p.fast {
+		_, err := execute[struct{}](ctx, p, doFn(fn))
+		return err
+	}
+	// The same path as execute, flattened for a policy with no fallback, no
+	// timeout, no hedge and no observer: admission and the first attempt run
+	// inline, and a failure resumes the shared retry loop.
+	if p.rl != nil && !p.rl.allow(p.now()) {
+		return errRateLimited
+	}
+	if p.bh != nil {
+		if !p.bh.tryAcquire() {
+			if err := p.bh.acquire(ctx); err != nil {
+				return err
+			}
+		}
+		err := p.first(ctx, fn)
+		p.bh.release()
+		return err
+	}
+	return p.first(ctx, fn)
+}
+
+// first makes the first attempt of a fast-path call.
+func (p *Policy) first(ctx context.Context, fn func(context.Context) error) error {
+	if p.br != nil && BreakerState(p.br.state.Load()) != Closed {
+		_, err := attempts[struct{}](ctx, ctx, p, doFn(fn), 0, nil)
+		return err
+	}
+	err := fn(ctx)
+	if p.br != nil {
+		p.br.done(p, err)
+	}
+	if err == nil {
+		return nil
+	}
+	_, err = attempts[struct{}](ctx, ctx, p, doFn(fn), 1, err)
 	return err
 }
 
@@ -212,31 +250,54 @@ func admit[T any, C caller[T]](ctx context.Context, p *Policy, c C) (T, error) {
 	if p.overall > 0 {
 		octx, cancel := context.WithTimeout(ctx, p.overall)
 		defer cancel()
-		return attempts[T](ctx, octx, p, c)
+		return attempts[T](ctx, octx, p, c, 0, nil)
 	}
-	return attempts[T](ctx, ctx, p, c)
+	return attempts[T](ctx, ctx, p, c, 0, nil)
 }
 
 // attempts is the retry loop: parent is the caller's context, ctx the one
-// bounded by the overall timeout.
-func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C) (T, error) {
+// bounded by the overall timeout. It resumes after done attempts, the last
+// of which failed with err (done is 0 at the start).
+func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C, done int, err error) (T, error) {
 	var zero T
-	var last error
-	for attempt := 1; ; attempt++ {
+	attempt := done
+	for {
+		if attempt > 0 { // attempt failed with err: stop, or back off and go again
+			if ctx.Err() != nil {
+				return zero, stopped(parent, attempt, err)
+			}
+			if p.rt == nil || !p.retryable(err) {
+				return zero, err
+			}
+			if attempt >= p.rt.maxAttempts {
+				return zero, &Error{Gene: GeneRetry, Reason: ErrRetriesExhausted, Attempts: attempt, Cause: err}
+			}
+			d := p.rt.delay(attempt)
+			p.emit(Event{Kind: EventRetry, Gene: GeneRetry, Attempt: attempt, Delay: d, Err: err})
+			if d > 0 {
+				t := time.NewTimer(d)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					return zero, stopped(parent, attempt, err)
+				}
+			}
+		}
+		attempt++
 		var probe uint32
 		if p.br != nil {
 			ok, pr := p.br.allow(p)
 			if !ok {
 				p.emit(Event{Kind: EventRejected, Gene: GeneCircuitBreaker, Attempt: attempt, Err: ErrCircuitOpen})
-				if last == nil {
+				if attempt == 1 {
 					return zero, errCircuitOpen
 				}
-				return zero, &Error{Gene: GeneCircuitBreaker, Reason: ErrCircuitOpen, Attempts: attempt - 1, Cause: last}
+				return zero, &Error{Gene: GeneCircuitBreaker, Reason: ErrCircuitOpen, Attempts: attempt - 1, Cause: err}
 			}
 			probe = pr
 		}
 		var v T
-		var err error
 		if probe == 0 && p.plain {
 			// The common case: no per-attempt timeout, hedge or observer.
 			v, err = c.call(ctx)
@@ -248,30 +309,6 @@ func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C) (
 		}
 		if err == nil {
 			return v, nil
-		}
-		last = err
-		if ctx.Err() != nil {
-			return zero, stopped(parent, attempt, err)
-		}
-		if p.rt == nil {
-			return zero, err
-		}
-		if !p.retryable(err) {
-			return zero, err
-		}
-		if attempt >= p.rt.maxAttempts {
-			return zero, &Error{Gene: GeneRetry, Reason: ErrRetriesExhausted, Attempts: attempt, Cause: err}
-		}
-		d := p.rt.delay(attempt)
-		p.emit(Event{Kind: EventRetry, Gene: GeneRetry, Attempt: attempt, Delay: d, Err: err})
-		if d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return zero, stopped(parent, attempt, err)
-			}
 		}
 	}
 }

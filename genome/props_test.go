@@ -204,3 +204,58 @@ func TestPropSameSeedSameDelays(t *testing.T) {
 		}
 	})
 }
+
+// The flattened fast path of Do (taken without an observer) and the general
+// path (taken with one) must be indistinguishable from outside.
+func TestPropFastPathMatchesGeneralPath(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g := anyGenome(t)
+		g.Timeout, g.Hedge, g.Fallback = nil, nil, nil
+		g.Normalize()
+		script := rapid.SliceOfN(rapid.IntRange(0, 3), 1, 30).Draw(t, "script")
+		gaps := rapid.SliceOfN(rapid.Int64Range(0, int64(2*time.Second)), len(script), len(script)).Draw(t, "gaps")
+		type outcome struct {
+			err     string
+			calls   int
+			elapsed time.Duration
+			state   BreakerState
+		}
+		run := func(opts ...Option) []outcome {
+			var out []outcome
+			rapid.SyncTest(t, func(t *rapid.T) {
+				p, err := Compile(g, append(opts, WithSeed(7))...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, s := range script {
+					calls := 0
+					start := time.Now()
+					err := p.Do(t.Context(), func(context.Context) error {
+						calls++
+						switch {
+						case s == 0, s == 1 && calls > 1:
+							return nil
+						case s == 2:
+							return Permanent(errDown)
+						}
+						return errDown
+					})
+					o := outcome{calls: calls, elapsed: time.Since(start), state: p.BreakerState()}
+					if err != nil {
+						o.err = err.Error()
+					}
+					out = append(out, o)
+					time.Sleep(time.Duration(gaps[i]))
+				}
+			})
+			return out
+		}
+		fast := run()
+		general := run(WithObserver(ObserverFunc(func(Event) {})))
+		for i := range fast {
+			if fast[i] != general[i] {
+				t.Fatalf("call %d: fast path %+v, general path %+v", i, fast[i], general[i])
+			}
+		}
+	})
+}
