@@ -1,0 +1,311 @@
+package faults
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kind names a fault primitive.
+type Kind uint8
+
+// The fault primitives. Network targets (Toxiproxy) support the first nine;
+// in-process hooks support Latency, Down, Hang, Reset and Error, and the
+// byte-level ones where they wrap a connection.
+const (
+	KindLatency   Kind = iota // delay (+ jitter)
+	KindDown                  // refuse new calls or connections; drop live connections
+	KindBlackhole             // stall data in flight; delivered when removed
+	KindHang                  // block until the caller gives up (context done)
+	KindReset                 // connection reset by peer
+	KindBandwidth             // throttle throughput
+	KindSlowClose             // delay closing
+	KindCutAfter              // close after N bytes
+	KindSlicer                // split data into small, delayed chunks
+	KindError                 // fail calls with an error, at a rate
+	numKinds
+)
+
+var kindNames = [numKinds]string{"latency", "down", "blackhole", "hang", "reset", "bandwidth", "slowClose", "cutAfter", "slicer", "error"}
+
+// String returns the kind's name, such as "latency".
+func (k Kind) String() string {
+	if k < numKinds {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Direction says which way through a connection a fault acts.
+type Direction uint8
+
+// The directions. The zero value, Downstream, acts on what the upstream
+// sends back to the client, which is where latency is usually felt.
+const (
+	Downstream Direction = iota // upstream → client
+	Upstream                    // client → upstream
+	Both                        // both ways
+)
+
+// String returns "downstream", "upstream" or "both".
+func (d Direction) String() string {
+	switch d {
+	case Downstream:
+		return "downstream"
+	case Upstream:
+		return "upstream"
+	case Both:
+		return "both"
+	}
+	return fmt.Sprintf("Direction(%d)", uint8(d))
+}
+
+// Fault is one typed fault primitive, such as [Latency] or [Down]. Faults are
+// values: a [Target] applies one and returns the function that removes it.
+type Fault interface {
+	Kind() Kind
+	// Validate reports a parameter out of range, naming it.
+	Validate() error
+	String() string
+}
+
+// ErrInvalid is matched (with errors.Is) by every validation error.
+var ErrInvalid = errors.New("faults: invalid fault")
+
+// ErrUnsupported is matched by the error a target returns for a fault kind
+// it cannot inject.
+var ErrUnsupported = errors.New("faults: unsupported fault")
+
+func invalid(f Fault, field, problem string) error {
+	return fmt.Errorf("%w: %s.%s %s", ErrInvalid, f.Kind(), field, problem)
+}
+
+func checkToxicity(f Fault, t float64) error {
+	if t < 0 || t > 1 || t != t {
+		return invalid(f, "Toxicity", fmt.Sprintf("= %v is outside [0, 1] (0 means 1: every connection)", t))
+	}
+	return nil
+}
+
+func checkDirection(f Fault, d Direction) error {
+	if d > Both {
+		return invalid(f, "Direction", fmt.Sprintf("= %d is not Downstream, Upstream or Both", d))
+	}
+	return nil
+}
+
+func nonNegative(f Fault, field string, d time.Duration) error {
+	if d < 0 {
+		return invalid(f, field, fmt.Sprintf("= %v is negative", d))
+	}
+	return nil
+}
+
+// Latency delays data (network) or calls (hooks) by Delay, plus or minus a
+// uniformly drawn Jitter.
+type Latency struct {
+	Delay     time.Duration
+	Jitter    time.Duration // at most Delay
+	Direction Direction     // network only
+	Toxicity  float64       // fraction of connections (network) or calls (hooks) affected; 0 means all
+}
+
+// Kind returns KindLatency.
+func (Latency) Kind() Kind { return KindLatency }
+
+// Validate checks that Delay and Jitter are not negative and Jitter ≤ Delay.
+func (f Latency) Validate() error {
+	return errors.Join(nonNegative(f, "Delay", f.Delay), nonNegative(f, "Jitter", f.Jitter),
+		jitterBound(f), checkDirection(f, f.Direction), checkToxicity(f, f.Toxicity))
+}
+
+func jitterBound(f Latency) error {
+	if f.Jitter > f.Delay {
+		return invalid(f, "Jitter", fmt.Sprintf("= %v exceeds Delay %v (a delay cannot go below zero)", f.Jitter, f.Delay))
+	}
+	return nil
+}
+
+func (f Latency) String() string {
+	s := "latency " + f.Delay.String()
+	if f.Jitter > 0 {
+		s += "±" + f.Jitter.String()
+	}
+	return s + toxicityString(f.Toxicity)
+}
+
+func toxicityString(t float64) string {
+	if t == 0 || t == 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (%.0f%%)", t*100)
+}
+
+// Down takes the dependency away: new connections or calls are refused and
+// live connections are closed.
+type Down struct{}
+
+// Kind returns KindDown.
+func (Down) Kind() Kind { return KindDown }
+
+// Validate returns nil: Down has no parameters.
+func (Down) Validate() error { return nil }
+
+func (Down) String() string { return "down" }
+
+// Blackhole stalls data both ways without closing anything; what was held is
+// delivered when the fault is removed (a healable partition).
+type Blackhole struct{}
+
+// Kind returns KindBlackhole.
+func (Blackhole) Kind() Kind { return KindBlackhole }
+
+// Validate returns nil: Blackhole has no parameters.
+func (Blackhole) Validate() error { return nil }
+
+func (Blackhole) String() string { return "blackhole" }
+
+// Hang accepts but never answers: data is swallowed (network) or the call
+// blocks until its context is done (hooks). Removing it closes the stalled
+// connections.
+type Hang struct{}
+
+// Kind returns KindHang.
+func (Hang) Kind() Kind { return KindHang }
+
+// Validate returns nil: Hang has no parameters.
+func (Hang) Validate() error { return nil }
+
+func (Hang) String() string { return "hang" }
+
+// Reset resets connections (ECONNRESET) after After; on hooks a call fails
+// with a connection-reset error.
+type Reset struct {
+	After time.Duration // how long a connection lives before the reset
+}
+
+// Kind returns KindReset.
+func (Reset) Kind() Kind { return KindReset }
+
+// Validate checks that After is not negative.
+func (f Reset) Validate() error { return nonNegative(f, "After", f.After) }
+
+func (f Reset) String() string {
+	if f.After > 0 {
+		return "reset after " + f.After.String()
+	}
+	return "reset"
+}
+
+// Bandwidth throttles throughput to BytesPerSecond (rounded to KB/s for a
+// network target).
+type Bandwidth struct {
+	BytesPerSecond int64
+	Direction      Direction
+}
+
+// Kind returns KindBandwidth.
+func (Bandwidth) Kind() Kind { return KindBandwidth }
+
+// Validate checks the rate is at least 1024 bytes per second.
+func (f Bandwidth) Validate() error {
+	var err error
+	if f.BytesPerSecond < 1024 {
+		err = invalid(f, "BytesPerSecond", fmt.Sprintf("= %d is below 1024 (use Blackhole to stop data)", f.BytesPerSecond))
+	}
+	return errors.Join(err, checkDirection(f, f.Direction))
+}
+
+func (f Bandwidth) String() string { return fmt.Sprintf("bandwidth %d B/s", f.BytesPerSecond) }
+
+// SlowClose delays the close of a connection by Delay.
+type SlowClose struct {
+	Delay time.Duration
+}
+
+// Kind returns KindSlowClose.
+func (SlowClose) Kind() Kind { return KindSlowClose }
+
+// Validate checks Delay is not negative.
+func (f SlowClose) Validate() error { return nonNegative(f, "Delay", f.Delay) }
+
+func (f SlowClose) String() string { return "slow close " + f.Delay.String() }
+
+// CutAfter closes a connection once Bytes have passed in Direction.
+type CutAfter struct {
+	Bytes     int64
+	Direction Direction
+}
+
+// Kind returns KindCutAfter.
+func (CutAfter) Kind() Kind { return KindCutAfter }
+
+// Validate checks Bytes is not negative.
+func (f CutAfter) Validate() error {
+	var err error
+	if f.Bytes < 0 {
+		err = invalid(f, "Bytes", fmt.Sprintf("= %d is negative", f.Bytes))
+	}
+	return errors.Join(err, checkDirection(f, f.Direction))
+}
+
+func (f CutAfter) String() string { return fmt.Sprintf("cut after %d bytes", f.Bytes) }
+
+// Slicer splits data into chunks of about AverageSize bytes (± SizeVariation),
+// each Delay apart.
+type Slicer struct {
+	AverageSize   int
+	SizeVariation int
+	Delay         time.Duration
+	Direction     Direction
+}
+
+// Kind returns KindSlicer.
+func (Slicer) Kind() Kind { return KindSlicer }
+
+// Validate checks AverageSize ≥ 1, 0 ≤ SizeVariation < AverageSize, Delay ≥ 0.
+func (f Slicer) Validate() error {
+	var errs []error
+	if f.AverageSize < 1 {
+		errs = append(errs, invalid(f, "AverageSize", fmt.Sprintf("= %d is below 1", f.AverageSize)))
+	}
+	if f.SizeVariation < 0 || (f.AverageSize >= 1 && f.SizeVariation >= f.AverageSize) {
+		errs = append(errs, invalid(f, "SizeVariation", fmt.Sprintf("= %d is outside [0, AverageSize)", f.SizeVariation)))
+	}
+	errs = append(errs, nonNegative(f, "Delay", f.Delay), checkDirection(f, f.Direction))
+	return errors.Join(errs...)
+}
+
+func (f Slicer) String() string {
+	return fmt.Sprintf("slicer %d±%d bytes every %v", f.AverageSize, f.SizeVariation, f.Delay)
+}
+
+// Error fails calls with Err, each call with probability Rate (0 means every
+// call). It is an in-process fault: network targets do not support it.
+type Error struct {
+	Err  error   // the error returned; nil means ErrInjected
+	Rate float64 // 0 means 1
+}
+
+// ErrInjected is the error an [Error] fault returns when it names none.
+var ErrInjected = errors.New("faults: injected error")
+
+// Kind returns KindError.
+func (Error) Kind() Kind { return KindError }
+
+// Validate checks Rate is within [0, 1].
+func (f Error) Validate() error {
+	if f.Rate < 0 || f.Rate > 1 || f.Rate != f.Rate {
+		return invalid(f, "Rate", fmt.Sprintf("= %v is outside [0, 1] (0 means every call)", f.Rate))
+	}
+	return nil
+}
+
+func (f Error) String() string {
+	e := ErrInjected
+	if f.Err != nil {
+		e = f.Err
+	}
+	return "error " + strings.TrimPrefix(e.Error(), "faults: ") + toxicityString(f.Rate)
+}
