@@ -1,4 +1,5 @@
 # RAFAEL: make demo runs the main job, make test runs the tests.
+SHELL     := /bin/bash
 GO        ?= go
 FUZZTIME  ?= 60s
 BENCHCOUNT ?= 5
@@ -7,8 +8,8 @@ BENCHCOUNT ?= 5
 
 all: lint test
 
-## test: vet and run every test with the race detector
-test:
+## test: vet and run every test with the race detector (starts the services first)
+test: services
 	$(GO) vet ./...
 	$(GO) test -race -timeout 10m ./...
 
@@ -34,3 +35,16 @@ lint:
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+## services: start PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) when they are down
+services:
+	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then echo "postgresql: up"; \
+	elif command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then \
+		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && echo "postgresql: started"; \
+	else echo "postgresql: not installed here; its tests will skip"; fi
+	@if (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then echo "redis: up"; \
+	elif command -v redis-server >/dev/null 2>&1; then \
+		mkdir -p /var/lib/redis /var/log/redis; \
+		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+			--dir /var/lib/redis --logfile /var/log/redis/ci.log && echo "redis: started"; \
+	else echo "redis: not installed here; its tests will skip"; fi

@@ -1,6 +1,35 @@
-// Package faults will hold RAFAEL's fault primitives on targets: embedded
-// Toxiproxy proxies on real TCP, in-process hooks (funcs, http.RoundTripper,
-// net.Conn, database/sql connectors) and resource faults (memory ballast, load
-// generator). It knows nothing of genomes or evolution. It arrives with issue 4;
-// this file only reserves the package's place in the layout.
+// Package faults injects real faults into the code under test. It knows
+// nothing of genomes or evolution: scenarios build threats from it.
+//
+// # Faults
+//
+// A fault is a typed, validated value: [Latency], [Down], [Blackhole],
+// [Hang], [Reset], [Bandwidth], [SlowClose], [CutAfter], [Slicer] and
+// [Error]. Durations are time.Duration; a negative one, or any parameter out
+// of range, is an error naming the field ([ErrInvalid]).
+//
+// # Targets
+//
+// Faults are applied to a [Target] and removed by the function Apply
+// returns; [Schedule] applies one after a delay for a while. A target says
+// which kinds it supports; asking for another is an [ErrUnsupported] error.
+//
+//   - [Proxy] starts a Toxiproxy v2.12.0 proxy inside the test process, on
+//     127.0.0.1, in front of a real upstream (PostgreSQL, Redis, an HTTP
+//     server), and tears it down at the end of the test — whether it passes,
+//     fails or panics. With TOXIPROXY_URL set it creates the proxy on that
+//     toxiproxy-server instead; the API is the same.
+//   - [NewHook] (and [NewConnHook], which adds the byte-level kinds for
+//     connections) is an in-process target. [Func], [FuncErr], [RoundTripper],
+//     [Conn], [Dialer] and [Connector] route calls, HTTP requests,
+//     connections and database/sql connections through it. Hooks draw every
+//     random choice from the seed they are given and block only on timers,
+//     channels and contexts, so inside a testing/synctest bubble a 30-second
+//     outage costs microseconds and a seed replays exactly.
+//
+// # Resource faults
+//
+// [Ballast] holds touched memory up to a hard cap (and a fraction of the
+// machine's memory); [Load] floods a function or a loopback URL, bounded in
+// calls and time. Traffic only ever goes to loopback ([CheckLoopback]).
 package faults

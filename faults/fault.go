@@ -121,7 +121,7 @@ func (f Latency) Validate() error {
 }
 
 func jitterBound(f Latency) error {
-	if f.Jitter > f.Delay {
+	if f.Delay >= 0 && f.Jitter > f.Delay {
 		return invalid(f, "Jitter", fmt.Sprintf("= %v exceeds Delay %v (a delay cannot go below zero)", f.Jitter, f.Delay))
 	}
 	return nil

@@ -1,0 +1,32 @@
+package faults
+
+import "net/http"
+
+// RoundTripper returns next wrapped so that h's faults act on each request
+// before it is sent: [Down] refuses it with an error matching [ErrRefused]
+// and syscall.ECONNREFUSED, [Error] fails it, [Reset] resets it, [Hang]
+// holds it until the request's context is done, and [Latency] delays it.
+// These errors are transport errors: an http.Client returns them wrapped in a
+// *url.Error. A nil next means http.DefaultTransport.
+func RoundTripper(h *Hook, next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &hookRoundTripper{h: h, next: next}
+}
+
+type hookRoundTripper struct {
+	h    *Hook
+	next http.RoundTripper
+}
+
+// RoundTrip consults the hook, then sends req with the next RoundTripper.
+func (rt *hookRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := rt.h.Before(req.Context()); err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper closes the body, even on error
+		}
+		return nil, err
+	}
+	return rt.next.RoundTrip(req)
+}

@@ -1,0 +1,324 @@
+package faults
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// echoServer is a real TCP echo server on loopback for the test's duration.
+func echoServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[c] = true
+			mu.Unlock()
+			wg.Go(func() {
+				_, _ = io.Copy(c, c)
+				_ = c.Close()
+			})
+		}
+	})
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// roundTrip writes msg on c and reads it back, within deadline.
+func roundTrip(c net.Conn, msg string, deadline time.Duration) (string, error) {
+	_ = c.SetDeadline(time.Now().Add(deadline))
+	if _, err := io.WriteString(c, msg+"\n"); err != nil {
+		return "", err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return strings.TrimSuffix(line, "\n"), err
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// networkSuite runs the fault tests against echo, PostgreSQL and Redis
+// through whatever backend Proxy picks (embedded, or TOXIPROXY_URL).
+func networkSuite(t *testing.T) {
+	t.Run("echo", echoSuite)
+	t.Run("postgres", postgresSuite)
+	t.Run("redis", redisSuite)
+}
+
+func TestToxiproxyEmbedded(t *testing.T) {
+	t.Setenv(EnvToxiproxyURL, "")
+	networkSuite(t)
+}
+
+func echoSuite(t *testing.T) {
+	upstream := echoServer(t)
+
+	t.Run("latency", func(t *testing.T) {
+		p := Proxy(t, "echo", upstream)
+		c := dial(t, p.Addr())
+		got, err := roundTrip(c, "warm", 5*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, "warm", got)
+		remove, err := p.Apply(Latency{Delay: 150 * time.Millisecond})
+		require.NoError(t, err)
+		start := time.Now()
+		got, err = roundTrip(c, "slow", 5*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, "slow", got)
+		assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond, "a round trip takes at least the delay")
+		remove()
+		remove() // idempotent
+		got, err = roundTrip(c, "fast", 5*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, "fast", got)
+	})
+
+	t.Run("down", func(t *testing.T) {
+		p := Proxy(t, "echo", upstream)
+		live := dial(t, p.Addr())
+		_, err := roundTrip(live, "hello", 5*time.Second)
+		require.NoError(t, err)
+		remove, err := p.Apply(Down{})
+		require.NoError(t, err)
+		_, err = net.DialTimeout("tcp", p.Addr(), 5*time.Second)
+		assert.ErrorIs(t, err, syscall.ECONNREFUSED, "new connections are refused")
+		_, err = roundTrip(live, "still there?", 5*time.Second)
+		assert.Error(t, err, "live connections are closed")
+		remove()
+		got, err := roundTrip(dial(t, p.Addr()), "back", 5*time.Second)
+		require.NoError(t, err, "the proxy comes back on the same address")
+		assert.Equal(t, "back", got)
+	})
+
+	t.Run("blackhole stalls and heals", func(t *testing.T) {
+		p := Proxy(t, "echo", upstream)
+		c := dial(t, p.Addr())
+		remove, err := p.Apply(Blackhole{})
+		require.NoError(t, err)
+		_, err = roundTrip(c, "held", 300*time.Millisecond)
+		var ne net.Error
+		require.ErrorAs(t, err, &ne)
+		assert.True(t, ne.Timeout(), "data stalls: %v", err)
+		remove()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		require.NoError(t, err, "the held data is delivered once the partition heals")
+		assert.Equal(t, "held\n", line)
+	})
+
+	t.Run("hang", func(t *testing.T) {
+		p := Proxy(t, "echo", upstream)
+		c := dial(t, p.Addr())
+		remove, err := p.Apply(Hang{})
+		require.NoError(t, err)
+		_, err = roundTrip(c, "anyone?", 300*time.Millisecond)
+		var ne net.Error
+		require.ErrorAs(t, err, &ne)
+		assert.True(t, ne.Timeout())
+		remove()
+	})
+
+	t.Run("reset", func(t *testing.T) {
+		p := Proxy(t, "echo", upstream)
+		remove, err := p.Apply(Reset{})
+		require.NoError(t, err)
+		c := dial(t, p.Addr())
+		_, err = roundTrip(c, "reset me", 5*time.Second)
+		assert.ErrorIs(t, err, syscall.ECONNRESET)
+		remove()
+		got, err := roundTrip(dial(t, p.Addr()), "fine", 5*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, "fine", got)
+	})
+
+	t.Run("cut after", func(t *testing.T) {
+		p := Proxy(t, "echo", upstream)
+		remove, err := p.Apply(CutAfter{Bytes: 4, Direction: Downstream})
+		require.NoError(t, err)
+		defer remove()
+		c := dial(t, p.Addr())
+		_, err = roundTrip(c, "longer than four bytes", 5*time.Second)
+		assert.Error(t, err, "the connection closes after 4 bytes")
+	})
+
+	t.Run("bad faults", func(t *testing.T) {
+		p := Proxy(t, "echo", upstream)
+		_, err := p.Apply(Latency{Delay: -time.Second})
+		assert.ErrorIs(t, err, ErrInvalid)
+		assert.ErrorContains(t, err, "latency.Delay = -1s is negative")
+		_, err = p.Apply(Error{})
+		assert.ErrorIs(t, err, ErrUnsupported)
+		assert.ErrorContains(t, err, `target "echo" cannot inject error`)
+		_, err = NewToxiproxy("far", "10.0.0.1:5432")
+		assert.ErrorIs(t, err, ErrNotLoopback)
+	})
+
+	t.Run("close frees the port", func(t *testing.T) {
+		p, err := NewToxiproxy("echo", upstream)
+		require.NoError(t, err)
+		_, err = p.Apply(Latency{Delay: 50 * time.Millisecond})
+		require.NoError(t, err)
+		addr := p.Addr()
+		require.NoError(t, p.Close())
+		require.NoError(t, p.Close(), "idempotent")
+		_, err = net.DialTimeout("tcp", addr, 5*time.Second)
+		assert.ErrorIs(t, err, syscall.ECONNREFUSED)
+	})
+}
+
+// fakeTB is a TB whose Fatalf ends the goroutine like testing's FailNow, so a
+// test can watch what a failing test leaves behind.
+type fakeTB struct {
+	mu       sync.Mutex
+	cleanups []func()
+	failed   bool
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Cleanup(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleanups = append(f.cleanups, fn)
+}
+func (f *fakeTB) Fatalf(string, ...any) {
+	f.mu.Lock()
+	f.failed = true
+	f.mu.Unlock()
+	runtime.Goexit()
+}
+func (f *fakeTB) runCleanups() {
+	for i := len(f.cleanups) - 1; i >= 0; i-- {
+		f.cleanups[i]()
+	}
+}
+
+func TestNoPortStaysBoundWhenATestFailsMidFault(t *testing.T) {
+	t.Setenv(EnvToxiproxyURL, "")
+	upstream := echoServer(t)
+	tb := &fakeTB{}
+	addr := make(chan string, 1)
+	done := make(chan struct{})
+	go func() { // the failing "test"
+		defer close(done)
+		p := Proxy(tb, "echo", upstream)
+		_, _ = p.Apply(Latency{Delay: time.Second})
+		_, _ = p.Apply(Blackhole{})
+		addr <- p.Addr()
+		tb.Fatalf("the test fails with faults still applied")
+	}()
+	<-done
+	a := <-addr
+	require.True(t, tb.failed)
+	tb.runCleanups() // what testing does after FailNow
+	_, err := net.DialTimeout("tcp", a, 5*time.Second)
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
+}
+
+// TestNoPortStaysBoundWhenATestPanicsMidFault re-runs this test binary with a
+// test that panics with faults applied, and checks that the port the child
+// printed is free once the child is gone.
+func TestNoPortStaysBoundWhenATestPanicsMidFault(t *testing.T) {
+	if os.Getenv("RAFAEL_FAULTS_PANIC_CHILD") == "1" {
+		p := Proxy(t, "echo", echoServer(t))
+		_, _ = p.Apply(Latency{Delay: time.Second})
+		fmt.Println("ADDR", p.Addr())
+		panic("the test panics with a fault applied")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNoPortStaysBoundWhenATestPanicsMidFault$")
+	cmd.Env = append(os.Environ(), "RAFAEL_FAULTS_PANIC_CHILD=1", EnvToxiproxyURL+"=")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the child panics")
+	require.Contains(t, string(out), "the test panics with a fault applied")
+	var addr string
+	for _, l := range strings.Split(string(out), "\n") {
+		if a, ok := strings.CutPrefix(l, "ADDR "); ok {
+			addr = a
+		}
+	}
+	require.NotEmpty(t, addr, "child output:\n%s", out)
+	_, err = net.DialTimeout("tcp", addr, 5*time.Second)
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
+}
+
+// toxiproxyServer builds toxiproxy-server v2.12.0 (the module's cmd/server)
+// and runs it on a free loopback port for the test's duration.
+func toxiproxyServer(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "toxiproxy-server")
+	build := exec.Command("go", "build", "-o", bin, "github.com/Shopify/toxiproxy/v2/cmd/server") // go test puts GOROOT/bin first on PATH
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build toxiproxy-server: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	require.NoError(t, ln.Close())
+	srv := exec.Command(bin, "-host", "127.0.0.1", "-port", port)
+	require.NoError(t, srv.Start())
+	t.Cleanup(func() {
+		_ = srv.Process.Kill()
+		_ = srv.Wait()
+	})
+	url := "http://127.0.0.1:" + port
+	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for { // bounded polling until the API answers
+		if resp, err := hc.Get(url + "/version"); err == nil {
+			_ = resp.Body.Close()
+			return url
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("toxiproxy-server on %s did not answer within 30s", url)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func TestToxiproxyExternal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the external toxiproxy-server run (it builds the server)")
+	}
+	t.Setenv(EnvToxiproxyURL, toxiproxyServer(t))
+	p := Proxy(t, "probe", echoServer(t))
+	require.True(t, p.External(), "TOXIPROXY_URL selects the external server")
+	networkSuite(t)
+}
