@@ -1,5 +1,22 @@
-// Package scenarios will hold threats as values built from faults: Latency,
-// DBOutage, Flood, MemoryPressure, Cascade and user-composed threats, each with a
-// severity, phases and a rapid generator of its parameters. It runs nothing by
-// itself. It arrives with issue 5; this file only reserves its place.
+// Package scenarios holds threats as values built from faults: what a test
+// declares its code must survive.
+//
+// # Named threats
+//
+//   - [Latency]: a slow dependency (generated 50ms–2s).
+//   - [DBOutage]: a dependency down, connections refused (generated 0.5–5s).
+//   - [Flood]: a request flood beyond capacity (8–256 callers, 100–5000/s).
+//   - [MemoryPressure]: memory held during the attack (16–512 MiB).
+//   - [Cascade]: a slow dependency that drags a second one down with it.
+//   - [Compose]: your own fault steps at offsets.
+//
+// Every [Threat] has a name, a [Severity], three phases (steady → inject →
+// recover, see [Threat.Phases]), a String for reports, and a rapid generator
+// of its parameters within their declared ranges ([Threat.Generator]), whose
+// shrinking finds the smallest threat that still breaks the code.
+//
+// Threats act on [faults.Target]s, so the same threat drives an embedded
+// Toxiproxy on the wire tier and an in-process hook on the simulated tier.
+// A threat runs nothing by itself: the harness calls [Threat.Schedule] when a
+// trial reaches its inject phase, and runs the flood and the ballast.
 package scenarios

@@ -1,0 +1,41 @@
+package scenarios_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/scenarios"
+)
+
+func Example() {
+	db := faults.NewHook("postgres", 1) // or faults.Proxy(t, "postgres", "127.0.0.1:5432") on the wire tier
+	threats := []scenarios.Threat{
+		scenarios.DBOutage(db, 2*time.Second),
+		scenarios.Latency(db, 300*time.Millisecond, scenarios.Jitter(100*time.Millisecond)),
+		scenarios.Flood(64, 2000, scenarios.InjectFor(10*time.Second)),
+	}
+	for _, th := range threats {
+		fmt.Println(th, "lasts", th.Duration(), th.Validate())
+	}
+	for _, p := range threats[0].Phases() {
+		fmt.Printf("%s %v–%v\n", p.Name, p.Start, p.End)
+	}
+	// Output:
+	// db-outage(outage=2s) [high] lasts 5s <nil>
+	// latency(delay=300ms) [medium] lasts 8s <nil>
+	// flood(callers=64, rate=2000) [critical] lasts 13s <nil>
+	// steady 0s–1s
+	// inject 1s–3s
+	// recover 3s–5s
+}
+
+func ExampleCompose() {
+	api := faults.NewHook("api", 1)
+	th := scenarios.Compose("flaky-api", scenarios.High, 0,
+		scenarios.Step{Target: api, Fault: faults.Error{Rate: 0.5}, For: 3 * time.Second},
+		scenarios.Step{Target: api, Fault: faults.Down{}, At: 3 * time.Second, For: time.Second},
+	)
+	fmt.Println(th, th.Inject, th.Validate())
+	// Output: flaky-api() [high] 4s <nil>
+}
