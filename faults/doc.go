@@ -12,7 +12,9 @@
 //
 // Faults are applied to a [Target] and removed by the function Apply
 // returns; [Schedule] applies one after a delay for a while. A target says
-// which kinds it supports; asking for another is an [ErrUnsupported] error.
+// which kinds it supports; every target admits a fault through [Check], so
+// an invalid fault, a pointer to one, or a kind the target does not support
+// is an error before anything is injected.
 //
 //   - [Proxy] starts a Toxiproxy v2.12.0 proxy inside the test process, on
 //     127.0.0.1, in front of a real upstream (PostgreSQL, Redis, an HTTP

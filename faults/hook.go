@@ -105,20 +105,13 @@ func (h *Hook) Supports(k Kind) bool {
 }
 
 // Apply injects f until the returned remove is called; remove is idempotent.
-// An invalid fault returns its validation error (matching [ErrInvalid]) and a
-// kind the hook does not support an error matching [ErrUnsupported].
+// A fault refused by [Check] is an error and nothing is injected.
 //
 // Applying [Down] closes the hook's live connections; applying [Reset] resets
 // them once they have lived for Reset.After.
 func (h *Hook) Apply(f Fault) (remove func(), err error) {
-	if !hookIsValue(f) {
-		return nil, fmt.Errorf("%w: %T is not a fault value (pass Latency{...}, not a pointer)", ErrInvalid, f)
-	}
-	if err := f.Validate(); err != nil {
+	if err := Check(h, f); err != nil {
 		return nil, err
-	}
-	if !h.Supports(f.Kind()) {
-		return nil, Unsupported(h, f.Kind())
 	}
 	a := &hookFault{f: f, at: time.Now(), gone: make(chan struct{})}
 	h.mu.Lock()
@@ -145,14 +138,6 @@ func (h *Hook) remove(a *hookFault) {
 	}
 	h.mu.Unlock()
 	close(a.gone)
-}
-
-func hookIsValue(f Fault) bool {
-	switch f.(type) {
-	case Latency, Down, Blackhole, Hang, Reset, Bandwidth, SlowClose, CutAfter, Slicer, Error:
-		return true
-	}
-	return false
 }
 
 // active reports whether a is still applied.

@@ -115,14 +115,8 @@ func (p *Toxiproxy) Supports(k Kind) bool { return k < numKinds && k != KindErro
 // act per direction; Down stops the proxy (new connections refused, live
 // ones closed) until the last Down is removed.
 func (p *Toxiproxy) Apply(f Fault) (remove func(), err error) {
-	if f == nil {
-		return nil, fmt.Errorf("%w: nil fault", ErrInvalid)
-	}
-	if err := f.Validate(); err != nil {
-		return nil, fmt.Errorf("%w (target %q)", err, p.name)
-	}
-	if !p.Supports(f.Kind()) {
-		return nil, Unsupported(p, f.Kind())
+	if err := Check(p, f); err != nil {
+		return nil, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -21,6 +21,28 @@ type Target interface {
 	Apply(f Fault) (remove func(), err error)
 }
 
+// Check is what every target's Apply does before injecting anything: it
+// refuses a nil fault, a pointer to a fault (pass Latency{...}, not
+// &Latency{...}), a fault that fails validation (matching [ErrInvalid]) and a
+// kind t does not support (matching [ErrUnsupported]). Scenarios use it to
+// validate a threat before any trial runs.
+func Check(t Target, f Fault) error {
+	switch f.(type) {
+	case Latency, Down, Blackhole, Hang, Reset, Bandwidth, SlowClose, CutAfter, Slicer, Error:
+	case nil:
+		return fmt.Errorf("%w: nil fault (target %q)", ErrInvalid, t.Name())
+	default:
+		return fmt.Errorf("%w: %T is not a fault value: pass Latency{...}, not a pointer (target %q)", ErrInvalid, f, t.Name())
+	}
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("%w (target %q)", err, t.Name())
+	}
+	if !t.Supports(f.Kind()) {
+		return Unsupported(t, f.Kind())
+	}
+	return nil
+}
+
 // Unsupported returns the error for a target asked for a fault kind it cannot
 // inject; it matches [ErrUnsupported] and lists what the target supports.
 func Unsupported(t Target, k Kind) error {

@@ -56,10 +56,10 @@ func (g *Genome) MarshalJSON() ([]byte, error) {
 			case KindInt:
 				b.WriteString(strconv.FormatInt(int64(v), 10))
 			case KindFloat:
-				if math := strconv.FormatFloat(v, 'g', -1, 64); json.Valid([]byte(math)) {
-					b.WriteString(math)
+				if num := strconv.FormatFloat(v, 'g', -1, 64); json.Valid([]byte(num)) {
+					b.WriteString(num)
 				} else { // NaN or ±Inf: keep the JSON valid; Validate rejects the genome anyway
-					writeString(&b, math)
+					writeString(&b, num)
 				}
 			}
 		}

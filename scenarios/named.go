@@ -166,7 +166,8 @@ func Compose(name string, sev Severity, inject time.Duration, steps ...Step) Thr
 	for _, st := range steps {
 		inject = max(inject, st.At+st.For)
 	}
-	return Threat{Name: name, Severity: sev, Steady: time.Second, Inject: inject, Recover: 2 * time.Second, Steps: steps}
+	s := settle(nil)
+	return Threat{Name: name, Severity: sev, Steady: s.steady, Inject: inject, Recover: s.recover, Steps: steps}
 }
 
 // Generator draws variants of t with every generated parameter within its

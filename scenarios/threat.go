@@ -139,9 +139,9 @@ func (t Threat) Validate() error {
 	if t.Severity < Medium || t.Severity > Critical {
 		bad("Severity %v is not Medium, High or Critical", t.Severity)
 	}
-	for name, d := range map[string]time.Duration{"Steady": t.Steady, "Inject": t.Inject, "Recover": t.Recover} {
-		if d < 0 {
-			bad("%s = %v is negative", name, d)
+	for _, p := range t.Phases() {
+		if p.End < p.Start {
+			bad("the %s phase lasts %v: phases cannot be negative", p.Name, p.End-p.Start)
 		}
 	}
 	if len(t.Steps) == 0 && t.Flood == nil && t.Ballast == 0 {
@@ -151,12 +151,8 @@ func (t Threat) Validate() error {
 		switch {
 		case s.Target == nil:
 			bad("step %d has no target", i)
-		case s.Fault == nil:
-			bad("step %d has no fault", i)
-		case !s.Target.Supports(s.Fault.Kind()):
-			bad("step %d: %v", i, faults.Unsupported(s.Target, s.Fault.Kind()))
 		default:
-			if err := s.Fault.Validate(); err != nil {
+			if err := faults.Check(s.Target, s.Fault); err != nil {
 				bad("step %d: %v", i, err)
 			}
 		}

@@ -72,6 +72,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"no target":      {DBOutage(nil, time.Second), "step 0 has no target"},
 		"unsupported":    {Compose("partition", High, time.Second, Step{Target: plain, Fault: faults.Blackhole{}}), `target "db" cannot inject blackhole`},
 		"outside inject": {Threat{Name: "late", Severity: High, Inject: time.Second, Steps: []Step{{Target: plain, Fault: faults.Down{}, At: 2 * time.Second}}}, "outside the inject phase"},
+		"negative phase": {Threat{Name: "x", Severity: High, Recover: -time.Second, Ballast: 1}, "the recover phase lasts -1s"},
 		"bad flood":      {Threat{Name: "flood", Severity: High, Flood: &faults.Load{}}, "flood:"},
 	} {
 		t.Run(name, func(t *testing.T) {
