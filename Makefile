@@ -13,15 +13,14 @@ test: services
 	$(GO) vet ./...
 	$(GO) test -race -timeout 10m ./...
 
-## demo: run the walkthroughs (a placeholder until the examples issue lands)
-demo:
-	@echo "rafael demo: the walkthroughs (examples_test/) arrive with the examples issue."
-	@echo "Until then, this runs the genome package's examples:"
-	$(GO) test -run Example -v ./genome/ | grep -E '^(=== RUN|--- |ok|PASS|FAIL)'
+## demo: run the walkthroughs (examples_test/) and show what RAFAEL measured
+demo: services
+	@set -o pipefail; $(GO) test -count=1 -v ./examples_test/ -rafael.out=$(CURDIR)/rafael-out 2>&1 | grep -E 'rafael:|^(--- |ok|FAIL|PASS)' | sed -E 's/^ +//'
 
-## bench: side-by-side success-path benchmarks (nested bench/ module)
+## bench: side-by-side success-path benchmarks (nested bench/ module), then the harness's trials per second
 bench:
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) .
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./harness/
 
 ## fuzz: fuzz genome JSON decoding for $(FUZZTIME)
 fuzz:

@@ -1,4 +1,7 @@
-// Package examples will hold the walkthroughs a user copies: services on
-// real PostgreSQL and Redis and an HTTP client of a flaky upstream, each a
-// harness.Run. They arrive with issue 10; this file only reserves the place.
+// Package examples holds walkthroughs a user copies: each is one harness.Run
+// in a _test.go file, against real servers on the wire tier and in-process
+// stand-ins on the simulated tier.
+//
+//   - checkout_test.go: a checkout service that writes orders to PostgreSQL
+//     through pgx, facing a database outage and latency, on both tiers.
 package examples

@@ -93,6 +93,15 @@ func NewConnHook(name string, seed uint64) *Hook {
 // Name returns the hook's name.
 func (h *Hook) Name() string { return h.name }
 
+// Reseed restarts the hook's random decisions from seed, as if it had just
+// been made with it. The harness reseeds every hook at the start of each
+// trial, so that a trial replays the same whatever trials ran before it.
+func (h *Hook) Reseed(seed uint64) {
+	h.mu.Lock()
+	h.rnd = seed
+	h.mu.Unlock()
+}
+
 // Supports reports whether the hook can inject faults of kind k.
 func (h *Hook) Supports(k Kind) bool {
 	switch k {

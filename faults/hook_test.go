@@ -149,6 +149,25 @@ func TestHookSameSeedSameFailures(t *testing.T) {
 	assert.InDelta(t, 0.3, float64(failed)/200, 0.15, "%d of 200 failed", failed)
 }
 
+func TestHookReseedRestartsTheDecisions(t *testing.T) {
+	h := NewHook("svc", 42)
+	_, err := h.Apply(Error{Rate: 0.3})
+	require.NoError(t, err)
+	call := FuncErr(h, hookOK)
+	draw := func() []bool {
+		out := make([]bool, 200)
+		for i := range out {
+			out[i] = call(context.Background()) != nil
+		}
+		return out
+	}
+	first := draw()
+	assert.NotEqual(t, first, draw(), "without a reseed the stream goes on")
+	h.Reseed(42)
+	assert.Equal(t, first, draw(), "a reseed replays the decisions of a fresh hook")
+	assert.Equal(t, hookPattern(42, 0.3, 200), first)
+}
+
 func TestHookLatencyExact(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := NewHook("svc", 1)

@@ -237,8 +237,9 @@ func toxicsFor(f Fault) []toxicSpec {
 // embeddedBackend runs a Toxiproxy server inside the test process: one
 // server per proxy, no HTTP API, no global state.
 type embeddedBackend struct {
-	srv *toxiproxy.ApiServer
-	p   *toxiproxy.Proxy
+	srv    *toxiproxy.ApiServer
+	p      *toxiproxy.Proxy
+	listen string // p.Listen once started: Toxiproxy rewrites that field, unlocked, on every restart
 }
 
 // quietZerolog silences zerolog's global logger, which Toxiproxy's bandwidth
@@ -254,10 +255,10 @@ func newEmbeddedBackend(name, upstream string) (*embeddedBackend, error) {
 	if err := srv.Collection.Add(p, true); err != nil {
 		return nil, err
 	}
-	return &embeddedBackend{srv: srv, p: p}, nil
+	return &embeddedBackend{srv: srv, p: p, listen: p.Listen}, nil
 }
 
-func (e *embeddedBackend) addr() string { return e.p.Listen }
+func (e *embeddedBackend) addr() string { return e.listen }
 
 func (e *embeddedBackend) addToxic(name, typ, stream string, toxicity float64, attrs map[string]any) error {
 	data, err := json.Marshal(map[string]any{"name": name, "type": typ, "stream": stream, "toxicity": toxicity, "attributes": attrs})

@@ -17,44 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rafaelabs/rafael/internal/echo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // echoServer is a real TCP echo server on loopback for the test's duration.
-func echoServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Go(func() {
-				_, _ = io.Copy(c, c)
-				_ = c.Close()
-			})
-		}
-	})
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String()
-}
+func echoServer(t *testing.T) string { return echo.Server(t) }
 
 // roundTrip writes msg on c and reads it back, within deadline.
 func roundTrip(c net.Conn, msg string, deadline time.Duration) (string, error) {

@@ -1,5 +1,45 @@
-// Package harness will hold harness.Run(t, Spec): trials on the simulated
-// (testing/synctest) and wire (real TCP, Toxiproxy) tiers, measurements, SLO
-// checks, and the calls into evolve, report and guardian. It arrives with
-// issue 5; this file only reserves its place.
+// Package harness runs resilience trials inside go test: one call,
+// [Run](t, [Spec]), in a _test.go file.
+//
+//	rep := harness.Run(t, harness.Spec{
+//		Module:   "checkout",
+//		Genome:   start, // genome.Load("testdata/rafael/checkout.genome.json")
+//		Threats:  []scenarios.Threat{scenarios.DBOutage(db, 2*time.Second)},
+//		Workload: svc.Place, // func(ctx, *genome.Policy) error: one request
+//		SLO:      harness.SLO{SuccessRate: 0.99, P99: 500 * time.Millisecond},
+//	})
+//
+// # Trials
+//
+// For every threat Run runs a few trials, each a subtest named
+// "<threat>/seed=<n>". A trial compiles the genome into a fresh policy, sends
+// the workload's requests at seeded arrival times spread over the threat's
+// three phases (steady → inject → recover), injects the threat's faults,
+// flood and memory pressure during the inject phase, and measures: success
+// rate, latency percentiles (HdrHistogram), time to recover after the fault
+// is removed, attempts per request, peak requests in flight and peak
+// goroutines. Its fitness is 0.6·success + 0.2·recovery + 0.2·efficiency
+// (see evolve.Weights) and its score is 100 × fitness. A trial that breaks
+// the SLO fails its subtest with what was measured, what was required, the
+// seed and the command that replays it.
+//
+// # Tiers
+//
+//   - [Simulated]: every trial runs inside a testing/synctest bubble against
+//     in-process targets (faults.NewHook): a 30-second outage costs
+//     microseconds of real time and the same seed measures the same, request
+//     for request. A real-time watchdog turns a trial that hangs into a
+//     failed trial with a dump of its goroutines, and the tests go on.
+//   - [Wire]: real time, real sockets, through an embedded Toxiproxy
+//     (faults.Proxy) to real servers; Spec.TimeScale compresses the phases.
+//
+// Auto, the zero Tier, picks Wire when a threat acts on a network proxy.
+//
+// # Flags
+//
+// -rafael.seed, -rafael.tier, -rafael.trials, -rafael.out and
+// -rafael.update, each mirrored by an environment variable (RAFAEL_SEED,
+// ...): see [Run]. -short runs one trial per threat; Run stops before the
+// test's deadline. After its trials Run checks with goleak that nothing was
+// left running.
 package harness

@@ -1,4 +1,5 @@
-// Package report will hold the resilience-delta report: its model and its
-// JSON, Markdown and HTML renderings, merges and diffs. It arrives with issue 7;
-// this file only reserves its place.
+// Package report holds the resilience report of a harness run: its model
+// ([Report], one [Threat] row per threat, one [Trial] per seed with its
+// [Metrics]) and its JSON form, versioned by [SchemaVersion]. It records;
+// it decides nothing.
 package report

@@ -1,0 +1,55 @@
+package harness
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rafaelabs/rafael/evolve"
+	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/scenarios"
+)
+
+// BenchmarkSimulatedTrial measures the simulated tier: one realistic trial
+// per iteration, in its own synctest bubble, watchdog included — 100 requests
+// through a retry + breaker + timeout policy against a hook with a 2s
+// outage (5s of virtual time). trials/s is the figure to read.
+//
+// synctest.Test takes a *testing.T, so the benchmark runs its loop inside a
+// test made with testing.RunTests (and counts b.N itself: b.Loop checks
+// it is called from the benchmark's own goroutine).
+func BenchmarkSimulatedTrial(b *testing.B) {
+	db := faults.NewHook("db", 1)
+	th := scenarios.DBOutage(db, 2*time.Second)
+	g := resilient()
+	g.Module = "checkout"
+	g.CircuitBreaker = &genome.CircuitBreaker{Threshold: 5, OpenDuration: 500 * time.Millisecond, HalfOpenProbes: 1, Window: 10, FailureRate: 0.5}
+	work := func(ctx context.Context, p *genome.Policy) error {
+		return p.Do(ctx, func(ctx context.Context) error { return db.Before(ctx) })
+	}
+	ran := false
+	hist := newHistogram()
+	testing.RunTests(func(string, string) (bool, error) { return true, nil }, []testing.InternalTest{{
+		Name: b.Name(),
+		F: func(t *testing.T) {
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.StartTimer() // the timer is off inside RunTests
+			for n := 1; n <= b.N; n++ {
+				tr := &trial{threat: th, genome: g, workload: work, seed: uint64(n), requests: 100, drain: 2 * time.Second}
+				res := inBubble(t, tr, 20*time.Second)
+				if !res.finished || len(res.raw.samples) != 100 {
+					b.Fatalf("trial %d did not finish: %+v", n, res)
+				}
+				measure(th, res.raw, evolve.Weights{}, hist)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "trials/s")
+			ran = true
+		},
+	}})
+	if !ran {
+		b.Fatal("the trial loop did not run")
+	}
+}

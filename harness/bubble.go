@@ -1,0 +1,154 @@
+package harness
+
+import (
+	"fmt"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// bubbleResult is how a simulated trial ended.
+type bubbleResult struct {
+	raw      raw
+	finished bool   // the trial's driver returned its record
+	hung     bool   // the watchdog fired: the bubble never finished
+	panicked string // a panic out of the bubble, such as synctest's deadlock report
+	dump     string // the stacks of the bubble's goroutines, when it hung or deadlocked
+}
+
+// inBubble runs tr inside a testing/synctest bubble on a goroutine of its
+// own, and waits at most limit of real time for it. A bubble that is still
+// running then is declared hung: its goroutines are dumped and abandoned,
+// and the test goes on. A bubble whose goroutines are left durably blocked
+// after the driver returns (a workload ignoring its context) makes synctest
+// panic; the panic is recovered and reported with the same dump.
+func inBubble(t *testing.T, tr *trial, limit time.Duration) bubbleResult {
+	type end struct {
+		raw      raw
+		finished bool
+		panicked any
+	}
+	done := make(chan end, 1)
+	ids := make(chan string, 1)
+	go func() {
+		var e end
+		defer func() {
+			e.panicked = recover()
+			done <- e
+		}()
+		synctest.Test(t, func(*testing.T) {
+			ids <- bubbleID()
+			tr.bubble = true
+			e.raw = tr.run()
+			e.finished = true
+		})
+	}()
+	watchdog := time.NewTimer(limit)
+	defer watchdog.Stop()
+	id := func() string {
+		select {
+		case id := <-ids:
+			return id
+		default:
+			return ""
+		}
+	}
+	select {
+	case e := <-done:
+		res := bubbleResult{raw: e.raw, finished: e.finished}
+		if e.panicked != nil {
+			res.panicked = fmt.Sprint(e.panicked)
+			res.dump = dumpBubble(id())
+		}
+		return res
+	case <-watchdog.C:
+		return bubbleResult{hung: true, dump: dumpBubble(id())}
+	}
+}
+
+var bubbleHeader = regexp.MustCompile(`synctest bubble (\d+)\]`)
+
+// bubbleID returns the id the runtime prints for the calling goroutine's
+// bubble ("synctest bubble 7"), or "" if it prints none.
+func bubbleID() string {
+	buf := make([]byte, 512)
+	n := runtime.Stack(buf, false)
+	header, _, _ := strings.Cut(string(buf[:n]), "\n")
+	if m := bubbleHeader.FindStringSubmatch(header); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// dumpBubble returns the stacks of the goroutines of bubble id (of every
+// goroutine when id is ""), goroutines with the same stack shown once with
+// their count, at most 32 KiB.
+func dumpBubble(id string) string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	type group struct {
+		example string
+		n       int
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		header, _, _ := strings.Cut(g, "\n")
+		if m := bubbleHeader.FindStringSubmatch(header); id != "" && (m == nil || m[1] != id) {
+			continue
+		}
+		key := stackShape(g)
+		if groups[key] == nil {
+			groups[key] = &group{example: g}
+			order = append(order, key)
+		}
+		groups[key].n++
+	}
+	// Goroutines blocked in a way synctest cannot see through are the
+	// likeliest culprits of a hang: show them first.
+	sort.SliceStable(order, func(i, j int) bool {
+		return !durable(groups[order[i]].example) && durable(groups[order[j]].example)
+	})
+	var b strings.Builder
+	for _, k := range order {
+		g := groups[k]
+		if g.n > 1 {
+			fmt.Fprintf(&b, "%d goroutines like this one:\n", g.n)
+		}
+		b.WriteString(strings.TrimRight(g.example, "\n"))
+		b.WriteString("\n\n")
+	}
+	out := strings.TrimRight(b.String(), "\n")
+	if len(out) > 32<<10 {
+		out = out[:32<<10] + "\n… (cut at 32 KiB)"
+	}
+	return out
+}
+
+var (
+	goroutineID = regexp.MustCompile(`^goroutine \d+ `)
+	frameArgs   = regexp.MustCompile(`\(0x[^)]*\)|\+0x[0-9a-f]+| in goroutine \d+`)
+)
+
+// durable reports whether a goroutine's header says it is durably blocked.
+func durable(g string) bool {
+	header, _, _ := strings.Cut(g, "\n")
+	return strings.Contains(header, "(durable)")
+}
+
+// stackShape is a goroutine's stack without what differs between goroutines
+// running the same code: its id, its arguments and offsets.
+func stackShape(g string) string {
+	return frameArgs.ReplaceAllString(goroutineID.ReplaceAllString(g, ""), "")
+}

@@ -1,0 +1,399 @@
+package harness
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/seed"
+	"github.com/rafaelabs/rafael/report"
+	"github.com/rafaelabs/rafael/scenarios"
+	"go.uber.org/goleak"
+)
+
+// Run runs spec's threats against its workload as subtests of t, one per
+// trial, named "<threat>/seed=<n>", and returns the report. A trial that
+// breaks the SLO fails its subtest with the measured and required figures,
+// the seed and the command that replays it. An invalid spec fails t before
+// any trial runs. After the trials Run checks, with goleak, that the run left
+// no goroutine behind.
+//
+// Flags (each with an environment mirror, used when the flag is absent):
+// -rafael.seed (RAFAEL_SEED) sets the run's seed; -rafael.tier (RAFAEL_TIER)
+// runs only the specs of one tier and skips the others; -rafael.trials
+// (RAFAEL_TRIALS) sets the trials per threat; -rafael.out (RAFAEL_OUT) is
+// where reports go instead of t.ArtifactDir(); -rafael.update
+// (RAFAEL_UPDATE) lets an approved genome replace the module's genome file.
+// With -short a threat gets one trial. Run stops starting trials when the
+// test's deadline (-timeout) is near.
+func Run(t *testing.T, spec Spec) *report.Report {
+	t.Helper()
+	started := time.Now()
+	set, err := readSettings(os.Getenv)
+	if err == nil {
+		err = spec.Validate()
+	}
+	if err != nil {
+		t.Fatalf("rafael: %v", err)
+	}
+	r := plan(t, spec, set)
+	if set.tier != Auto && set.tier != r.tier {
+		t.Skipf("rafael: %s is a %s-tier run; skipped by %s", spec.Module, r.tier, strings.Join(set.sources, " "))
+	}
+	ignore := goleak.IgnoreCurrent()
+	t.Logf("rafael: %s on the %s tier, seed %d: %d threat(s) × %d trial(s)", spec.Module, r.tier, r.seed, len(spec.Threats), r.trials)
+
+	rep := &report.Report{
+		SchemaVersion: report.SchemaVersion,
+		Module:        spec.Module,
+		Seed:          r.seed,
+		Tier:          r.tier.String(),
+		GoVersion:     runtime.Version(),
+		Start:         started.UTC(),
+		SLO:           report.SLO(spec.SLO),
+		Genome:        r.genome.Digest(),
+	}
+	for i, th := range r.threats {
+		row := report.Threat{Name: th.Name, Threat: th.String(), Severity: th.Severity.String(), Passed: true}
+		t.Run(th.Name, func(t *testing.T) {
+			for j := range r.trials {
+				if !r.budget(t) {
+					break
+				}
+				s := seed.Mix(r.seed, uint64(i), uint64(j))
+				t.Run(fmt.Sprintf("seed=%d", s), func(t *testing.T) {
+					tr := r.trial(t, th, s)
+					row.Trials = append(row.Trials, tr)
+					row.Passed = row.Passed && tr.Passed
+				})
+			}
+		})
+		row.Score = score(row.Trials)
+		rep.Threats = append(rep.Threats, row)
+	}
+	rep.Baseline = overall(rep.Threats, r.threats)
+	rep.End = time.Now().UTC()
+	r.write(t, rep)
+	opts := append([]goleak.Option{ignore}, spec.LeakOptions...)
+	if r.tier == Wire {
+		opts = append(opts, proxyGoroutines...)
+	}
+	if err := goleak.Find(opts...); err != nil {
+		t.Errorf("rafael: %s left goroutines behind after its trials (a workload that ignores its context, or a client not closed):\n%s", spec.Module, shorten(err.Error(), 4<<10))
+	}
+	return rep
+}
+
+// proxyGoroutines are the goroutines of the embedded Toxiproxy's live
+// connections: they belong to the proxy, which the test's cleanup closes
+// after Run returns (faults' own tests check it leaves nothing behind).
+var proxyGoroutines = []goleak.Option{
+	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).read"),
+	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*ToxicStub).Run"),
+	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).write"),
+	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*Proxy).server"),
+	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*Proxy).freeBlocker"),
+	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/stream.(*ChanWriter).Write"),
+}
+
+// runner is a resolved spec: what one Run does.
+type runner struct {
+	spec     Spec
+	set      settings
+	tier     Tier
+	seed     uint64
+	trials   int
+	requests int
+	scale    float64
+	watchdog time.Duration
+	genome   *genome.Genome
+	threats  []scenarios.Threat // scaled for the wire tier
+	pkg      string             // the package, for replay commands: "./examples_test"
+	perTrial time.Duration      // the longest real time a trial took so far
+	hist     *hdrhistogram.Histogram
+}
+
+// plan resolves spec's defaults against the settings and the test.
+func plan(t *testing.T, spec Spec, set settings) *runner {
+	r := &runner{spec: spec, set: set, tier: spec.tier(), genome: spec.startGenome(), hist: newHistogram()}
+	r.seed = firstNonZero(set.seed, spec.Seed, seed.String(t.Name())|1)
+	r.trials = firstNonZero(set.trials, spec.Trials)
+	switch {
+	case set.trials > 0:
+	case testing.Short():
+		r.trials = 1
+	case r.trials == 0 && r.tier == Wire:
+		r.trials = 1
+	case r.trials == 0:
+		r.trials = 3
+	}
+	r.requests = firstNonZero(spec.Requests, 100)
+	r.scale = 1
+	if spec.TimeScale > 0 && r.tier == Wire {
+		r.scale = spec.TimeScale
+	}
+	r.watchdog = time.Duration(firstNonZero(uint64(spec.Watchdog), uint64(20*time.Second)))
+	for _, th := range spec.Threats {
+		r.threats = append(r.threats, scaled(th, r.scale))
+	}
+	r.pkg = packagePath()
+	return r
+}
+
+func firstNonZero[T comparable](vs ...T) T {
+	var zero T
+	for _, v := range vs {
+		if v != zero {
+			return v
+		}
+	}
+	return zero
+}
+
+// scaled returns th with its phases and steps scaled by f.
+func scaled(th scenarios.Threat, f float64) scenarios.Threat {
+	if f == 1 {
+		return th
+	}
+	d := func(v time.Duration) time.Duration { return time.Duration(math.Round(float64(v) * f)) }
+	th.Steady, th.Inject, th.Recover = d(th.Steady), d(th.Inject), d(th.Recover)
+	steps := make([]scenarios.Step, len(th.Steps))
+	for i, s := range th.Steps {
+		s.At, s.For = d(s.At), d(s.For)
+		steps[i] = s
+	}
+	th.Steps = steps
+	if th.Flood != nil {
+		fl := *th.Flood
+		fl.Duration = max(time.Millisecond, d(fl.Duration))
+		th.Flood = &fl
+	}
+	return th
+}
+
+// budget reports whether another trial fits before the test's deadline.
+func (r *runner) budget(t *testing.T) bool {
+	dl, ok := t.Deadline()
+	if !ok {
+		return true
+	}
+	need := 2*r.perTrial + time.Second
+	if r.tier == Wire {
+		need += r.threats[0].Duration()
+	}
+	if time.Until(dl) < need {
+		t.Logf("rafael: stopping before the test's deadline (%v left): later trials are not run; raise -timeout to run them", time.Until(dl).Round(time.Millisecond))
+		return false
+	}
+	return true
+}
+
+// trial runs one trial as the current subtest and judges it.
+func (r *runner) trial(t *testing.T, th scenarios.Threat, s uint64) report.Trial {
+	began := time.Now()
+	defer func() { r.perTrial = max(r.perTrial, time.Since(began)) }()
+	drain := r.spec.Drain
+	if drain == 0 {
+		drain = max(th.Recover, time.Second)
+	}
+	tr := &trial{threat: th, genome: r.genome, workload: r.spec.Workload, seed: s, requests: r.requests, drain: drain}
+	out := report.Trial{Seed: s, Genome: r.genome.Digest(), Replay: r.replay(t)}
+
+	var res bubbleResult
+	if r.tier == Simulated {
+		res = inBubble(t, tr, r.watchdog)
+	} else {
+		res = bubbleResult{raw: tr.run(), finished: true}
+	}
+	if res.finished {
+		out.Metrics = measure(th, res.raw, r.spec.Weights, r.hist)
+	}
+	out.Violations = r.judge(th, res, out.Metrics)
+	out.Passed = len(out.Violations) == 0
+	if out.Passed {
+		t.Logf("rafael: %s: %s", th, summary(out.Metrics))
+	} else {
+		t.Errorf("%s", r.failure(th, out, res))
+	}
+	return out
+}
+
+// judge lists how a trial broke the SLO or could not run.
+func (r *runner) judge(th scenarios.Threat, res bubbleResult, m report.Metrics) []string {
+	var v []string
+	switch {
+	case res.hung:
+		v = append(v, fmt.Sprintf("the trial hung: it was still running after %v of real time (a workload blocked on something outside the bubble, such as real I/O, a mutex or a busy loop)", r.watchdog))
+	case !res.finished:
+		v = append(v, "the trial did not finish: "+res.panicked)
+	}
+	if !res.finished {
+		return v
+	}
+	if res.panicked != "" {
+		v = append(v, "synctest: "+res.panicked)
+	}
+	if err := res.raw.setupErr; err != nil {
+		v = append(v, "the threat could not be injected as declared: "+err.Error())
+	}
+	if m.Hung > 0 {
+		v = append(v, fmt.Sprintf("%d request(s) never returned, even after their context was cancelled: the workload must return when ctx is done", m.Hung))
+	}
+	slo := r.spec.SLO
+	if slo.SuccessRate > 0 && m.SuccessRate < slo.SuccessRate {
+		v = append(v, fmt.Sprintf("success rate %.3f (%d of %d) is below the required %.3f", m.SuccessRate, m.Succeeded, m.Requests, slo.SuccessRate))
+	}
+	if slo.P99 > 0 && m.P99 > slo.P99 {
+		v = append(v, fmt.Sprintf("p99 latency %v is above the required %v", m.P99, slo.P99))
+	}
+	if slo.RecoverWithin > 0 {
+		switch {
+		case !m.Recovered:
+			v = append(v, fmt.Sprintf("it never recovered after the fault was removed (required within %v)", slo.RecoverWithin))
+		case m.Recovery > slo.RecoverWithin:
+			v = append(v, fmt.Sprintf("it recovered %v after the fault was removed; required within %v", m.Recovery, slo.RecoverWithin))
+		}
+	}
+	return v
+}
+
+// failure is the message of a failed trial.
+func (r *runner) failure(th scenarios.Threat, tr report.Trial, res bubbleResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rafael: %s broke the SLO of %s on the %s tier (seed %d):\n", th, r.spec.Module, r.tier, tr.Seed)
+	for _, v := range tr.Violations {
+		fmt.Fprintf(&b, "    %s\n", v)
+	}
+	if res.finished {
+		fmt.Fprintf(&b, "  measured: %s\n", summary(tr.Metrics))
+		for _, e := range tr.Metrics.Errors {
+			fmt.Fprintf(&b, "  error: %s\n", e)
+		}
+	}
+	fmt.Fprintf(&b, "  replay: %s\n", tr.Replay)
+	if res.dump != "" {
+		fmt.Fprintf(&b, "  goroutines of the trial:\n%s\n", indent(res.dump, "    "))
+	}
+	return b.String()
+}
+
+func summary(m report.Metrics) string {
+	rec := "never recovered"
+	if m.Recovered {
+		rec = "recovered in " + m.Recovery.String()
+	}
+	return fmt.Sprintf("success %.3f (%d/%d), p50 %v, p99 %v, max %v, %s, %.2f attempts/request, peak %d in flight, fitness %.3f",
+		m.SuccessRate, m.Succeeded, m.Requests, m.P50, m.P99, m.Max, rec, m.AttemptsPerRequest, m.PeakInFlight, m.Fitness)
+}
+
+// shorten cuts s to at most n bytes, saying so.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + fmt.Sprintf("\n… (%d more bytes)", len(s)-n)
+}
+
+func indent(s, pre string) string {
+	return pre + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pre)
+}
+
+// replay returns the command that runs exactly the current subtest again
+// with the run's seed.
+func (r *runner) replay(t *testing.T) string {
+	parts := strings.Split(t.Name(), "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return fmt.Sprintf("go test -run '%s' -rafael.seed=%d %s", strings.Join(parts, "/"), r.seed, r.pkg)
+}
+
+// packagePath returns the test's package relative to its module's root
+// ("./examples_test"), or "." when it cannot tell.
+func packagePath() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for dir := wd; ; {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			rel, err := filepath.Rel(dir, wd)
+			if err != nil || rel == "." {
+				return "."
+			}
+			return "./" + filepath.ToSlash(rel)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "."
+		}
+		dir = parent
+	}
+}
+
+// score is the mean fitness of trials × 100 with a 95 % confidence interval
+// (normal approximation; a single trial has a zero-width interval).
+func score(trials []report.Trial) report.Score {
+	n := len(trials)
+	if n == 0 {
+		return report.Score{}
+	}
+	sum, sq := 0.0, 0.0
+	for _, tr := range trials {
+		sum += tr.Metrics.Fitness
+	}
+	mean := sum / float64(n)
+	for _, tr := range trials {
+		sq += (tr.Metrics.Fitness - mean) * (tr.Metrics.Fitness - mean)
+	}
+	half := 0.0
+	if n > 1 {
+		half = 1.96 * math.Sqrt(sq/float64(n-1)/float64(n))
+	}
+	return report.Score{Score: 100 * mean, Low: 100 * max(0, mean-half), High: 100 * min(1, mean+half), Trials: n}
+}
+
+// overall is the severity-weighted mean of the threats' scores.
+func overall(rows []report.Threat, threats []scenarios.Threat) report.Score {
+	var s report.Score
+	wsum := 0.0
+	for i, row := range rows {
+		if row.Score.Trials == 0 {
+			continue
+		}
+		w := threats[i].Severity.Weight()
+		s.Score += w * row.Score.Score
+		s.Low += w * row.Score.Low
+		s.High += w * row.Score.High
+		s.Trials += row.Score.Trials
+		wsum += w
+	}
+	if wsum > 0 {
+		s.Score, s.Low, s.High = s.Score/wsum, s.Low/wsum, s.High/wsum
+	}
+	return s
+}
+
+// write saves the report as JSON in -rafael.out, or else in the test's
+// artifact directory (kept with go test -artifacts), and logs the path.
+func (r *runner) write(t *testing.T, rep *report.Report) {
+	dir := r.set.out
+	if dir == "" {
+		dir = t.ArtifactDir()
+	}
+	name := strings.NewReplacer("/", "_", " ", "_", "#", "_").Replace(t.Name())
+	path := filepath.Join(dir, name+"."+r.spec.Module+".report.json")
+	if err := rep.WriteFile(path); err != nil {
+		t.Errorf("rafael: the report could not be written: %v", err)
+		return
+	}
+	t.Logf("rafael: report: %s (score %.1f)", path, rep.Baseline.Score)
+}

@@ -1,0 +1,57 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func sample() *Report {
+	return &Report{
+		SchemaVersion: SchemaVersion, Module: "checkout", Seed: 42, Tier: "simulated", GoVersion: "go1.26.8",
+		Start: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 24, 3, 0, 1, 0, time.UTC),
+		SLO:      SLO{SuccessRate: 0.99, P99: 500 * time.Millisecond},
+		Genome:   "sha256:abc",
+		Baseline: Score{Score: 87.5, Low: 85, High: 90, Trials: 3},
+		Threats: []Threat{{Name: "db-outage", Threat: "db-outage(outage=2s) [high]", Severity: "high", Passed: true,
+			Trials: []Trial{{Seed: 7, Passed: true, Metrics: Metrics{Requests: 100, Succeeded: 100, SuccessRate: 1, P99: 2 * time.Second}}}}},
+	}
+}
+
+func TestWriteThenRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "r.json")
+	require.NoError(t, sample().WriteFile(path))
+	got, err := ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, sample(), got)
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*"))
+	assert.Empty(t, left, "no temporary file is left behind")
+}
+
+func TestReadFileNamesTheFileAndTheProblem(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	data, err := sample().MarshalIndent()
+	require.NoError(t, err)
+	for name, tc := range map[string]struct {
+		body, want string
+	}{
+		"truncated.json": {string(data[:len(data)/2]), "truncated.json: not a complete JSON report"},
+		"future.json":    {`{"schemaVersion": 9, "module": "x"}`, "future.json has schemaVersion 9; this version of rafael reads 1"},
+		"other.json":     {`{"module": "x"}`, "other.json has no schemaVersion"},
+		"unknown.json":   {`{"schemaVersion": 1, "modul": "x"}`, `unknown.json: json: unknown field "modul"`},
+	} {
+		_, err := ReadFile(write(name, tc.body))
+		assert.ErrorContains(t, err, tc.want, name)
+	}
+	_, err = ReadFile(write("future2.json", `{"schemaVersion": 2}`))
+	assert.ErrorIs(t, err, ErrSchema)
+}
