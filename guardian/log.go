@@ -1,0 +1,156 @@
+package guardian
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// entry is one line of audit.jsonl.
+type entry struct {
+	Seq      int64    `json:"seq"`
+	Prev     string   `json:"prev"`  // hash of the previous line, "" for the first
+	Time     string   `json:"time"`  // UTC, RFC 3339
+	Actor    string   `json:"actor"` // who caused the event
+	Event    string   `json:"event"`
+	Signer   string   `json:"signer"` // fingerprint of the key that signed the envelope
+	Envelope envelope `json:"envelope"`
+}
+
+// lineHash is the hash that the next entry's Prev names.
+func lineHash(line []byte) string {
+	sum := sha256.Sum256(line)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// newEntry builds and signs the entry for rec, filling in the chain fields.
+func newEntry(rec record, subjectName string, key ed25519.PrivateKey) ([]byte, error) {
+	st := statement[record]{
+		Type:          statementType,
+		Subject:       []subject{subjectOf(subjectName, rec.To)},
+		PredicateType: auditPredicate,
+		Predicate:     rec,
+	}
+	payload, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the %s statement: %w", rec.Event, err)
+	}
+	e := entry{
+		Seq: rec.Seq, Prev: rec.Prev, Time: rec.Time, Actor: rec.Actor, Event: rec.Event,
+		Signer:   fingerprint(key.Public().(ed25519.PublicKey)),
+		Envelope: sealEnvelope(payload, key),
+	}
+	return json.Marshal(e)
+}
+
+// line is one parsed line of the log.
+type line struct {
+	no    int    // 1-based line number
+	raw   []byte // the line without its newline
+	entry entry
+	err   error // why the line is not an entry, or nil
+}
+
+// splitLog cuts the log into lines. A final line without a newline is kept
+// and flagged: it is what a crash in the middle of an append leaves.
+func splitLog(data []byte) []line {
+	var out []line
+	for no := 1; len(data) > 0; no++ {
+		raw, rest, found := bytes.Cut(data, []byte{'\n'})
+		l := line{no: no, raw: raw}
+		switch {
+		case !found:
+			l.err = errors.New("is incomplete (no newline): an append was interrupted, or the file was cut")
+		case len(raw) == 0:
+			l.err = errors.New("is empty")
+		default:
+			l.err = decodeEntry(raw, &l.entry)
+		}
+		out = append(out, l)
+		data = rest
+	}
+	return out
+}
+
+func decodeEntry(raw []byte, e *entry) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(e); err != nil {
+		return fmt.Errorf("is not an audit entry: %v", err)
+	}
+	if dec.More() {
+		return errors.New("has data after the entry")
+	}
+	return nil
+}
+
+// chainProblems checks what needs no key: every line decodes, sequence
+// numbers count up from 1, each entry names the hash of the line before it,
+// and times are UTC and do not go backwards.
+func chainProblems(lines []line) []error {
+	var errs []error
+	var prevTime time.Time
+	for i, l := range lines {
+		if l.err != nil {
+			errs = append(errs, &VerifyError{Line: l.no, Problem: l.err.Error()})
+			continue
+		}
+		e := &l.entry
+		bad := func(format string, args ...any) {
+			errs = append(errs, &VerifyError{Line: l.no, Seq: e.Seq, Problem: fmt.Sprintf(format, args...)})
+		}
+		if want := int64(i + 1); e.Seq != want {
+			bad("sequence number is %d, want %d (an entry was deleted, duplicated or moved)", e.Seq, want)
+		}
+		wantPrev := ""
+		if i > 0 {
+			wantPrev = lineHash(lines[i-1].raw)
+		}
+		if e.Prev != wantPrev {
+			bad("previous hash %q does not match line %d (%q)", e.Prev, i, wantPrev)
+		}
+		t, err := time.Parse(time.RFC3339Nano, e.Time)
+		switch {
+		case err != nil || t.Location() != time.UTC:
+			bad("time %q is not an RFC 3339 UTC time", e.Time)
+		case t.Before(prevTime):
+			bad("time %s is before the previous entry's %s", e.Time, prevTime.Format(time.RFC3339Nano))
+		default:
+			prevTime = t
+		}
+	}
+	return errs
+}
+
+// openEntry checks the signature of an entry with the keys trusted, by
+// fingerprint, and that the signed statement repeats the entry's fields.
+// It returns the predicate.
+func openEntry(e *entry, keys map[string]ed25519.PublicKey) (record, error) {
+	k, ok := keys[e.Signer]
+	if !ok {
+		return record{}, fmt.Errorf("signed by key %s, which is not trusted", e.Signer)
+	}
+	payload, _, err := e.Envelope.open([]ed25519.PublicKey{k})
+	if err != nil {
+		return record{}, fmt.Errorf("envelope: %v", err)
+	}
+	var st statement[record]
+	if err := json.Unmarshal(payload, &st); err != nil {
+		return record{}, fmt.Errorf("signed payload is not an in-toto statement: %v", err)
+	}
+	r := &st.Predicate
+	switch {
+	case st.Type != statementType || st.PredicateType != auditPredicate:
+		return record{}, fmt.Errorf("statement type %q / predicate %q, want %q / %q", st.Type, st.PredicateType, statementType, auditPredicate)
+	case r.Seq != e.Seq || r.Prev != e.Prev || r.Time != e.Time || r.Actor != e.Actor || r.Event != e.Event:
+		return record{}, errors.New("seq, prev, time, actor or event differs from what was signed")
+	case len(st.Subject) != 1 || st.Subject[0].Digest["sha256"] == "" || "sha256:"+st.Subject[0].Digest["sha256"] != r.To:
+		return record{}, errors.New("statement subject is not the proposed genome's digest")
+	}
+	return *r, nil
+}
