@@ -1,8 +1,8 @@
 package guardian
 
 import (
-	"crypto/ed25519"
 	"context"
+	"crypto/ed25519"
 	"path/filepath"
 	"testing"
 

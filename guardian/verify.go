@@ -4,8 +4,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 )
 
 // ErrTampered is matched (with errors.Is) by every [VerifyError].
@@ -113,30 +111,20 @@ func checkHead(part string, data []byte, tree *merkle, n int64, t Trust) (*check
 	return &c, nil
 }
 
-// signatureProblems opens every decodable entry's envelope, spreading the
-// work over the available processors.
+// signatureProblems opens every decodable entry's envelope.
 func signatureProblems(lines []line, keys []ed25519.PublicKey) []error {
 	byPrint := make(map[string]ed25519.PublicKey, len(keys))
 	for _, k := range keys {
 		byPrint[fingerprint(k)] = k
 	}
 	problems := make([]error, len(lines))
-	workers := min(runtime.GOMAXPROCS(0), 1+len(lines)/256)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(lines); i += workers {
-				l := &lines[i]
-				if l.err != nil {
-					continue
-				}
-				if _, err := openEntry(&l.entry, byPrint); err != nil {
-					problems[i] = &VerifyError{Line: l.no, Seq: l.entry.Seq, Problem: err.Error()}
-				}
+	forEach(len(lines), func(i int) {
+		if l := &lines[i]; l.err == nil {
+			if err := openEntry(&l.entry, byPrint); err != nil {
+				problems[i] = &VerifyError{Line: l.no, Seq: l.entry.Seq, Problem: err.Error()}
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})
 	var out []error
 	for _, p := range problems {
 		if p != nil {
