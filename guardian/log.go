@@ -139,7 +139,7 @@ func chainProblems(lines []line) []error {
 			wantPrev = lineHash(lines[i-1].raw)
 		}
 		if e.Prev != wantPrev {
-			bad("previous hash %q does not match line %d (%q)", e.Prev, i, wantPrev)
+			bad("previous hash %s does not match line %d (%s)", short(e.Prev), i, short(wantPrev))
 		}
 		t, err := time.Parse(time.RFC3339Nano, e.Time)
 		switch {
@@ -190,4 +190,15 @@ func openEntry(e *entry, keys map[string]ed25519.PublicKey) error {
 		return errors.New("statement subject is not the proposed genome's digest")
 	}
 	return nil
+}
+
+// short abbreviates a digest for a message.
+func short(digest string) string {
+	if digest == "" {
+		return `""`
+	}
+	if len(digest) > 19 {
+		return digest[:19] + "…"
+	}
+	return digest
 }

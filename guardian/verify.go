@@ -1,9 +1,11 @@
 package guardian
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrTampered is matched (with errors.Is) by every [VerifyError].
@@ -59,6 +61,7 @@ func Verify(log, checkpoint []byte, t Trust) error {
 	lines := splitLog(log)
 	errs := chainProblems(lines)
 	errs = append(errs, signatureProblems(lines, t.Keys)...)
+	slices.SortStableFunc(errs, func(a, b error) int { return cmp.Compare(lineOf(a), lineOf(b)) })
 	tree, err := treeOf(lines)
 	if err != nil {
 		return fmt.Errorf("guardian: verify: building the Merkle tree: %w", err)
@@ -132,4 +135,11 @@ func signatureProblems(lines []line, keys []ed25519.PublicKey) []error {
 		}
 	}
 	return out
+}
+
+func lineOf(err error) int {
+	if ve, ok := err.(*VerifyError); ok {
+		return ve.Line
+	}
+	return 0
 }
