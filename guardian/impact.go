@@ -20,11 +20,14 @@ const (
 var levelNames = [...]string{"low", "medium", "high"}
 
 // String returns "low", "medium" or "high".
-func (l Level) String() string {
-	if int(l) < len(levelNames) {
-		return levelNames[l]
+func (l Level) String() string { return enumName(levelNames[:], "Level", uint8(l)) }
+
+// enumName returns names[v], or "Type(v)" for a value out of range.
+func enumName(names []string, typ string, v uint8) string {
+	if int(v) < len(names) {
+		return names[v]
 	}
-	return fmt.Sprintf("Level(%d)", uint8(l))
+	return fmt.Sprintf("%s(%d)", typ, v)
 }
 
 // MarshalText encodes l as its name.

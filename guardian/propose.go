@@ -41,14 +41,9 @@ const (
 	Rejected               // a rule failed; the genome file is untouched
 )
 
-var statusNames = [...]string{"pending", "adopted", "rejected"}
-
 // String returns "pending", "adopted" or "rejected".
 func (s Status) String() string {
-	if int(s) < len(statusNames) {
-		return statusNames[s]
-	}
-	return fmt.Sprintf("Status(%d)", uint8(s))
+	return enumName([]string{"pending", "adopted", "rejected"}, "Status", uint8(s))
 }
 
 // MarshalText encodes s as its name.
@@ -85,17 +80,12 @@ func (g *Guardian) Propose(ctx context.Context, p Proposal) (Decision, error) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return Decision{}, err
-	}
-	h, err := g.readHistory()
-	if err != nil {
-		return Decision{}, err
-	}
 	d := Decision{Module: p.New.Module, Genome: p.New.Digest(), Trusted: g.trusted(), Signer: fingerprint(g.key.Public().(ed25519.PublicKey))}
-	if d.Recovered, err = g.recover(h); err != nil {
+	h, recovered, err := g.begin(ctx)
+	if err != nil {
 		return d, err
 	}
+	d.Recovered = recovered
 	old, err := g.current(p)
 	if err != nil {
 		return d, err

@@ -9,6 +9,20 @@ import (
 	"github.com/rafaelabs/rafael/genome"
 )
 
+// begin starts an operation that appends to the log, with g.mu held: it
+// reads and checks the history and finishes interrupted writes.
+func (g *Guardian) begin(ctx context.Context) (*history, []string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	h, err := g.readHistory()
+	if err != nil {
+		return nil, nil, err
+	}
+	recovered, err := g.recover(h)
+	return h, recovered, err
+}
+
 // recover finishes adoptions and rollbacks that a crash interrupted: the
 // audit entry is durable but the genome file still holds the genome it
 // replaced (or does not exist). A genome file that is neither is reported,
@@ -52,14 +66,8 @@ func (g *Guardian) Rollback(ctx context.Context, module, actor, reason string) (
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if err := ctx.Err(); err != nil {
-		return EntryRef{}, err
-	}
-	h, err := g.readHistory()
+	h, _, err := g.begin(ctx)
 	if err != nil {
-		return EntryRef{}, err
-	}
-	if _, err := g.recover(h); err != nil {
 		return EntryRef{}, err
 	}
 	recs := h.modules[module]
