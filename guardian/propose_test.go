@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -158,4 +159,15 @@ func TestRollbackRestoresTheReplacedGenome(t *testing.T) {
 	_, err = g.Rollback(t.Context(), "checkout", "alice", "again")
 	assert.ErrorContains(t, err, "rolled back at audit seq 4 already")
 	require.NoError(t, g.Verify(nil))
+}
+
+func TestClockBehindTheLogKeepsTimeMonotonic(t *testing.T) {
+	dir, g := setup(t, "")
+	_, err := g.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 0), Actor: "evolve"})
+	require.NoError(t, err)
+	behind := open(t, dir, WithClock(func() time.Time { return time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC) }))
+	d, err := behind.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 1), Actor: "evolve"})
+	require.NoError(t, err)
+	assert.Equal(t, Adopted, d.Status)
+	require.NoError(t, behind.Verify(nil))
 }

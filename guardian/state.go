@@ -23,6 +23,7 @@ type history struct {
 	proposals map[string]*proposalState
 	modules   map[string][]written // adoptions and rollbacks per module, oldest first
 	sealed    int64                // entries the checkpoint on disk covers
+	last      time.Time            // time of the last entry
 }
 
 // written is an entry that wrote a genome file: an adoption or a rollback.
@@ -53,6 +54,7 @@ func (g *Guardian) readHistory() (*history, error) {
 	for _, l := range h.lines {
 		ref := EntryRef{Seq: l.entry.Seq, Hash: lineHash(l.raw)}
 		h.head = ref
+		h.last, _ = time.Parse(time.RFC3339Nano, l.entry.Time)
 		r, err := peekRecord(&l.entry)
 		if err != nil {
 			return nil, fmt.Errorf("guardian: %s line %d: %v", g.path(logFile), l.no, err)
@@ -117,7 +119,13 @@ func peekRecord(e *entry) (record, error) {
 // reference of the last one.
 func (g *Guardian) appendRecords(h *history, recs []record) (EntryRef, error) {
 	var buf []byte
+	// A clock behind the last entry (another machine's, say) must not make
+	// the log fail its own check: time never goes backwards in it.
 	now := g.now().UTC()
+	if now.Before(h.last) {
+		now = h.last
+	}
+	h.last = now
 	for _, r := range recs {
 		r.Seq, r.Prev = h.head.Seq+1, h.head.Hash
 		r.Time = now.Format(time.RFC3339Nano)
