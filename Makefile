@@ -4,7 +4,7 @@ GO        ?= go
 FUZZTIME  ?= 60s
 BENCHCOUNT ?= 5
 
-.PHONY: all test demo bench fuzz lint services
+.PHONY: all test demo bench fuzz fuzz-guardian lint services
 
 all: lint test
 
@@ -22,9 +22,15 @@ bench:
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) .
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./harness/
 
-## fuzz: fuzz genome JSON decoding for $(FUZZTIME)
-fuzz:
+## fuzz: fuzz genome JSON decoding, then the guardian's parsers, for $(FUZZTIME) each
+fuzz: fuzz-guardian
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./genome/
+
+## fuzz-guardian: fuzz the audit log, checkpoint and approval parsers for $(FUZZTIME) each
+fuzz-guardian:
+	for f in FuzzVerifyLog FuzzCheckpoint FuzzApproval; do \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./guardian/ || exit 1; \
+	done
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

@@ -1,0 +1,148 @@
+package guardian_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/guardian"
+)
+
+// key returns a fixed key, so that the examples' output never changes.
+func key(seed byte) ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+}
+
+func clock() func() time.Time {
+	t := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	return func() time.Time { t = t.Add(time.Second); return t }
+}
+
+func checkout() *genome.Genome {
+	return &genome.Genome{
+		Module:         "checkout",
+		Timeout:        &genome.Timeout{PerAttempt: 500 * time.Millisecond, Overall: 2 * time.Second},
+		Retry:          &genome.Retry{MaxAttempts: 3, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, Multiplier: 2},
+		CircuitBreaker: &genome.CircuitBreaker{Threshold: 5, FailureRate: 0.5, Window: 20, OpenDuration: 5 * time.Second, HalfOpenProbes: 1},
+	}
+}
+
+func ExampleAssess() {
+	old := checkout()
+	evolved := old.Clone()
+	evolved.Retry.MaxAttempts = 5
+	evolved.Retry.BaseDelay = 150 * time.Millisecond
+	evolved.Hedge = &genome.Hedge{Delay: 200 * time.Millisecond, MaxHedges: 1}
+
+	imp := guardian.Assess(old, evolved, guardian.Config{})
+	fmt.Println(imp.Level)
+	for _, r := range imp.Reasons {
+		fmt.Println("-", r)
+	}
+	// Output:
+	// medium
+	// - retry.maxAttempts 3 → 5 moves 10.5% of its range 1–20: medium
+	// - retry.baseDelay 100ms → 150ms moves 0.2% of its range 1ms–30s: low
+	// - gene hedge is added: medium
+}
+
+func ExampleGuardian_Propose() {
+	dir, _ := os.MkdirTemp("", "guardian-example")
+	defer os.RemoveAll(dir)
+	g, err := guardian.Open(dir, guardian.WithSigningKey(key(1)), guardian.WithClock(clock()))
+	if err != nil {
+		panic(err)
+	}
+	evolved := checkout()
+	evolved.Retry.BaseDelay = 120 * time.Millisecond // a small step: low impact
+	d, err := g.Propose(context.Background(), guardian.Proposal{
+		Old: checkout(), New: evolved, Actor: "evolve", Evidence: []byte("resilience report"),
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(d.Status, d.Impact.Level, "at audit seq", d.Entry.Seq, "trusted key:", d.Trusted)
+	for _, r := range d.Rules {
+		fmt.Println(r.ID, r.Passed)
+	}
+	fmt.Println("verify:", g.Verify(nil))
+	// Output:
+	// adopted low at audit seq 3 trusted key: true
+	// no-retry-non-idempotent true
+	// external-timeout true
+	// max-attempts true
+	// external-breaker true
+	// verify: <nil>
+}
+
+func ExampleApprove() {
+	dir, _ := os.MkdirTemp("", "guardian-example")
+	defer os.RemoveAll(dir)
+	alice, bob := key(2), key(3)
+	cfg := guardian.Config{Approvers: []guardian.Approver{
+		{Name: "alice", Role: "sre-lead", Key: alice.Public().(ed25519.PublicKey)},
+		{Name: "bob", Role: "sre", Key: bob.Public().(ed25519.PublicKey)},
+	}}
+	g, err := guardian.Open(dir, guardian.WithConfig(cfg), guardian.WithSigningKey(key(1)), guardian.WithClock(clock()))
+	if err != nil {
+		panic(err)
+	}
+	evolved := checkout()
+	evolved.Retry.MaxAttempts = 5 // medium impact: one approval
+	p := guardian.Proposal{Old: checkout(), New: evolved, Actor: "alice"}
+
+	d, _ := g.Propose(context.Background(), p)
+	fmt.Println(d.Status, "needs", d.Required)
+
+	for _, approver := range []struct {
+		name string
+		key  ed25519.PrivateKey
+	}{{"alice", alice}, {"bob", bob}} {
+		env, err := guardian.Approve(d.Proposal, approver.key, approver.name)
+		if err != nil {
+			panic(err)
+		}
+		if _, err := g.WriteApproval(env); err != nil {
+			panic(err)
+		}
+	}
+	d, _ = g.Propose(context.Background(), p)
+	fmt.Println(d.Status, "approved by", d.Approvers)
+	fmt.Println(len(d.Ignored), "ignored: alice proposed it")
+	// Output:
+	// pending needs 1
+	// adopted approved by [bob]
+	// 1 ignored: alice proposed it
+}
+
+func ExampleVerify() {
+	dir, _ := os.MkdirTemp("", "guardian-example")
+	defer os.RemoveAll(dir)
+	signer := key(1)
+	g, _ := guardian.Open(dir, guardian.WithSigningKey(signer), guardian.WithClock(clock()), guardian.WithOrigin("rafael audit example.com/shop"))
+	evolved := checkout()
+	evolved.Retry.BaseDelay = 120 * time.Millisecond
+	_, _ = g.Propose(context.Background(), guardian.Proposal{Old: checkout(), New: evolved, Actor: "evolve"})
+
+	log, _ := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	cp, _ := os.ReadFile(filepath.Join(dir, "audit.checkpoint"))
+	trust := guardian.Trust{Keys: []ed25519.PublicKey{signer.Public().(ed25519.PublicKey)}}
+	fmt.Println(guardian.Verify(log, cp, trust))
+
+	edited := bytes.Replace(log, []byte(`"actor":"evolve"`), []byte(`"actor":"alice"`), 1)
+	err := guardian.Verify(edited, cp, trust)
+	fmt.Println(errors.Is(err, guardian.ErrTampered))
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// true
+	// guardian: audit log line 1 (seq 1): seq, prev, time, actor or event differs from what was signed
+	// guardian: audit log line 2 (seq 2): previous hash sha256:480c6ac326c2… does not match line 1 (sha256:d125beb28598…)
+	// guardian: audit checkpoint: Merkle root of the first 3 entries does not match: an entry was changed, moved or removed
+}

@@ -1,0 +1,84 @@
+package guardian
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// SigningKeyEnv names the environment variable that holds the audit signing
+// key: a path to a PEM PKCS#8 Ed25519 private key, or the PEM text itself.
+const SigningKeyEnv = "RAFAEL_SIGNING_KEY"
+
+// ParsePrivateKey decodes a PEM "PRIVATE KEY" block (PKCS#8) holding an
+// Ed25519 key. Errors never include key material.
+func ParsePrivateKey(data []byte) (ed25519.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, errors.New(`not a PEM "PRIVATE KEY" block (want PKCS#8 Ed25519, e.g. from "openssl genpkey -algorithm ed25519")`)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, errors.New("PEM block is not a valid PKCS#8 private key")
+	}
+	ek, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("private key is %T, want Ed25519", k)
+	}
+	return ek, nil
+}
+
+// ParsePublicKey decodes a PEM "PUBLIC KEY" block (PKIX) holding an Ed25519
+// key.
+func ParsePublicKey(data []byte) (ed25519.PublicKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, errors.New(`not a PEM "PUBLIC KEY" block (want PKIX Ed25519, e.g. from "openssl pkey -pubout")`)
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("PEM block is not a valid PKIX public key: %w", err)
+	}
+	ek, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("public key is %T, want Ed25519", k)
+	}
+	return ek, nil
+}
+
+// fingerprint names a public key without revealing anything secret:
+// "SHA256:" and the unpadded base64 SHA-256 of the raw key, as ssh does.
+func fingerprint(k ed25519.PublicKey) string {
+	sum := sha256.Sum256(k)
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
+}
+
+// signingKey returns the key named by the environment (value of
+// SigningKeyEnv), or a fresh ephemeral one when the variable is empty.
+func signingKeyFromEnv(value string) (key ed25519.PrivateKey, ephemeral bool, err error) {
+	if value == "" {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		return k, true, err
+	}
+	data := []byte(value)
+	src := SigningKeyEnv
+	if !strings.Contains(value, "-----BEGIN") {
+		data, err = os.ReadFile(value)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s: reading the key file: %w", SigningKeyEnv, err)
+		}
+		src = value
+	}
+	k, err := ParsePrivateKey(data)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", src, err)
+	}
+	return k, false, nil
+}
