@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -44,6 +43,9 @@ func Run(t *testing.T, spec Spec) *report.Report {
 	if err != nil {
 		t.Fatalf("rafael: %v", err)
 	}
+	if evaluateInChild(t, spec, set) {
+		t.SkipNow()
+	}
 	r := plan(t, spec, set)
 	if set.tier != Auto && set.tier != r.tier {
 		t.Skipf("rafael: %s is a %s-tier run; skipped by %s", spec.Module, r.tier, strings.Join(set.sources, " "))
@@ -70,7 +72,7 @@ func Run(t *testing.T, spec Spec) *report.Report {
 				}
 				s := seed.Mix(r.seed, uint64(i), uint64(j))
 				t.Run(fmt.Sprintf("seed=%d", s), func(t *testing.T) {
-					tr := r.trial(t, th, s)
+					tr := r.trial(t, th, r.genome, s, r.spec.Evolve != nil)
 					row.Trials = append(row.Trials, tr)
 					row.Passed = row.Passed && tr.Passed
 				})
@@ -80,6 +82,9 @@ func Run(t *testing.T, spec Spec) *report.Report {
 		rep.Threats = append(rep.Threats, row)
 	}
 	rep.Baseline = overall(rep.Threats, r.threats)
+	if spec.Evolve != nil && !t.Failed() {
+		r.evolved(t, rep)
+	}
 	rep.End = time.Now().UTC()
 	r.write(t, rep)
 	opts := append([]goleak.Option{ignore}, spec.LeakOptions...)
@@ -90,6 +95,32 @@ func Run(t *testing.T, spec Spec) *report.Report {
 		t.Errorf("rafael: %s left goroutines behind after its trials (a workload that ignores its context, or a client not closed):\n%s", spec.Module, shorten(err.Error(), 4<<10))
 	}
 	return rep
+}
+
+// evolved evolves the genome, then runs the champion's trials as subtests
+// "evolved/<threat>/seed=<n>" with the baseline's seeds, and its property
+// check as "evolved/<threat>/property".
+func (r *runner) evolved(t *testing.T, rep *report.Report) {
+	ev := r.evolveGenome(t)
+	t.Run("evolved", func(t *testing.T) {
+		for i, th := range r.threats {
+			row := &rep.Threats[i]
+			t.Run(th.Name, func(t *testing.T) {
+				for _, base := range row.Trials {
+					t.Run(fmt.Sprintf("seed=%d", base.Seed), func(t *testing.T) {
+						row.EvolvedTrials = append(row.EvolvedTrials, r.trial(t, th, ev.champion, base.Seed, false))
+					})
+				}
+				t.Run("property", func(t *testing.T) {
+					if cx := r.property(t, th, ev.champion); cx != nil {
+						rep.Counterexamples = append(rep.Counterexamples, *cx)
+					}
+				})
+			})
+		}
+	})
+	fillEvolved(rep, r.genome, ev, r.threats)
+	t.Logf("rafael: %s: score %.1f → %.1f (%+.1f points); changes: %s", r.spec.Module, rep.Baseline.Score, rep.Evolved.Score, rep.Improvement, strings.Join(rep.GenomeDiff, "; "))
 }
 
 // proxyGoroutines are the goroutines of the embedded Toxiproxy's live
@@ -119,6 +150,7 @@ type runner struct {
 	pkg      string             // the package, for replay commands: "./examples_test"
 	perTrial time.Duration      // the longest real time a trial took so far
 	hist     *hdrhistogram.Histogram
+	hold     func(n int64, onErr func(error)) func() // the simulated tier's shared ballast; nil on the wire tier
 }
 
 // plan resolves spec's defaults against the settings and the test.
@@ -145,6 +177,11 @@ func plan(t *testing.T, spec Spec, set settings) *runner {
 		r.threats = append(r.threats, scaled(th, r.scale))
 	}
 	r.pkg = packagePath()
+	if r.tier == Simulated {
+		b := &sharedBallast{}
+		r.hold = b.hold
+		t.Cleanup(b.release)
+	}
 	return r
 }
 
@@ -196,34 +233,44 @@ func (r *runner) budget(t *testing.T) bool {
 	return true
 }
 
-// trial runs one trial as the current subtest and judges it.
-func (r *runner) trial(t *testing.T, th scenarios.Threat, s uint64) report.Trial {
+// trial runs one trial of g as the current subtest and judges it. A trial
+// that breaks the SLO fails the subtest, unless lenient (a baseline that
+// evolution is about to improve), when it is only logged.
+func (r *runner) trial(t *testing.T, th scenarios.Threat, g *genome.Genome, s uint64, lenient bool) report.Trial {
 	began := time.Now()
 	defer func() { r.perTrial = max(r.perTrial, time.Since(began)) }()
+	res, m, violations := r.runTrial(t, th, g, s)
+	out := report.Trial{Seed: s, Genome: g.Digest(), Replay: r.replay(t), Metrics: m, Violations: violations, Passed: len(violations) == 0}
+	switch {
+	case out.Passed:
+		t.Logf("rafael: %s: %s", th, summary(out.Metrics))
+	case lenient:
+		t.Logf("rafael: the starting genome breaks the SLO under %s (evolution follows): %s; %s", th, strings.Join(violations, "; "), summary(out.Metrics))
+	default:
+		t.Errorf("%s", r.failure(th, out, res))
+	}
+	return out
+}
+
+// runTrial runs one trial of genome g under th with seed s on the run's
+// tier and measures and judges it. t is the test the bubble belongs to.
+func (r *runner) runTrial(t *testing.T, th scenarios.Threat, g *genome.Genome, s uint64) (bubbleResult, report.Metrics, []string) {
 	drain := r.spec.Drain
 	if drain == 0 {
 		drain = max(th.Recover, time.Second)
 	}
-	tr := &trial{threat: th, genome: r.genome, workload: r.spec.Workload, seed: s, requests: r.requests, drain: drain}
-	out := report.Trial{Seed: s, Genome: r.genome.Digest(), Replay: r.replay(t)}
-
+	tr := &trial{threat: th, genome: g, workload: r.spec.Workload, seed: s, requests: r.requests, drain: drain, hold: r.hold}
 	var res bubbleResult
 	if r.tier == Simulated {
 		res = inBubble(t, tr, r.watchdog)
 	} else {
 		res = bubbleResult{raw: tr.run(), finished: true}
 	}
+	var m report.Metrics
 	if res.finished {
-		out.Metrics = measure(th, res.raw, r.spec.Weights, r.hist)
+		m = measure(th, res.raw, r.spec.Weights, r.hist)
 	}
-	out.Violations = r.judge(th, res, out.Metrics)
-	out.Passed = len(out.Violations) == 0
-	if out.Passed {
-		t.Logf("rafael: %s: %s", th, summary(out.Metrics))
-	} else {
-		t.Errorf("%s", r.failure(th, out, res))
-	}
-	return out
+	return res, m, r.judge(th, res, m)
 }
 
 // judge lists how a trial broke the SLO or could not run.
@@ -309,11 +356,7 @@ func indent(s, pre string) string {
 // replay returns the command that runs exactly the current subtest again
 // with the run's seed.
 func (r *runner) replay(t *testing.T) string {
-	parts := strings.Split(t.Name(), "/")
-	for i, p := range parts {
-		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
-	}
-	return fmt.Sprintf("go test -run '%s' -rafael.seed=%d %s", strings.Join(parts, "/"), r.seed, r.pkg)
+	return fmt.Sprintf("go test -run '%s' -rafael.seed=%d %s", anchored(t.Name()), r.seed, r.pkg)
 }
 
 // packagePath returns the test's package relative to its module's root
@@ -361,19 +404,26 @@ func score(trials []report.Trial) report.Score {
 	return report.Score{Score: 100 * mean, Low: 100 * max(0, mean-half), High: 100 * min(1, mean+half), Trials: n}
 }
 
-// overall is the severity-weighted mean of the threats' scores.
+// overall is the severity-weighted mean of the threats' baseline scores.
 func overall(rows []report.Threat, threats []scenarios.Threat) report.Score {
+	return overallOf(rows, threats, func(row report.Threat) report.Score { return row.Score })
+}
+
+// overallOf is the severity-weighted mean of the scores pick takes from
+// the rows; rows without trials do not count.
+func overallOf(rows []report.Threat, threats []scenarios.Threat, pick func(report.Threat) report.Score) report.Score {
 	var s report.Score
 	wsum := 0.0
 	for i, row := range rows {
-		if row.Score.Trials == 0 {
+		sc := pick(row)
+		if sc.Trials == 0 {
 			continue
 		}
 		w := threats[i].Severity.Weight()
-		s.Score += w * row.Score.Score
-		s.Low += w * row.Score.Low
-		s.High += w * row.Score.High
-		s.Trials += row.Score.Trials
+		s.Score += w * sc.Score
+		s.Low += w * sc.Low
+		s.High += w * sc.High
+		s.Trials += sc.Trials
 		wsum += w
 	}
 	if wsum > 0 {

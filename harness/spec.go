@@ -103,6 +103,17 @@ type Spec struct {
 
 	Weights evolve.Weights // fitness weights; zero means 0.6·success + 0.2·recovery + 0.2·efficiency
 
+	// Evolve, when set, evolves the genome after the baseline trials: the
+	// starting genome's trials then only record how it fares, and the
+	// champion must meet the SLO in trials of its own and in a rapid
+	// property check over threats up to the declared ones.
+	Evolve *evolve.Options
+
+	// Dir holds the module's genome file, the guardian's configuration and
+	// the audit log; "" means testdata/rafael. With -rafael.update an
+	// evolved champion is proposed to the guardian there.
+	Dir string
+
 	// LeakOptions are passed to goleak when the run checks that it left no
 	// goroutine behind (for instance goleak.IgnoreTopFunction for a client
 	// library's background re-dialer).
@@ -177,6 +188,14 @@ func (s Spec) Validate() error {
 	}
 	if err := s.Weights.Validate(); err != nil {
 		bad("%v", err)
+	}
+	if s.Evolve != nil {
+		if err := s.Evolve.Validate(); err != nil {
+			bad("Evolve: %v", err)
+		}
+		if err := s.Evolve.Isolation.Available(); err != nil {
+			bad("Evolve.Isolation: %v", err)
+		}
 	}
 	if s.Genome != nil {
 		if err := s.startGenome().Validate(); err != nil {

@@ -27,7 +27,8 @@ type trial struct {
 	seed     uint64
 	requests int
 	drain    time.Duration
-	bubble   bool // running inside a synctest bubble
+	bubble   bool                                    // running inside a synctest bubble
+	hold     func(n int64, onErr func(error)) func() // holds n bytes of ballast; nil: a ballast of the trial's own
 }
 
 // sample is what happened to one regular request.
@@ -150,7 +151,11 @@ func (tr *trial) run() raw {
 			injected = true
 			stop = th.Schedule(onErr)
 			if th.Ballast > 0 {
-				release = hold(th.Ballast, onErr)
+				h := tr.hold
+				if h == nil {
+					h = hold
+				}
+				release = h(th.Ballast, onErr)
 			}
 			if th.Flood != nil {
 				wg.Add(1)

@@ -191,3 +191,52 @@ func (t Threat) Generator() *rapid.Generator[Threat] {
 		return t.build(vals)
 	})
 }
+
+// AtMost returns t with every generated parameter's range capped at its
+// current value: its generator then draws threats no larger than t, from
+// the range's minimum up to t itself. The harness checks that an evolved
+// genome survives every threat up to the declared one.
+func (t Threat) AtMost() Threat {
+	if t.build == nil {
+		return t
+	}
+	vals := make([]float64, len(t.params))
+	for i, p := range t.params {
+		vals[i] = p.Value
+	}
+	capped := make([]Param, len(t.params))
+	copy(capped, t.params)
+	for i := range capped {
+		capped[i].Max = capped[i].Value
+	}
+	inner := t.build
+	var build func([]float64) Threat
+	build = func(v []float64) Threat {
+		th := inner(v)
+		th.params = make([]Param, len(capped))
+		copy(th.params, capped)
+		for i := range th.params {
+			th.params[i].Value = v[i]
+		}
+		th.build = build
+		return th
+	}
+	return build(vals)
+}
+
+// WithValues returns the threat rebuilt with its generated parameters set
+// to vals, in the order of [Threat.Params]; values are clamped into their
+// declared ranges. A composed threat, or a wrong count of values, returns t.
+func (t Threat) WithValues(vals []float64) Threat {
+	if t.build == nil || len(vals) != len(t.params) {
+		return t
+	}
+	v := make([]float64, len(vals))
+	for i, p := range t.params {
+		v[i] = min(max(vals[i], p.Min), p.Max)
+		if p.Duration || p.Integer {
+			v[i] = float64(int64(v[i]))
+		}
+	}
+	return t.build(v)
+}

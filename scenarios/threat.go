@@ -89,6 +89,9 @@ func (t Threat) String() string {
 	return fmt.Sprintf("%s(%s) [%s]", t.Name, strings.Join(ps, ", "), t.Severity)
 }
 
+// GoString is String: rapid logs drawn threats with %#v.
+func (t Threat) GoString() string { return t.String() }
+
 // Duration is the length of a whole trial of the threat.
 func (t Threat) Duration() time.Duration { return t.Steady + t.Inject + t.Recover }
 

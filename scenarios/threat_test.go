@@ -217,3 +217,24 @@ func TestScheduleReportsApplyErrors(t *testing.T) {
 		assert.ErrorIs(t, <-got, faults.ErrInvalid, "reported at the step's time")
 	})
 }
+
+func TestAtMostCapsTheGeneratorAtTheDeclaredThreat(t *testing.T) {
+	db := faults.NewHook("db", 1)
+	th := DBOutage(db, 2*time.Second).AtMost()
+	assert.Equal(t, "db-outage(outage=2s) [high]", th.String())
+	p := th.Params()[0]
+	assert.Equal(t, float64(500*time.Millisecond), p.Min)
+	assert.Equal(t, float64(2*time.Second), p.Max)
+	rapid.Check(t, func(rt *rapid.T) {
+		v := th.Generator().Draw(rt, "threat")
+		assert.LessOrEqual(rt, v.Inject, 2*time.Second)
+		assert.GreaterOrEqual(rt, v.Inject, 500*time.Millisecond)
+		assert.Equal(rt, float64(2*time.Second), v.Params()[0].Max, "drawn threats keep the cap")
+	})
+	small := th.WithValues([]float64{float64(700 * time.Millisecond)})
+	assert.Equal(t, 700*time.Millisecond, small.Inject)
+	assert.Equal(t, "db-outage(outage=700ms) [high]", small.String())
+	assert.Equal(t, 2*time.Second, th.WithValues([]float64{float64(time.Hour)}).Inject, "clamped to the cap")
+	c := Compose("x", High, time.Second, Step{Target: db, Fault: faults.Down{}})
+	assert.Equal(t, c.String(), c.AtMost().WithValues(nil).String())
+}

@@ -1,0 +1,161 @@
+package evolve
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/seed"
+)
+
+// The search's variation operators. Each returns a new, Normalized genome
+// and draws every random choice from r.
+
+// mutate returns a copy of g with about rate of its parameters moved by up
+// to ±scale of their value (never fewer than one), and, with probability
+// geneRate, a gene from genes added or one of its genes removed.
+func mutate(g *genome.Genome, r *seed.Rand, rate, scale, geneRate float64, genes []genome.GeneKind) *genome.Genome {
+	c := g.Clone()
+	var added genome.GeneKind = 255
+	if r.Float64() < geneRate {
+		added = addOrRemove(c, r, genes)
+	}
+	var ps []genome.Param
+	for _, p := range genome.Params() {
+		if c.Has(p.Gene) {
+			ps = append(ps, p)
+		}
+	}
+	moved := false
+	for _, p := range ps {
+		switch {
+		case p.Gene == added && r.Float64() < 0.5:
+			// A new gene's defaults are a guess: spread its parameters
+			// over their ranges half the time.
+			c.SetValue(p, logUniform(p, r))
+			moved = true
+		case r.Float64() < rate:
+			moveParam(c, p, r, scale)
+			moved = true
+		}
+	}
+	switch {
+	case !moved && len(ps) > 0:
+		moveParam(c, ps[r.IntN(len(ps))], r, scale)
+	case !moved && added == 255:
+		addOrRemove(c, r, genes) // nothing to move: change the genes instead
+	}
+	c.Normalize()
+	return c
+}
+
+// moveParam moves parameter p of g. A positive value is multiplied by a
+// factor within 1 ± scale (so durations move in proportion to their size);
+// a count moves by at least one; a choice takes another choice; one move in
+// ten is a jump to a log-uniform point of p's whole range, so the search is
+// not held in a local optimum; a parameter that is off (0) is switched on
+// that way. A parameter that may be off is switched off one move in twenty.
+func moveParam(g *genome.Genome, p genome.Param, r *seed.Rand, scale float64) {
+	v, _ := g.Value(p)
+	switch {
+	case p.Kind == genome.KindChoice:
+		n := int(p.Max-p.Min) + 1
+		if n > 1 {
+			v = p.Min + float64((int(v-p.Min)+1+r.IntN(n-1))%n)
+		}
+	case p.ZeroOff && v > 0 && r.Float64() < 0.05:
+		v = 0
+	case v <= 0 || r.Float64() < 0.1:
+		v = logUniform(p, r)
+	default:
+		nv := v * (1 + scale*(2*r.Float64()-1))
+		if p.Kind == genome.KindInt || p.Kind == genome.KindDuration {
+			nv = math.Round(nv)
+			if p.Kind == genome.KindInt && nv == v {
+				nv = v + float64(2*r.IntN(2)-1)
+			}
+		}
+		v = nv
+	}
+	g.SetValue(p, v)
+}
+
+// logUniform draws a value of p's range, uniform in its logarithm, from a
+// floor of 1ms, 0.01 or 1 when the range starts at 0.
+func logUniform(p genome.Param, r *seed.Rand) float64 {
+	lo := p.Min
+	if lo <= 0 {
+		switch p.Kind {
+		case genome.KindDuration:
+			lo = float64(time.Millisecond)
+		case genome.KindInt:
+			lo = 1
+		default:
+			lo = 0.01
+		}
+	}
+	hi := max(lo, p.Max)
+	return math.Exp(math.Log(lo) + r.Float64()*(math.Log(hi)-math.Log(lo)))
+}
+
+// addOrRemove adds a gene of genes that g lacks, or removes one g has, with
+// equal odds when both are possible, and returns the gene it added (255
+// when it added none).
+func addOrRemove(g *genome.Genome, r *seed.Rand, genes []genome.GeneKind) genome.GeneKind {
+	var absent, present []genome.GeneKind
+	for _, k := range genes {
+		if g.Has(k) {
+			present = append(present, k)
+		} else {
+			absent = append(absent, k)
+		}
+	}
+	switch {
+	case len(absent) > 0 && (len(present) == 0 || r.Float64() < 0.5):
+		k := absent[r.IntN(len(absent))]
+		g.Add(k)
+		return k
+	case len(present) > 0:
+		g.Remove(present[r.IntN(len(present))])
+	}
+	return 255
+}
+
+// crossover returns a child of a and b: a gene both have takes each
+// parameter from either parent; a gene only one has is inherited half the
+// time. The child keeps a's module and lineage.
+func crossover(a, b *genome.Genome, r *seed.Rand) *genome.Genome {
+	c := a.Clone()
+	for _, k := range genome.Catalogue() {
+		inA, inB := a.Has(k), b.Has(k)
+		switch {
+		case inA && inB:
+			for _, p := range genome.ParamsOf(k) {
+				if r.Float64() < 0.5 {
+					v, _ := b.Value(p)
+					c.SetValue(p, v)
+				}
+			}
+		case inA != inB && r.Float64() < 0.5:
+			if inA {
+				c.Remove(k)
+			} else {
+				c.Add(k)
+				for _, p := range genome.ParamsOf(k) {
+					v, _ := b.Value(p)
+					c.SetValue(p, v)
+				}
+			}
+		}
+	}
+	c.Normalize()
+	return c
+}
+
+// DefaultGenes are the genes evolution may add when Options.Genes is empty:
+// every gene but the fallback, which turns failures into answers and so is
+// the user's decision, not the search's.
+func DefaultGenes() []genome.GeneKind {
+	return slices.DeleteFunc(genome.Catalogue(), func(k genome.GeneKind) bool { return k == genome.GeneFallback })
+}

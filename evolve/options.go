@@ -1,0 +1,148 @@
+package evolve
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/rafaelabs/rafael/genome"
+)
+
+// Options configure a search. The zero value is a sensible search:
+// population 16, 20 generations, two seeds per threat.
+type Options struct {
+	Generations int // at most this many generations; 0 means 20
+	Population  int // candidates per generation; 0 means 16
+	Elite       int // best candidates carried over unchanged; 0 means 2
+	Tournament  int // candidates per tournament selection; 0 means 3
+	Seeds       int // trials per threat per candidate; 0 means 2
+	Patience    int // generations without adoption before stopping, once the SLO holds; 0 means 3
+
+	MutationRate  float64 // chance that a mutation moves each parameter; 0 means 0.3
+	Scale         float64 // how far a parameter moves: ± this fraction of its value; 0 means 0.2
+	GeneRate      float64 // chance that a mutation adds or removes a gene; 0 means 0.15
+	CrossoverRate float64 // chance that a child has two parents; 0 means 0.5
+
+	// A candidate replaces the incumbent only when its mean paired fitness
+	// gain exceeds both MinGain (0 means 0.002) and Z standard errors of the
+	// gains (0 means 1.96: a 95 % one-sided bound is 1.64, 1.96 is stricter).
+	MinGain float64
+	Z       float64
+
+	Genes     []genome.GeneKind // genes a mutation may add; nil means [DefaultGenes]
+	Weights   Weights           // fitness weights; zero means [DefaultWeights]
+	Isolation Isolation         // where candidates' trials run; zero means [Goroutine]
+}
+
+func (o Options) withDefaults() Options {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	deff := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&o.Generations, 20)
+	def(&o.Population, 16)
+	def(&o.Elite, 2)
+	def(&o.Tournament, 3)
+	def(&o.Seeds, 2)
+	def(&o.Patience, 3)
+	deff(&o.MutationRate, 0.3)
+	deff(&o.Scale, 0.2)
+	deff(&o.GeneRate, 0.15)
+	deff(&o.CrossoverRate, 0.5)
+	deff(&o.MinGain, 0.002)
+	deff(&o.Z, 1.96)
+	if len(o.Genes) == 0 {
+		o.Genes = DefaultGenes()
+	}
+	return o
+}
+
+// Validate reports every setting out of range at once, naming the field.
+func (o Options) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("evolve: "+format, args...)) }
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"Generations", o.Generations}, {"Population", o.Population}, {"Elite", o.Elite}, {"Tournament", o.Tournament}, {"Seeds", o.Seeds}, {"Patience", o.Patience}} {
+		if f.v < 0 {
+			bad("Options.%s = %d is negative", f.name, f.v)
+		}
+	}
+	if o.Population == 1 {
+		bad("Options.Population = 1: a search needs at least 2 candidates per generation")
+	}
+	if o.Elite > 0 && o.Population > 0 && o.Elite >= o.Population {
+		bad("Options.Elite = %d must be below Population (%d)", o.Elite, o.Population)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+		hi   float64
+	}{{"MutationRate", o.MutationRate, 1}, {"Scale", o.Scale, 10}, {"GeneRate", o.GeneRate, 1}, {"CrossoverRate", o.CrossoverRate, 1}, {"MinGain", o.MinGain, 1}, {"Z", o.Z, 10}} {
+		if f.v < 0 || f.v > f.hi || math.IsNaN(f.v) {
+			bad("Options.%s = %v is outside 0–%v", f.name, f.v, f.hi)
+		}
+	}
+	if err := o.Weights.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.Isolation > VM {
+		bad("Options.Isolation = %v is not an isolation level", o.Isolation)
+	}
+	return errors.Join(errs...)
+}
+
+// Isolation is where a candidate's trials run.
+type Isolation uint8
+
+// The isolation levels.
+const (
+	// Goroutine runs trials in the test process, each in its own
+	// testing/synctest bubble (the simulated tier) or goroutines (the wire
+	// tier). Fast; a workload that crashes the process ends the search.
+	Goroutine Isolation = iota
+	// Subprocess runs each candidate's trials in a fresh copy of the test
+	// binary, so a workload that calls os.Exit or panics on a goroutine of
+	// its own fails that candidate and the search goes on.
+	Subprocess
+	// Container would run each candidate in a container; not available here.
+	Container
+	// VM would run each candidate in a virtual machine; not available here.
+	VM
+)
+
+// ErrIsolationUnavailable is matched by the error for an isolation level
+// this build cannot provide.
+var ErrIsolationUnavailable = errors.New("evolve: isolation level not available here")
+
+// String returns "goroutine", "subprocess", "container" or "vm".
+func (i Isolation) String() string {
+	switch i {
+	case Goroutine:
+		return "goroutine"
+	case Subprocess:
+		return "subprocess"
+	case Container:
+		return "container"
+	case VM:
+		return "vm"
+	}
+	return fmt.Sprintf("Isolation(%d)", uint8(i))
+}
+
+// Available returns nil when i can be used here, or an error matching
+// [ErrIsolationUnavailable] that says what to use instead.
+func (i Isolation) Available() error {
+	switch i {
+	case Goroutine, Subprocess:
+		return nil
+	}
+	return fmt.Errorf("%w: %s isolation needs a container or VM runtime that RAFAEL does not drive yet; use evolve.Subprocess to keep a crashing workload from ending the search", ErrIsolationUnavailable, i)
+}

@@ -1,0 +1,188 @@
+package evolve
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/seed"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+)
+
+// each adapts a per-trial function to an Evaluator.
+func each(f func(ctx context.Context, g *genome.Genome, threat int, s uint64) (Outcome, error)) Evaluator {
+	return func(ctx context.Context, g *genome.Genome, trials []Trial) ([]Outcome, error) {
+		out := make([]Outcome, len(trials))
+		for i, tr := range trials {
+			o, err := f(ctx, g, tr.Threat, tr.Seed)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = o
+		}
+		return out, nil
+	}
+}
+
+// bowl is a synthetic problem: fitness peaks at 6 attempts and a 200ms base
+// delay with a breaker, plus seeded noise of sd noise per trial. It passes
+// the "SLO" above 0.9.
+func bowl(noise float64) Evaluator { return each(bowlAt(noise)) }
+
+func bowlAt(noise float64) func(context.Context, *genome.Genome, int, uint64) (Outcome, error) {
+	return func(_ context.Context, g *genome.Genome, threat int, s uint64) (Outcome, error) {
+		f := 0.2
+		if g.Retry != nil {
+			da := float64(g.Retry.MaxAttempts-6) / 6
+			dd := math.Log(float64(g.Retry.BaseDelay) / float64(200*time.Millisecond))
+			f = 1 - 0.3*da*da - 0.1*dd*dd
+		}
+		if g.CircuitBreaker == nil {
+			f -= 0.15
+		}
+		f += noise * seed.New(seed.Mix(s, seed.String(g.Digest()))).Norm()
+		f = max(0, min(1, f))
+		return Outcome{Fitness: f, Passed: f > 0.9}, nil
+	}
+}
+
+func start() *genome.Genome {
+	return &genome.Genome{Module: "m", Retry: &genome.Retry{MaxAttempts: 1, BaseDelay: 10 * time.Millisecond, MaxDelay: time.Second, Multiplier: 2}}
+}
+
+func TestSearchClimbsAndIsDeterministic(t *testing.T) {
+	p := Problem{Start: start(), Weights: []float64{2, 1}, Evaluate: bowl(0.01), Seed: 42}
+	a, err := Search(context.Background(), p, Options{})
+	require.NoError(t, err)
+	b, err := Search(context.Background(), p, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, a.History, b.History, "same seed, same history")
+	assert.Equal(t, a.Champion.Digest(), b.Champion.Digest(), "same seed, same champion")
+	p.Seed = 43
+	c, err := Search(context.Background(), p, Options{})
+	require.NoError(t, err)
+	assert.NotEqual(t, a.History, c.History, "another seed, another search")
+
+	first := a.History[0]
+	assert.Greater(t, a.Fitness, 0.9, "the search reaches the passing region")
+	assert.True(t, a.Passed)
+	assert.True(t, a.Champion.Has(genome.GeneCircuitBreaker), "it added the breaker the fitness rewards")
+	assert.GreaterOrEqual(t, a.Fitness, first.Best)
+	assert.Equal(t, "m", a.Champion.Module)
+	assert.NoError(t, a.Champion.Validate())
+	adopted := 0
+	for _, h := range a.History {
+		assert.NotEmpty(t, h.Reason)
+		if h.Adopted {
+			adopted++
+		}
+	}
+	assert.Positive(t, adopted)
+	t.Logf("fitness %.3f after %d generations, %d trials: %s", a.Fitness, len(a.History), a.Evaluations, a.Stopped)
+}
+
+func TestAdoptionNeedsMoreThanNoise(t *testing.T) {
+	// Pure noise: every genome has the same expected fitness. Nothing should
+	// be adopted on luck.
+	flat := func(_ context.Context, g *genome.Genome, _ int, s uint64) (Outcome, error) {
+		return Outcome{Fitness: 0.5 + 0.05*seed.New(seed.Mix(s, seed.String(g.Digest()))).Norm()}, nil
+	}
+	res, err := Search(context.Background(), Problem{Start: start(), Weights: []float64{1}, Evaluate: each(flat), Seed: 1}, Options{Seeds: 8, Generations: 10})
+	require.NoError(t, err)
+	adopted := 0
+	for _, h := range res.History {
+		if h.Adopted {
+			adopted++
+		}
+	}
+	assert.LessOrEqual(t, adopted, 1, "at most a rare false adoption over 10 generations of pure noise: %+v", res.History)
+}
+
+func TestSearchStopsEarlyAndOnContext(t *testing.T) {
+	always := func(context.Context, *genome.Genome, int, uint64) (Outcome, error) {
+		return Outcome{Fitness: 1, Passed: true}, nil
+	}
+	res, err := Search(context.Background(), Problem{Start: start(), Weights: []float64{1}, Evaluate: each(always), Seed: 1}, Options{Patience: 2})
+	require.NoError(t, err)
+	assert.Len(t, res.History, 2, "met the SLO and nothing better for 2 generations")
+	assert.Contains(t, res.Stopped, "met the SLO")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	stopper := func(_ context.Context, g *genome.Genome, th int, s uint64) (Outcome, error) {
+		if n++; n == 50 {
+			cancel()
+		}
+		return bowlAt(0)(ctx, g, th, s)
+	}
+	res, err = Search(ctx, Problem{Start: start(), Weights: []float64{1}, Evaluate: each(stopper), Seed: 1}, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "the time budget ran out", res.Stopped)
+	assert.Less(t, len(res.History), 20)
+	assert.NotNil(t, res.Champion)
+}
+
+func TestOptionsAndProblemAreChecked(t *testing.T) {
+	err := Options{Population: 1, Generations: -1, Scale: -1, Isolation: 9}.Validate()
+	for _, want := range []string{"Population = 1", "Generations = -1", "Scale = -1", "Isolation"} {
+		assert.ErrorContains(t, err, want)
+	}
+	_, err = Search(context.Background(), Problem{}, Options{})
+	assert.ErrorContains(t, err, "Problem needs Start")
+	assert.NoError(t, Subprocess.Available())
+	assert.ErrorIs(t, Container.Available(), ErrIsolationUnavailable)
+	assert.ErrorContains(t, VM.Available(), "vm isolation")
+}
+
+func genomeGen() *rapid.Generator[*genome.Genome] {
+	return rapid.Custom(func(rt *rapid.T) *genome.Genome {
+		g := &genome.Genome{Module: "m"}
+		for _, k := range genome.Catalogue() {
+			if rapid.Bool().Draw(rt, "has "+k.String()) {
+				g.Add(k)
+			}
+		}
+		for _, p := range genome.Params() {
+			if g.Has(p.Gene) {
+				g.SetValue(p, rapid.Float64Range(p.Min, p.Max).Draw(rt, p.Path()))
+			}
+		}
+		g.Normalize()
+		return g
+	})
+}
+
+func TestPropOperatorsKeepGenomesValid(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		a, b := genomeGen().Draw(rt, "a"), genomeGen().Draw(rt, "b")
+		r := seed.New(rapid.Uint64().Draw(rt, "seed"))
+		for _, c := range []*genome.Genome{
+			mutate(a, r, 0.3, 0.2, 0.5, DefaultGenes()),
+			mutate(a, r, 1, 10, 1, genome.Catalogue()),
+			crossover(a, b, r),
+		} {
+			require.NoError(rt, c.Validate())
+			_, err := genome.Compile(c)
+			require.NoError(rt, err)
+			assert.Equal(rt, "m", c.Module)
+		}
+	})
+}
+
+func TestMutationIsBoundedAndScaleAware(t *testing.T) {
+	r := seed.New(3)
+	g := &genome.Genome{Module: "m", Retry: &genome.Retry{MaxAttempts: 5, BaseDelay: time.Second, MaxDelay: 10 * time.Second, Multiplier: 2}}
+	far := 0
+	for range 2000 {
+		c := mutate(g, r, 1, 0.2, 0, nil)
+		ratio := float64(c.Retry.BaseDelay) / float64(time.Second)
+		if ratio < 0.8-1e-9 || ratio > 1.2+1e-9 {
+			far++ // a log-uniform jump, one move in ten
+		}
+	}
+	assert.InDelta(t, 0.1, float64(far)/2000, 0.03, "nine moves in ten stay within ±20 %%")
+}

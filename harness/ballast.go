@@ -1,0 +1,53 @@
+package harness
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/rafaelabs/rafael/faults"
+)
+
+// sharedBallast is the memory pressure of a simulated-tier run: one ballast,
+// grown to the largest pressure a trial has asked for and kept until the run
+// ends. A trial's inject phase lasts microseconds of real time there, so
+// allocating, touching and returning hundreds of MiB for every trial would
+// cost more than the trials; the pressure is real while every inject phase
+// runs, and is also held in between.
+type sharedBallast struct {
+	mu sync.Mutex
+	b  *faults.Ballast
+}
+
+// hold makes sure at least n bytes are held; its release does nothing (the
+// run releases the ballast at its end).
+func (s *sharedBallast) hold(n int64, onErr func(error)) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b == nil || s.b.Limit() < n {
+		if s.b != nil {
+			s.b.Release()
+		}
+		b, err := faults.NewBallast(n)
+		if err != nil {
+			onErr(fmt.Errorf("memory pressure: %w", err))
+			return func() {}
+		}
+		s.b = b
+	}
+	if more := n - s.b.Size(); more > 0 {
+		if err := s.b.Grow(more); err != nil {
+			onErr(fmt.Errorf("memory pressure: %w", err))
+		}
+	}
+	return func() {}
+}
+
+// release frees the ballast.
+func (s *sharedBallast) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.b != nil {
+		s.b.Release()
+		s.b = nil
+	}
+}

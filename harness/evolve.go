@@ -1,0 +1,304 @@
+package harness
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rafaelabs/rafael/evolve"
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/seed"
+	"github.com/rafaelabs/rafael/report"
+	"github.com/rafaelabs/rafael/scenarios"
+	"pgregory.net/rapid"
+)
+
+// evolution is what a run's search found.
+type evolution struct {
+	champion *genome.Genome
+	history  []report.Generation
+	stopped  string
+}
+
+// evolveGenome searches for a genome that survives the run's threats: a
+// first search over the declared threats, a deterministic probe of the
+// champion with smaller variants of them, and, if the probe broke it, a
+// second search that also faces what broke it.
+func (r *runner) evolveGenome(t *testing.T) evolution {
+	o := *r.spec.Evolve
+	o.Weights = r.spec.Weights
+	if testing.Short() {
+		o.Generations = max(3, or(o.Generations, 20)/4)
+		o.Population = max(4, or(o.Population, 16)/2)
+		o.Elite = min(o.Elite, o.Population-1)
+	}
+	ctx, cancel := r.evolutionContext(t)
+	defer cancel()
+
+	threats := append([]scenarios.Threat(nil), r.threats...)
+	eval, err := r.evaluator(t, &threats, o.Isolation)
+	if err != nil {
+		t.Fatalf("rafael: %v", err)
+	}
+	problem := evolve.Problem{Start: r.genome, Weights: weights(threats), Evaluate: eval, Seed: seed.Mix(r.seed, 0xE0)}
+	began := time.Now()
+	res, err := evolve.Search(ctx, problem, o)
+	if err != nil {
+		t.Fatalf("rafael: evolution of %s: %v", r.spec.Module, err)
+	}
+	ev := evolution{history: r.generations(t, res.History, 0)}
+
+	if found := r.probe(ctx, t, res.Champion, threats); len(found) > 0 && ctx.Err() == nil {
+		for _, th := range found {
+			t.Logf("rafael: the champion breaks under the smaller threat %s: evolving against it too", th)
+		}
+		threats = append(threats, found...)
+		problem.Start, problem.Weights, problem.Seed = res.Champion, weights(threats), seed.Mix(r.seed, 0xE1)
+		o.Generations = max(3, or(o.Generations, 20)/2)
+		if res, err = evolve.Search(ctx, problem, o); err != nil {
+			t.Fatalf("rafael: evolution of %s: %v", r.spec.Module, err)
+		}
+		ev.history = append(ev.history, r.generations(t, res.History, len(ev.history))...)
+	}
+	ev.stopped = res.Stopped
+	ev.champion = res.Champion.Clone()
+	ev.champion.Module = r.spec.Module
+	ev.champion.Parent = r.genome.Digest()
+	ev.champion.Generation = r.genome.Generation + len(ev.history)
+	if ev.champion.Digest() == r.genome.Digest() { // nothing changed but the lineage
+		ev.champion = r.genome
+	}
+	t.Logf("rafael: %s evolved in %v (%s): fitness %.3f, %d trials", r.spec.Module, time.Since(began).Round(time.Millisecond), res.Stopped, res.Fitness, res.Evaluations)
+	return ev
+}
+
+func or(v, d int) int {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// weights are the threats' severity weights.
+func weights(ths []scenarios.Threat) []float64 {
+	w := make([]float64, len(ths))
+	for i, th := range ths {
+		w[i] = th.Severity.Weight()
+	}
+	return w
+}
+
+// evolutionContext ends the search in time to verify the champion before
+// the test's deadline: it may use 60 % of the time left.
+func (r *runner) evolutionContext(t *testing.T) (context.Context, context.CancelFunc) {
+	dl, ok := t.Deadline()
+	if !ok {
+		return context.WithCancel(context.Background())
+	}
+	return context.WithTimeout(context.Background(), time.Until(dl)*6/10)
+}
+
+// generations logs a search's history, one line per generation, and
+// converts it for the report, numbering from first.
+func (r *runner) generations(t *testing.T, hs []evolve.Generation, first int) []report.Generation {
+	out := make([]report.Generation, len(hs))
+	for i, h := range hs {
+		out[i] = report.Generation{Index: first + h.Index, Best: h.Best, Mean: h.Mean, BestGenome: h.BestGenome, Adopted: h.Adopted, Reason: h.Reason, Evaluations: h.Evaluations}
+		mark := "kept"
+		if h.Adopted {
+			mark = "adopted"
+		}
+		t.Logf("rafael: generation %d: best %.3f, mean %.3f, %s: %s", first+h.Index, h.Best, h.Mean, mark, h.Reason)
+	}
+	return out
+}
+
+// evaluator runs a candidate's trials in this process, each in its own
+// bubble (the simulated tier) or in real time (the wire tier), or in a
+// child process with Subprocess isolation.
+func (r *runner) evaluator(t *testing.T, threats *[]scenarios.Threat, iso evolve.Isolation) (evolve.Evaluator, error) {
+	if err := iso.Available(); err != nil {
+		return nil, err
+	}
+	if iso == evolve.Subprocess {
+		return r.subprocessEvaluator(t, threats), nil
+	}
+	return func(ctx context.Context, g *genome.Genome, trials []evolve.Trial) ([]evolve.Outcome, error) {
+		out := make([]evolve.Outcome, len(trials))
+		for i, tr := range trials {
+			res, m, violations := r.runTrial(t, (*threats)[tr.Threat], g, tr.Seed)
+			out[i] = r.outcome(res, m, violations)
+		}
+		return out, nil
+	}, nil
+}
+
+// probeVariants is how many smaller variants of each threat the probe tries.
+const probeVariants = 16
+
+// probe tries the champion against variants of each threat no larger than
+// declared, drawn from the run's seed, and shrinks each one that breaks it
+// toward the smallest parameters that still do (bisecting each parameter in
+// turn). It returns at most one such threat per declared threat, and only
+// threats not already faced.
+func (r *runner) probe(ctx context.Context, t *testing.T, g *genome.Genome, faced []scenarios.Threat) []scenarios.Threat {
+	rnd := seed.New(seed.Mix(r.seed, 0x9B0B))
+	breaks := func(th scenarios.Threat, s uint64) bool {
+		_, _, v := r.runTrial(t, th, g, s)
+		return len(v) > 0
+	}
+	var found []scenarios.Threat
+	for _, th := range r.threats {
+		capped := th.AtMost()
+		ps := capped.Params()
+		if len(ps) == 0 {
+			continue
+		}
+		for range probeVariants {
+			if ctx.Err() != nil {
+				return found
+			}
+			vals := make([]float64, len(ps))
+			for i, p := range ps {
+				vals[i] = p.Min + rnd.Float64()*(p.Max-p.Min)
+			}
+			s := rnd.Uint64()
+			if !breaks(scaled(capped.WithValues(vals), r.scale), s) {
+				continue
+			}
+			for i, p := range ps { // bisect parameter i between its minimum and the breaking value
+				lo, hi := p.Min, vals[i]
+				for step := 0; step < 8 && hi-lo > (p.Max-p.Min)/100; step++ {
+					mid := (lo + hi) / 2
+					try := append([]float64(nil), vals...)
+					try[i] = mid
+					if breaks(scaled(capped.WithValues(try), r.scale), s) {
+						hi, vals = mid, try
+					} else {
+						lo = mid
+					}
+				}
+			}
+			small := scaled(capped.WithValues(vals), r.scale)
+			if !facing(faced, small) {
+				found = append(found, small)
+			}
+			break
+		}
+	}
+	return found
+}
+
+func facing(ths []scenarios.Threat, th scenarios.Threat) bool {
+	for _, o := range ths {
+		if o.String() == th.String() {
+			return true
+		}
+	}
+	return false
+}
+
+// property checks with rapid that the champion meets the SLO under every
+// threat up to th: rapid draws the threat's parameters (within their
+// declared minimum and th's values) and the trial's seed, shrinks a failure
+// to the smallest threat that still breaks the champion, keeps it as a fail
+// file under testdata/rapid/ (replayed first on every later run), and fails
+// the test with its seed. The shrunk failure is returned for the report.
+func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome) (cx *report.Counterexample) {
+	capped := th.AtMost()
+	replay := r.replay(t)
+	defer func() {
+		if !t.Failed() {
+			cx = nil
+		}
+	}()
+	rapid.Check(t, func(rt *rapid.T) {
+		v := scaled(capped.Generator().Draw(rt, "threat"), r.scale)
+		s := rapid.Uint64().Draw(rt, "trial seed")
+		_, m, violations := r.runTrial(t, v, g, s)
+		if len(violations) > 0 {
+			cx = &report.Counterexample{Name: th.Name, Threat: v.String(), Seed: s, Replay: replay, Violations: violations}
+			rt.Fatalf("rafael: %s breaks the evolved genome (trial seed %d): %s\n  measured: %s\n  replay: %s",
+				v, s, strings.Join(violations, "; "), summary(m), replay)
+		}
+	})
+	return cx
+}
+
+// fillEvolved puts the champion's trials and what evolution found into the
+// report.
+func fillEvolved(rep *report.Report, start *genome.Genome, ev evolution, threats []scenarios.Threat) {
+	for i := range rep.Threats {
+		row := &rep.Threats[i]
+		if len(row.EvolvedTrials) == 0 {
+			continue
+		}
+		sc := score(row.EvolvedTrials)
+		row.Evolved = &sc
+		row.EvolvedPassed = true
+		for _, tr := range row.EvolvedTrials {
+			row.EvolvedPassed = row.EvolvedPassed && tr.Passed
+		}
+		switch {
+		case row.Passed && row.EvolvedPassed:
+			row.Verdict = report.Held
+		case row.EvolvedPassed:
+			row.Verdict = report.Mitigated
+		case row.Passed:
+			row.Verdict = report.Regressed
+		default:
+			row.Verdict = report.Vulnerable
+		}
+	}
+	evolved := overallOf(rep.Threats, threats, func(row report.Threat) report.Score {
+		if row.Evolved == nil {
+			return report.Score{}
+		}
+		return *row.Evolved
+	})
+	rep.Evolved = &evolved
+	rep.Improvement = evolved.Score - rep.Baseline.Score
+	rep.Champion = ev.champion.Digest()
+	for _, c := range genome.Diff(start, ev.champion) {
+		rep.GenomeDiff = append(rep.GenomeDiff, c.String())
+	}
+	rep.StartGenome, _ = start.MarshalJSON()
+	rep.ChampionGenome, _ = ev.champion.MarshalJSON()
+	rep.History = ev.history
+}
+
+// outcome is a trial's outcome for the search: its fitness, whether it met
+// the SLO and by how much it missed: the relative shortfall of the success
+// rate, plus the relative excess of p99 and of recovery time (each at most
+// 1), plus 1 for a trial that hung or never recovered when recovery is
+// required.
+func (r *runner) outcome(res bubbleResult, m report.Metrics, violations []string) evolve.Outcome {
+	o := evolve.Outcome{Fitness: m.Fitness, Passed: len(violations) == 0}
+	if o.Passed {
+		return o
+	}
+	if !res.finished || m.Hung > 0 {
+		o.Shortfall = 3
+		return o
+	}
+	slo := r.spec.SLO
+	if slo.SuccessRate > 0 && m.SuccessRate < slo.SuccessRate {
+		o.Shortfall += (slo.SuccessRate - m.SuccessRate) / slo.SuccessRate
+	}
+	if slo.P99 > 0 && m.P99 > slo.P99 {
+		o.Shortfall += min(1, float64(m.P99-slo.P99)/float64(slo.P99))
+	}
+	if slo.RecoverWithin > 0 {
+		switch {
+		case !m.Recovered:
+			o.Shortfall++
+		case m.Recovery > slo.RecoverWithin:
+			o.Shortfall += min(1, float64(m.Recovery-slo.RecoverWithin)/float64(slo.RecoverWithin))
+		}
+	}
+	if o.Shortfall == 0 {
+		o.Shortfall = 1 // broke the SLO some other way (a fault that failed to apply)
+	}
+	return o
+}

@@ -1,0 +1,74 @@
+package harness
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rafaelabs/rafael/evolve"
+	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/report"
+	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// evolving is a spec whose starting genome has no resilience at all: it
+// breaks the SLO under a 2s database outage, and evolution must find one
+// that does not.
+func evolving(db *faults.Hook, s uint64) Spec {
+	return Spec{
+		Module: "checkout",
+		Genome: &genome.Genome{},
+		Threats: []scenarios.Threat{
+			scenarios.DBOutage(db, 2*time.Second),
+			scenarios.Latency(db, 500*time.Millisecond, scenarios.InjectFor(2*time.Second)),
+		},
+		Workload: through(store(db)),
+		SLO:      SLO{SuccessRate: 0.99, P99: 3 * time.Second, RecoverWithin: 500 * time.Millisecond},
+		Seed:     s,
+		Trials:   2,
+		Evolve:   &evolve.Options{Generations: 12, Population: 12},
+	}
+}
+
+func TestEvolutionFindsAGenomeThatSurvives(t *testing.T) {
+	db := faults.NewHook("db", 1)
+	rep := Run(t, evolving(db, 11))
+	require.NotNil(t, rep.Evolved)
+	out := rep.Threats[0]
+	assert.False(t, out.Passed, "the starting genome breaks the SLO under the outage")
+	assert.True(t, out.EvolvedPassed, "the champion survives it")
+	assert.Equal(t, report.Mitigated, out.Verdict)
+	for _, row := range rep.Threats {
+		assert.True(t, row.EvolvedPassed, row.Threat)
+		require.Len(t, row.EvolvedTrials, 2, "the champion runs with the baseline's seeds")
+		for i, tr := range row.EvolvedTrials {
+			assert.Equal(t, row.Trials[i].Seed, tr.Seed)
+			assert.Equal(t, rep.Champion, tr.Genome)
+		}
+	}
+	assert.Greater(t, rep.Evolved.Score, rep.Baseline.Score)
+	assert.InDelta(t, rep.Evolved.Score-rep.Baseline.Score, rep.Improvement, 1e-9)
+	assert.NotEmpty(t, rep.History)
+	assert.Empty(t, rep.Counterexamples)
+	champion, err := genome.Parse(rep.ChampionGenome)
+	require.NoError(t, err)
+	assert.True(t, champion.Has(genome.GeneRetry), "a retry bridges the outage:\n%s", champion)
+	assert.Equal(t, rep.Champion, champion.Digest())
+	assert.Equal(t, rep.Genome, champion.Parent)
+	assert.Contains(t, rep.GenomeDiff[len(rep.GenomeDiff)-1], "", "the diff lists the changes")
+	t.Logf("champion after %d generations: %s", len(rep.History), rep.ChampionGenome)
+}
+
+func TestEvolutionIsDeterministic(t *testing.T) {
+	var reps [2]*report.Report
+	for i := range reps {
+		t.Run("run", func(t *testing.T) {
+			reps[i] = Run(t, evolving(faults.NewHook("db", 1), 5))
+		})
+	}
+	require.NotNil(t, reps[0].Evolved)
+	assert.Equal(t, reps[0].History, reps[1].History, "the same seed gives the same history")
+	assert.Equal(t, reps[0].Champion, reps[1].Champion, "and the same champion")
+}
