@@ -81,6 +81,24 @@ func moveParam(g *genome.Genome, p genome.Param, r *seed.Rand, scale float64) {
 	g.SetValue(p, v)
 }
 
+// immigrant returns g with every parameter of its genes redrawn
+// log-uniformly over its whole range (choices uniformly).
+func immigrant(g *genome.Genome, r *seed.Rand) *genome.Genome {
+	c := g.Clone()
+	for _, p := range genome.Params() {
+		if !c.Has(p.Gene) {
+			continue
+		}
+		if p.Kind == genome.KindChoice {
+			c.SetValue(p, p.Min+float64(r.IntN(int(p.Max-p.Min)+1)))
+		} else {
+			c.SetValue(p, logUniform(p, r))
+		}
+	}
+	c.Normalize()
+	return c
+}
+
 // logUniform draws a value of p's range, uniform in its logarithm, from a
 // floor of 1ms, 0.01 or 1 when the range starts at 0.
 func logUniform(p genome.Param, r *seed.Rand) float64 {

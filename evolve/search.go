@@ -158,6 +158,10 @@ func Search(ctx context.Context, p Problem, o Options) (*Result, error) {
 			res.Stopped = fmt.Sprintf("the incumbent met the SLO in every trial and nothing better was found for %d generations", o.Patience)
 			break
 		}
+		// A plateau widens the steps: each generation without adoption
+		// doubles them, up to 8×, until something better is found.
+		s.scale = s.o.Scale * float64(int(1)<<min(quiet, 3))
+		s.stalled = quiet
 		pop = s.next(scored, inc)
 	}
 	if res.Stopped == "" && len(res.History) == o.Generations {
@@ -173,6 +177,8 @@ type search struct {
 	cells       []Trial
 	memo        map[string]*score // by digest
 	r           *seed.Rand
+	scale       float64 // the mutation step now
+	stalled     int     // generations since the last adoption
 	evaluations int
 }
 
@@ -195,7 +201,10 @@ func (s *search) eval(ctx context.Context, g *genome.Genome) (*score, error) {
 	for i, c := range s.cells {
 		sc.cells[i] = outs[i].Fitness
 		sc.short[i] = outs[i].Shortfall
-		sc.shortfall += s.p.Weights[c.Threat] * outs[i].Shortfall
+		if !outs[i].Passed && sc.short[i] <= 0 {
+			sc.short[i] = 1 // a failed trial is never on the SLO
+		}
+		sc.shortfall += s.p.Weights[c.Threat] * sc.short[i]
 		sc.passed = sc.passed && outs[i].Passed
 		if outs[i].Passed {
 			sc.passes++
@@ -284,14 +293,20 @@ func (s *search) next(scored []*score, inc *score) []*genome.Genome {
 			pop = append(pop, sc.g)
 		}
 	}
+	// Immigrants keep the population diverse: one genome a generation
+	// (two on a plateau) is the incumbent with every parameter redrawn
+	// over its whole range.
+	for i := 0; i < 1+min(1, s.stalled) && len(pop) < s.o.Population-1; i++ {
+		pop = append(pop, immigrant(inc.g, s.r))
+	}
 	for tries := 0; len(pop) < s.o.Population; tries++ {
 		a := s.tournament(scored)
 		child := a.g
 		if s.r.Float64() < s.o.CrossoverRate {
 			child = crossover(a.g, s.tournament(scored).g, s.r)
 		}
-		child = mutate(child, s.r, s.o.MutationRate, s.o.Scale, s.o.GeneRate, s.o.Genes)
-		if d := child.Digest(); !seen[d] || tries > 10*s.o.Population {
+		child = mutate(child, s.r, s.o.MutationRate, s.scale, s.o.GeneRate, s.o.Genes)
+		if d := child.Digest(); (!seen[d] && s.memo[d] == nil) || tries > 10*s.o.Population {
 			seen[d] = true
 			pop = append(pop, child)
 		}

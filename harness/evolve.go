@@ -204,13 +204,14 @@ func facing(ths []scenarios.Threat, th scenarios.Threat) bool {
 // declared minimum and th's values) and the trial's seed, shrinks a failure
 // to the smallest threat that still breaks the champion, keeps it as a fail
 // file under testdata/rapid/ (replayed first on every later run), and fails
-// the test with its seed. The shrunk failure is returned for the report.
-func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome) (cx *report.Counterexample) {
+// the test with its seed. The shrunk failure goes to found, for the report.
+func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome, found func(report.Counterexample)) {
 	capped := th.AtMost()
 	replay := r.replay(t)
-	defer func() {
-		if !t.Failed() {
-			cx = nil
+	var cx *report.Counterexample
+	defer func() { // rapid ends a failed check with t.FailNow: this still runs
+		if t.Failed() && cx != nil {
+			found(*cx)
 		}
 	}()
 	rapid.Check(t, func(rt *rapid.T) {
@@ -223,7 +224,6 @@ func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome) (
 				v, s, strings.Join(violations, "; "), summary(m), replay)
 		}
 	})
-	return cx
 }
 
 // fillEvolved puts the champion's trials and what evolution found into the
@@ -279,7 +279,7 @@ func (r *runner) outcome(res bubbleResult, m report.Metrics, violations []string
 		return o
 	}
 	if !res.finished || m.Hung > 0 {
-		o.Shortfall = 3
+		o.Shortfall = crashShortfall
 		return o
 	}
 	slo := r.spec.SLO

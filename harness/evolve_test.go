@@ -1,12 +1,18 @@
 package harness
 
 import (
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/guardian"
 	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/stretchr/testify/assert"
@@ -71,4 +77,36 @@ func TestEvolutionIsDeterministic(t *testing.T) {
 	require.NotNil(t, reps[0].Evolved)
 	assert.Equal(t, reps[0].History, reps[1].History, "the same seed gives the same history")
 	assert.Equal(t, reps[0].Champion, reps[1].Champion, "and the same champion")
+}
+
+func TestUpdateProposesTheChampionToTheGuardian(t *testing.T) {
+	old := flagUpdate.value
+	t.Cleanup(func() { flagUpdate.value = old })
+	flagUpdate.value = "true"
+	_, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	t.Setenv(guardian.SigningKeyEnv, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+
+	dir := t.TempDir()
+	// The team's policy allows up to 20 attempts (the default rule allows 5).
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "guardian.json"), []byte(`{"rules": {"maxAttempts": 20}}`), 0o644))
+	spec := evolving(faults.NewHook("db", 1), 11)
+	spec.Dir = dir
+	rep := Run(t, spec)
+	require.NotNil(t, rep.Audit, "the guardian recorded the proposal")
+	// Adding genes is a medium-impact change: without an approver it waits.
+	assert.Equal(t, "pending", rep.Audit.Status)
+	assert.Equal(t, "medium", rep.Audit.Impact)
+	assert.True(t, rep.Audit.Trusted, "signed with the key from RAFAEL_SIGNING_KEY")
+	assert.NoFileExists(t, filepath.Join(dir, "checkout.genome.json"), "a pending change leaves the genome file alone")
+
+	log, err := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	require.NoError(t, err)
+	cp, err := os.ReadFile(filepath.Join(dir, "audit.checkpoint"))
+	require.NoError(t, err)
+	assert.NoError(t, guardian.Verify(log, cp, guardian.Trust{Keys: []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}}))
+	assert.GreaterOrEqual(t, rep.Audit.Seq, 2, "proposed, then evaluated")
+	assert.Contains(t, string(log), `"event":"evaluated"`)
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -26,8 +28,16 @@ const helperEnv = "RAFAEL_HARNESS_HELPER"
 // returns their output (and the exit error, expected when they fail).
 func child(t *testing.T, mode, run string, args ...string) string {
 	t.Helper()
+	return childIn(t, t.TempDir(), mode, run, args...)
+}
+
+// childIn is child with the child's working directory dir: rapid's fail
+// files land there, not in the package.
+func childIn(t *testing.T, dir, mode, run string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"-test.run=" + run, "-test.v", "-test.timeout=2m"}, args...)...)
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
+	cmd.Dir = dir
 	out, _ := cmd.CombinedOutput()
 	return string(out)
 }
@@ -58,7 +68,7 @@ func TestHelperFragile(t *testing.T) {
 
 var (
 	measuredLine = regexp.MustCompile(`(?m)^\s*measured: .*$`)
-	replayLine   = regexp.MustCompile(`replay: go test -run '(\S+)' -rafael\.seed=(\d+) \./harness`)
+	replayLine   = regexp.MustCompile(`replay: go test -run '(\S+)' -rafael\.seed=(\d+) \S+`)
 )
 
 func TestFragileWorkloadFailsWithTheReplayCommand(t *testing.T) {
@@ -160,4 +170,115 @@ func section(s, from, to string) string {
 		s = s[:j]
 	}
 	return s
+}
+
+// crashing is a spec whose workload kills its process for every genome but
+// the starting one, either by os.Exit or by a panic on a goroutine of its
+// own, and only in the child processes of Subprocess isolation.
+func crashing(how string) Spec {
+	db := faults.NewHook("db", 1)
+	spec := Spec{
+		Module:  "crashy",
+		Genome:  &genome.Genome{},
+		Threats: []scenarios.Threat{scenarios.DBOutage(db, time.Second)},
+		SLO:     SLO{SuccessRate: 0.99},
+		Trials:  1,
+		Evolve:  &evolve.Options{Isolation: evolve.Subprocess, Population: 4, Generations: 2, Patience: 10},
+	}
+	start := spec.startGenome().Digest()
+	call := store(db)
+	spec.Workload = func(ctx context.Context, p *genome.Policy) error {
+		if os.Getenv(envEvaluate) != "" && p.Digest() != start {
+			switch how {
+			case "exit":
+				os.Exit(3)
+			case "panic":
+				done := make(chan struct{})
+				go func() { defer close(done); panic("the workload's own goroutine panicked") }()
+				<-done
+			}
+		}
+		return p.Do(ctx, call)
+	}
+	return spec
+}
+
+func TestHelperCrashExit(t *testing.T) {
+	helper(t, "crash")
+	rep := Run(t, crashing("exit"))
+	t.Logf("search went on: %d generations, champion %s", len(rep.History), rep.Champion)
+}
+
+func TestHelperCrashPanic(t *testing.T) {
+	helper(t, "crash")
+	rep := Run(t, crashing("panic"))
+	t.Logf("search went on: %d generations, champion %s", len(rep.History), rep.Champion)
+}
+
+func TestSubprocessIsolationSurvivesACrashingWorkload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process per candidate")
+	}
+	out := child(t, "crash", "^TestHelperCrash(Exit|Panic)$")
+	for _, name := range []string{"TestHelperCrashExit", "TestHelperCrashPanic"} {
+		part := section(out, "=== RUN   "+name, "--- FAIL: "+name+" ")
+		has(t, part, "crashed its process")
+		has(t, part, "generation 1: best") // the search went on after the crashes
+		has(t, part, "search went on: ")
+		has(t, part, "kept: the incumbent is still the best")
+	}
+	has(t, out, "crashed its process (exit status 3)")
+	has(t, out, "panic: the workload's own goroutine panicked")
+}
+
+// has checks that out contains want, and on failure shows want, not out.
+func has(t *testing.T, out, want string) {
+	t.Helper()
+	if !strings.Contains(out, want) {
+		t.Errorf("the output lacks %q (%d bytes of output)", want, len(out))
+	}
+}
+
+// TestHelperUnfixable evolves a workload that no genome can save: it marks
+// every refusal permanent, so nothing retries it.
+func TestHelperUnfixable(t *testing.T) {
+	helper(t, "unfixable")
+	db := faults.NewHook("db", 1)
+	call := store(db)
+	rep := Run(t, Spec{
+		Module:  "unfixable",
+		Threats: []scenarios.Threat{scenarios.DBOutage(db, 2*time.Second)},
+		Workload: func(ctx context.Context, p *genome.Policy) error {
+			return p.Do(ctx, func(ctx context.Context) error { return genome.Permanent(call(ctx)) })
+		},
+		SLO:    SLO{SuccessRate: 0.99},
+		Trials: 1,
+		Evolve: &evolve.Options{Population: 4, Generations: 2},
+	})
+	for _, cx := range rep.Counterexamples {
+		t.Logf("counterexample: %s seed=%d replay=%s", cx.Threat, cx.Seed, cx.Replay)
+	}
+}
+
+var breaksLine = regexp.MustCompile(`(?m)^\s*evolve\.go:\d+: rafael: (.* breaks the evolved genome \(trial seed \d+\).*)$`)
+
+func TestACounterexampleIsShrunkAndReplays(t *testing.T) {
+	dir := t.TempDir()
+	out := childIn(t, dir, "unfixable", "^TestHelperUnfixable$")
+	has(t, out, "--- FAIL: TestHelperUnfixable/evolved/db-outage/property")
+	// rapid shrank the outage to the smallest the generator allows.
+	has(t, out, "counterexample: db-outage(outage=500ms) [high]")
+	has(t, out, "[rapid] failed after")
+	files, _ := filepath.Glob(filepath.Join(dir, "testdata", "rapid", "TestHelperUnfixable_evolved_db-outage_property", "*.fail"))
+	assert.Len(t, files, 1, "the shrunk failure is kept as a rapid fail file")
+
+	m := regexp.MustCompile(`counterexample: .* replay=go test -run '(\S+)' -rafael\.seed=(\d+)`).FindStringSubmatch(out)
+	require.NotNil(t, m, "the report carries the replay command")
+	first := breaksLine.FindStringSubmatch(out)
+	require.NotNil(t, first)
+	replayed := childIn(t, dir, "unfixable", m[1], "-rafael.seed="+m[2])
+	again := breaksLine.FindStringSubmatch(replayed)
+	require.NotNil(t, again, "the replay fails again")
+	assert.Equal(t, first[1], again[1], "with the same threat, seed and measurements")
+	has(t, replayed, "[rapid] failed after 0 tests") // the fail file, replayed first
 }

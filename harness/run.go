@@ -112,15 +112,27 @@ func (r *runner) evolved(t *testing.T, rep *report.Report) {
 					})
 				}
 				t.Run("property", func(t *testing.T) {
-					if cx := r.property(t, th, ev.champion); cx != nil {
-						rep.Counterexamples = append(rep.Counterexamples, *cx)
-					}
+					r.property(t, th, ev.champion, func(cx report.Counterexample) {
+						rep.Counterexamples = append(rep.Counterexamples, cx)
+					})
 				})
 			})
 		}
 	})
 	fillEvolved(rep, r.genome, ev, r.threats)
-	t.Logf("rafael: %s: score %.1f → %.1f (%+.1f points); changes: %s", r.spec.Module, rep.Baseline.Score, rep.Evolved.Score, rep.Improvement, strings.Join(rep.GenomeDiff, "; "))
+	switch {
+	case r.set.update && !t.Failed():
+		r.propose(t, ev.champion, rep)
+	case r.set.update:
+		t.Logf("rafael: -rafael.update: the champion failed its checks; nothing proposed")
+	case ev.champion != r.genome:
+		t.Logf("rafael: run with -rafael.update to propose the champion to the guardian (%s)", r.dir())
+	}
+	changes := strings.Join(rep.GenomeDiff, "; ")
+	if changes == "" {
+		changes = "none"
+	}
+	t.Logf("rafael: %s: score %.1f → %.1f (%+.1f points); changes: %s", r.spec.Module, rep.Baseline.Score, rep.Evolved.Score, rep.Improvement, changes)
 }
 
 // proxyGoroutines are the goroutines of the embedded Toxiproxy's live

@@ -15,16 +15,19 @@ import (
 
 // store is an in-process dependency: a call that takes 2ms, behind a hook.
 func store(h *faults.Hook) func(context.Context) error {
-	return faults.FuncErr(h, func(ctx context.Context) error {
-		t := time.NewTimer(2 * time.Millisecond)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
+	return faults.FuncErr(h, func(ctx context.Context) error { return work(ctx, 2*time.Millisecond) })
+}
+
+// work takes d, or returns ctx's error if ctx ends first.
+func work(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func through(call func(context.Context) error) Workload {

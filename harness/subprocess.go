@@ -27,6 +27,10 @@ import (
 
 const envEvaluate = "RAFAEL_EVALUATE"
 
+// crashShortfall is how far from the SLO a trial that could not run is:
+// further than any trial that ran.
+const crashShortfall = 3
+
 // evalJob is what a child process runs.
 type evalJob struct {
 	Test   string          `json:"test"`   // the test whose Run evaluates
@@ -80,7 +84,11 @@ func (r *runner) subprocessEvaluator(t *testing.T, threats *[]scenarios.Threat) 
 				return nil, ctx.Err()
 			}
 			t.Logf("rafael: candidate %s crashed its process (%v), so it fails its trials; its last output:\n%s", g.Digest()[:19], runErr, indent(lastLines(out.String(), 12), "    "))
-			return make([]evolve.Outcome, len(trials)), nil
+			failed := make([]evolve.Outcome, len(trials))
+			for i := range failed {
+				failed[i] = evolve.Outcome{Shortfall: crashShortfall}
+			}
+			return failed, nil
 		}
 		return outcomes, nil
 	}
