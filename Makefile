@@ -63,4 +63,6 @@ chromium:
 
 ## report-html: render the fixture report's HTML in headless Chromium, check its charts, keep the screenshot under rafael-out/
 report-html: chromium
-	$(GO) test -count=1 -v -run '^TestHTMLInChromium$$' -artifacts -outputdir=$(CURDIR)/rafael-out ./report/ | grep -E 'screenshot|^(--- |ok|FAIL)'
+	@mkdir -p $(CURDIR)/rafael-out/_artifacts
+	@set -o pipefail; $(GO) test -count=1 -v -run '^TestHTMLInChromium$$' -artifacts -outputdir=$(CURDIR)/rafael-out ./report/ \
+		| grep -E 'screenshot|^ *(--- |ok|FAIL)' | sed -E 's/^ +//'

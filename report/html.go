@@ -51,7 +51,7 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; }
 .meta { color: #59636e; } .headline { font-size: 1.1rem; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; } th, td { border: 1px solid #d0d7de; padding: .3rem .5rem; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .mitigated, .held, .met { color: #1a7f37; } .vulnerable, .regressed, .broken { color: #cf222e; font-weight: 600; }
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; }
 .empty { border: 1px dashed #d0d7de; padding: 1rem; color: #59636e; }
