@@ -42,3 +42,20 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestGoldenSummary(t *testing.T) {
+	billing := measured()
+	billing.Module = "billing"
+	sum, err := Merge(append(shards(evolved()), billing)...)
+	require.NoError(t, err)
+	golden(t, "summary.md", sum.Markdown())
+}
+
+func TestRenderingsOfAnEmptyReport(t *testing.T) {
+	r := &Report{SchemaVersion: SchemaVersion, Module: "empty"}
+	assert.Contains(t, string(r.Markdown()), "0 of 0 threats break the SLO")
+	page, err := r.HTML()
+	require.NoError(t, err)
+	assert.Contains(t, string(page), `id="threats-empty"`)
+	assert.Contains(t, string(page), `id="fitness-empty"`)
+}

@@ -176,3 +176,35 @@ func (r *Report) AppendStepSummary(getenv func(string) string) (path string, err
 	}
 	return path, nil
 }
+
+// Markdown renders the summary: a table with one row per run, then each
+// run's report as [Report.Markdown] renders it.
+func (s *Summary) Markdown() []byte {
+	var b bytes.Buffer
+	b.WriteString("## RAFAEL: resilience of " + plural(len(s.Reports), "run") + "\n\n")
+	b.WriteString("| Module | Tier | Seed | Before | After | Threats still breaking the SLO |\n|---|---|---:|---:|---:|---:|\n")
+	for _, r := range s.Reports {
+		after, broken := "no evolution", 0
+		if r.Evolved != nil {
+			after = r.Evolved.String()
+		}
+		for _, t := range r.Threats {
+			if (r.Evolved == nil && !t.Passed) || (r.Evolved != nil && t.Evolved != nil && !t.EvolvedPassed) {
+				broken++
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %d of %d |\n", cell(r.Module), r.Tier, r.Seed, r.Baseline, after, broken, len(r.Threats))
+	}
+	for _, r := range s.Reports {
+		b.WriteString("\n")
+		b.Write(r.Markdown())
+	}
+	return b.Bytes()
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
