@@ -27,8 +27,9 @@ type Summary struct {
 // (SLO, starting genome, Go version, a threat's parameters and severity, a
 // trial run twice, and the champion, diff, history and audit reference of an
 // evolution); where they do not, or a report is nil or of another schema
-// version, Merge returns an error naming the report and the problem. The
-// inputs are not modified.
+// version, Merge returns an error naming the report and the problem. A run
+// that only one report holds is that report, copied; the inputs are not
+// modified.
 func Merge(reports ...*Report) (*Summary, error) {
 	srcs := make([]source, len(reports))
 	for i, r := range reports {
