@@ -4,12 +4,12 @@ GO        ?= go
 FUZZTIME  ?= 60s
 BENCHCOUNT ?= 5
 
-.PHONY: all test demo bench fuzz fuzz-guardian lint services
+.PHONY: all test demo bench fuzz fuzz-guardian lint services chromium report-html
 
 all: lint test
 
 ## test: vet and run every test with the race detector (starts the services first)
-test: services
+test: services chromium
 	$(GO) vet ./...
 	$(GO) test -race -timeout 10m ./...
 
@@ -53,3 +53,16 @@ services:
 		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
 			--dir /var/lib/redis --logfile /var/log/redis/ci.log && echo "redis: started"; \
 	else echo "redis: not installed here; its tests will skip"; fi
+
+## chromium: install headless Chromium from Debian when no chromium binary is found (report's HTML test uses it)
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then echo "chromium: present"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null && echo "chromium: installed"; \
+	else echo "chromium: not installed and cannot install (needs apt-get as root); the HTML rendering test will skip"; fi
+
+## report-html: render the fixture report's HTML in headless Chromium, check its charts, keep the screenshot under rafael-out/
+report-html: chromium
+	@mkdir -p $(CURDIR)/rafael-out/_artifacts
+	@set -o pipefail; $(GO) test -count=1 -v -run '^TestHTMLInChromium$$' -artifacts -outputdir=$(CURDIR)/rafael-out ./report/ \
+		| grep -E 'screenshot|^ *(--- |ok|FAIL)' | sed -E 's/^ +//'

@@ -29,6 +29,33 @@ func (r *Report) WriteFile(path string) error {
 	return writeAtomic(path, append(data, '\n'))
 }
 
+// WriteFiles writes the report in dir as base.json, base.md and base.html
+// (see [Report.Markdown] and [Report.HTML]), each atomically like
+// [Report.WriteFile], and returns their paths. It renders all three before
+// writing any, so a rendering error leaves nothing behind.
+func (r *Report) WriteFiles(dir, base string) ([]string, error) {
+	js, err := r.MarshalIndent()
+	if err != nil {
+		return nil, fmt.Errorf("report: encode %s: %w", base, err)
+	}
+	page, err := r.HTML()
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, f := range []struct {
+		ext  string
+		data []byte
+	}{{".json", append(js, '\n')}, {".md", r.Markdown()}, {".html", page}} {
+		p := filepath.Join(dir, base+f.ext)
+		if err := writeAtomic(p, f.data); err != nil {
+			return paths, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
 // ReadFile reads a report written by [Report.WriteFile]. A file that is not
 // JSON, is cut short, or has an unknown schema version is an error naming
 // the file and the problem.

@@ -55,3 +55,49 @@ func TestReadFileNamesTheFileAndTheProblem(t *testing.T) {
 	_, err = ReadFile(write("future2.json", `{"schemaVersion": 2}`))
 	assert.ErrorIs(t, err, ErrSchema)
 }
+
+func TestWriteFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	r := evolved()
+	paths, err := r.WriteFiles(dir, "TestCheckout.checkout")
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Join(dir, "TestCheckout.checkout.json"), filepath.Join(dir, "TestCheckout.checkout.md"),
+		filepath.Join(dir, "TestCheckout.checkout.html")}, paths)
+	back, err := ReadFile(paths[0])
+	require.NoError(t, err)
+	back, err = clone(back) // compacts the genomes' JSON, which the file holds indented
+	require.NoError(t, err)
+	assert.Equal(t, r, back)
+	md, err := os.ReadFile(paths[1])
+	require.NoError(t, err)
+	assert.Equal(t, r.Markdown(), md)
+	page, err := os.ReadFile(paths[2])
+	require.NoError(t, err)
+	want, _ := r.HTML()
+	assert.Equal(t, want, page)
+	left, _ := filepath.Glob(filepath.Join(dir, ".*"))
+	assert.Empty(t, left, "no temporary file is left behind")
+}
+
+func TestAppendStepSummary(t *testing.T) {
+	path, err := measured().AppendStepSummary(func(string) string { return "" })
+	assert.Equal(t, "", path, "without GITHUB_STEP_SUMMARY nothing is written")
+	require.NoError(t, err)
+
+	file := filepath.Join(t.TempDir(), "summary.md")
+	require.NoError(t, os.WriteFile(file, []byte("earlier step\n"), 0o644))
+	env := map[string]string{"GITHUB_STEP_SUMMARY": file}
+	for _, r := range []*Report{measured(), evolved()} {
+		path, err = r.AppendStepSummary(func(k string) string { return env[k] })
+		require.NoError(t, err)
+		assert.Equal(t, file, path)
+	}
+	got, err := os.ReadFile(file)
+	require.NoError(t, err)
+	want := "earlier step\n" + string(measured().Markdown()) + "\n" + string(evolved().Markdown()) + "\n"
+	assert.Equal(t, want, string(got), "both reports are appended after what was there")
+
+	env["GITHUB_STEP_SUMMARY"] = filepath.Join(file, "not-a-dir", "x.md")
+	_, err = measured().AppendStepSummary(func(k string) string { return env[k] })
+	assert.ErrorContains(t, err, "report: step summary")
+}

@@ -1,0 +1,176 @@
+//go:build unix
+
+package report
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// chromium finds a headless-capable Chromium or Chrome binary.
+func chromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless_shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// headless runs the browser on page with args and returns its stdout and
+// the console messages it logged. The page has no script, so any console
+// message at all is an error of the page.
+func headless(t *testing.T, bin, page string, args ...string) (stdout []byte, console []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0"}
+	cmd := exec.CommandContext(ctx, bin, append(append(base, args...), "file://"+page)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the browser and its helpers end together
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	require.NoError(t, cmd.Run(), "%s %s:\n%s", bin, strings.Join(args, " "), errs.String())
+	for _, l := range strings.Split(errs.String(), "\n") {
+		if strings.Contains(l, ":CONSOLE") {
+			console = append(console, l)
+		}
+	}
+	return out.Bytes(), console
+}
+
+var (
+	svgRe  = regexp.MustCompile(`(?s)<svg id="([^"]+)".*?</svg>`)
+	markRe = regexp.MustCompile(`<(circle|rect) class="([a-z]+)"[^>]*data-value="([^"]+)"`)
+)
+
+// marks returns, per chart id in the DOM, its data points as
+// "class=value", in document order.
+func marks(dom string) map[string][]string {
+	out := map[string][]string{}
+	for _, m := range svgRe.FindAllStringSubmatch(dom, -1) {
+		out[m[1]] = []string{}
+		for _, k := range markRe.FindAllStringSubmatch(m[0], -1) {
+			out[m[1]] = append(out[m[1]], k[2]+"="+k[3])
+		}
+	}
+	return out
+}
+
+// wantMarks is what each chart of r must show.
+func wantMarks(r *Report) map[string][]string {
+	want := map[string][]string{}
+	if len(r.History) > 0 {
+		for _, class := range []string{"best", "mean"} {
+			for _, g := range r.History {
+				want["fitness"] = append(want["fitness"], class+"="+num(map[string]float64{"best": g.Best, "mean": g.Mean}[class]))
+			}
+		}
+	}
+	for _, t := range r.Threats {
+		want["threats"] = append(want["threats"], "baseline="+num(t.Score.Score))
+		if t.Evolved != nil {
+			want["threats"] = append(want["threats"], "evolved="+num(t.Evolved.Score))
+		}
+	}
+	for i, t := range r.Threats {
+		id := fmt.Sprintf("latency-%d", i+1)
+		for k, b := range t.Latency {
+			want[id] = append(want[id], "baseline="+strconv.FormatInt(b.Count, 10))
+			if len(t.EvolvedLatency) > 0 {
+				want[id] = append(want[id], "evolved="+strconv.FormatInt(t.EvolvedLatency[k].Count, 10))
+			}
+		}
+	}
+	return want
+}
+
+// TestHTMLInChromium opens the HTML of the fixtures in headless Chromium,
+// checks that the page logs nothing to the console, that every chart's SVG
+// holds its data points, and that the screenshot is a picture, which it
+// keeps in the test's artifact directory (go test -artifacts keeps it).
+func TestHTMLInChromium(t *testing.T) {
+	bin := chromium()
+	if bin == "" {
+		t.Skip("no chromium binary on PATH: make chromium installs it")
+	}
+	t.Run("console check catches errors", func(t *testing.T) {
+		t.Parallel()
+		bad := filepath.Join(t.TempDir(), "bad.html")
+		require.NoError(t, os.WriteFile(bad, []byte(`<!DOCTYPE html><p>x</p><script>console.error("boom"); missing();</script>`), 0o644))
+		_, console := headless(t, bin, bad, "--dump-dom")
+		assert.Len(t, console, 2, "the check must see a page's console errors")
+	})
+	for name, r := range map[string]*Report{"evolved": evolved(), "measured": measured()} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			page, err := r.HTML()
+			require.NoError(t, err)
+			file := filepath.Join(t.TempDir(), name+".html")
+			require.NoError(t, os.WriteFile(file, page, 0o644))
+
+			dom, console := headless(t, bin, file, "--dump-dom")
+			assert.Empty(t, console, "the page logs to the console")
+			got := marks(string(dom))
+			assert.Equal(t, wantMarks(r), got, "the charts' data points in the rendered DOM (-want +got)")
+			if len(r.History) == 0 {
+				assert.Contains(t, string(dom), `id="fitness-empty"`, "without evolution the page says so instead of an empty chart")
+			}
+
+			shot := filepath.Join(t.ArtifactDir(), name+".png")
+			_, console = headless(t, bin, file, "--screenshot="+shot, "--window-size=1280,2000", "--hide-scrollbars")
+			assert.Empty(t, console)
+			checkPicture(t, shot)
+			t.Logf("screenshot: %s", shot)
+		})
+	}
+}
+
+// checkPicture fails unless path is a 1280×2000 PNG of more than one colour.
+func checkPicture(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err, "the screenshot is a PNG")
+	require.Equal(t, image.Rect(0, 0, 1280, 2000), img.Bounds())
+	colours := map[[4]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 4 {
+		for x := b.Min.X; x < b.Max.X; x += 4 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			colours[[4]uint32{r, g, bl, a}] = true
+		}
+	}
+	assert.Greater(t, len(colours), 16, "the screenshot is not blank")
+}
+
+func TestHTMLIsSelfContained(t *testing.T) {
+	for _, r := range []*Report{evolved(), measured()} {
+		page, err := r.HTML()
+		require.NoError(t, err)
+		s := strings.ReplaceAll(string(page), `xmlns="http://www.w3.org/2000/svg"`, "")
+		for _, ref := range []string{"http:", "https:", "src=", "href=", "url(", "<script", "@import"} {
+			assert.NotContains(t, s, ref, "the page loads nothing and runs nothing")
+		}
+	}
+}

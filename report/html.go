@@ -1,0 +1,109 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"strconv"
+	"time"
+)
+
+// HTML renders the report as one self-contained page: inline CSS, SVG
+// charts drawn in Go (fitness per generation, score per threat before and
+// after, latency distribution per threat), no script and no external
+// asset. Each chart is an <svg> with an id ("fitness", "threats",
+// "latency-1", …) whose <circle> and <rect> marks carry data-value; a chart
+// with nothing to draw says so instead. The page holds nothing of the time
+// it was rendered, so the same report renders the same bytes. Like
+// [Report.Markdown] it is for people and may change between versions.
+func (r *Report) HTML() ([]byte, error) {
+	page := struct {
+		R        *Report
+		Headline string
+		Duration time.Duration
+		Charts   []chart
+		Latency  []chart
+	}{R: r, Headline: r.headline(), Duration: r.End.Sub(r.Start).Round(time.Millisecond)}
+	page.Charts = []chart{fitnessChart(r.History), threatChart(r.Threats, r.Evolved != nil)}
+	for i, t := range r.Threats {
+		page.Latency = append(page.Latency, latencyChart(i, t))
+	}
+	var b bytes.Buffer
+	if err := pageTemplate.Execute(&b, page); err != nil {
+		return nil, fmt.Errorf("report: html of %s: %w", r.Module, err)
+	}
+	return b.Bytes(), nil
+}
+
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"passes": passes,
+	"f":      func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"right":  func(f frame) string { return strconv.FormatFloat(f.X+f.W, 'f', 1, 64) },
+	"bottom": func(f frame) string { return strconv.FormatFloat(f.Y+f.H, 'f', 1, 64) },
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>RAFAEL: {{.R.Module}}</title>
+<style>
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; margin: 2rem auto; max-width: 800px; padding: 0 1rem; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; }
+.meta { color: #59636e; } .headline { font-size: 1.1rem; font-weight: 600; }
+table { border-collapse: collapse; width: 100%; } th, td { border: 1px solid #d0d7de; padding: .3rem .5rem; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.mitigated, .held, .met { color: #1a7f37; } .vulnerable, .regressed, .broken { color: #cf222e; font-weight: 600; }
+pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; }
+.empty { border: 1px dashed #d0d7de; padding: 1rem; color: #59636e; }
+svg { display: block; width: 100%; height: auto; }
+svg text { font-size: 11px; fill: #59636e; }
+svg .axis { stroke: #8c959f; stroke-width: 1; }
+svg .grid { stroke: #eaeef2; stroke-width: 1; }
+svg polyline { fill: none; stroke-width: 2; }
+svg polyline.best, svg circle.best, svg rect.best { stroke: #0969da; fill: #0969da; }
+svg polyline.best { fill: none; }
+svg polyline.mean, svg circle.mean, svg rect.mean { stroke: #bc4c00; fill: #bc4c00; }
+svg polyline.mean { fill: none; stroke-dasharray: 5 3; }
+svg polyline.ci { stroke: #1f2328; stroke-width: 1.5; }
+svg rect.baseline { fill: #8c959f; } svg rect.evolved { fill: #0969da; }
+</style>
+</head>
+<body>
+<h1>RAFAEL resilience report: {{.R.Module}}</h1>
+<p class="meta">Seed {{.R.Seed}}, {{.R.Tier}} tier, {{.R.GoVersion}}, run of {{.Duration}}. SLO: {{.R.SLO}}. Genome {{.R.Genome}}{{with .R.Champion}}, champion {{.}}{{end}}.</p>
+<p class="headline">{{.Headline}}</p>
+
+<h2>Threats</h2>
+<table>
+<tr><th>Threat</th><th>Severity</th><th>Before</th><th>SLO</th>{{if .R.Evolved}}<th>After</th><th>Verdict</th>{{end}}</tr>
+{{range .R.Threats}}<tr><td><code>{{.Threat}}</code></td><td>{{.Severity}}</td><td class="num">{{.Score}}</td><td class="{{passes .Passed}}">{{passes .Passed}}</td>{{if $.R.Evolved}}<td class="num">{{with .Evolved}}{{.}}{{else}}not run{{end}}</td><td class="{{.Verdict}}">{{.Verdict}}</td>{{end}}</tr>
+{{end}}</table>
+{{range .Charts}}{{template "chart" .}}{{end}}
+<h2>Latency</h2>
+{{range .Latency}}{{template "chart" .}}{{end}}
+{{with .R.Counterexamples}}<h2>Still breaks it</h2>
+{{range .}}<p><strong>{{.Name}}</strong>: smallest breaking threat <code>{{.Threat}}</code>, seed {{.Seed}}{{with .Violations}} ({{range $i, $v := .}}{{if $i}}; {{end}}{{$v}}{{end}}){{end}}. Replay:</p>
+<pre><code>{{.Replay}}</code></pre>
+{{end}}{{end}}
+{{with .R.GenomeDiff}}<h2>Genome diff</h2>
+<pre><code>{{range .}}{{.}}
+{{end}}</code></pre>
+{{end}}
+{{with .R.Audit}}<h2>Audit</h2>
+<p>The change is <strong>{{.Status}}</strong> (impact {{.Impact}}): audit entry {{.Seq}}, hash <code>{{.Hash}}</code>, signed with {{if .Trusted}}a configured key{{else}}an ephemeral key (not trusted){{end}}.</p>
+{{end}}
+</body>
+</html>
+{{define "chart"}}<h3>{{.Title}}</h3>
+{{if .Empty}}<p class="empty" id="{{.ID}}-empty">{{.Empty}}</p>
+{{else}}<svg id="{{.ID}}" viewBox="0 0 {{.W}} {{.H}}" role="img" aria-label="{{.Title}}" xmlns="http://www.w3.org/2000/svg">
+{{range .YTicks}}<line class="grid" x1="{{$.Frame.X}}" x2="{{right $.Frame}}" y1="{{f .Y}}" y2="{{f .Y}}"/><text x="{{f .X}}" y="{{f .Y}}" dy="4" text-anchor="end">{{.Label}}</text>
+{{end}}<line class="axis" x1="{{$.Frame.X}}" x2="{{right $.Frame}}" y1="{{bottom $.Frame}}" y2="{{bottom $.Frame}}"/>
+<line class="axis" x1="{{$.Frame.X}}" x2="{{$.Frame.X}}" y1="{{$.Frame.Y}}" y2="{{bottom $.Frame}}"/>
+{{range .XTicks}}<text x="{{f .X}}" y="{{f .Y}}" text-anchor="middle">{{.Label}}</text>
+{{end}}{{range .Bars}}<rect class="{{.Class}}" x="{{f .X}}" y="{{f .Y}}" width="{{f .W}}" height="{{f .H}}" data-key="{{.Key}}" data-value="{{.Value}}"><title>{{.Title}}</title></rect>
+{{end}}{{range .Lines}}<polyline class="{{.Class}}" points="{{.Points}}"/>
+{{end}}{{range .Points}}<circle class="{{.Class}}" cx="{{f .X}}" cy="{{f .Y}}" r="3.5" data-key="{{.Key}}" data-value="{{.Value}}"><title>{{.Title}}</title></circle>
+{{end}}{{range .Legend}}<rect class="{{.Class}}" x="{{f .X}}" y="6" width="12" height="12"/><text x="{{f .X}}" y="16" dx="16">{{.Label}}</text>
+{{end}}</svg>
+{{end}}{{end}}`))
