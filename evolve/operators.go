@@ -33,7 +33,7 @@ func mutate(g *genome.Genome, r *seed.Rand, rate, scale, geneRate float64, genes
 		case p.Gene == added && r.Float64() < 0.5:
 			// A new gene's defaults are a guess: spread its parameters
 			// over their ranges half the time.
-			c.SetValue(p, logUniform(p, r))
+			c.SetValue(p, tidy(p, logUniform(p, r)))
 			moved = true
 		case r.Float64() < rate:
 			moveParam(c, p, r, scale)
@@ -78,7 +78,21 @@ func moveParam(g *genome.Genome, p genome.Param, r *seed.Rand, scale float64) {
 		}
 		v = nv
 	}
-	g.SetValue(p, v)
+	g.SetValue(p, tidy(p, v))
+}
+
+// tidy rounds a drawn value to three significant digits (durations to at
+// least a microsecond), so that genome files read 2.94s, not 2.937041301s:
+// a finer step than that is below the trials' noise.
+func tidy(p genome.Param, v float64) float64 {
+	if p.Kind == genome.KindChoice || p.Kind == genome.KindInt || v <= 0 {
+		return v
+	}
+	unit := math.Pow(10, math.Floor(math.Log10(v))-2)
+	if p.Kind == genome.KindDuration {
+		unit = max(unit, float64(time.Microsecond))
+	}
+	return math.Round(v/unit) * unit
 }
 
 // immigrant returns g with every parameter of its genes redrawn
@@ -92,7 +106,7 @@ func immigrant(g *genome.Genome, r *seed.Rand) *genome.Genome {
 		if p.Kind == genome.KindChoice {
 			c.SetValue(p, p.Min+float64(r.IntN(int(p.Max-p.Min)+1)))
 		} else {
-			c.SetValue(p, logUniform(p, r))
+			c.SetValue(p, tidy(p, logUniform(p, r)))
 		}
 	}
 	c.Normalize()

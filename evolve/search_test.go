@@ -186,3 +186,19 @@ func TestMutationIsBoundedAndScaleAware(t *testing.T) {
 	}
 	assert.InDelta(t, 0.1, float64(far)/2000, 0.03, "nine moves in ten stay within ±20 %%")
 }
+
+func TestMutatedValuesAreTidy(t *testing.T) {
+	r := seed.New(9)
+	g := &genome.Genome{Module: "m", Retry: &genome.Retry{MaxAttempts: 5, BaseDelay: time.Second, MaxDelay: 10 * time.Second, Multiplier: 2, Jitter: 0.1}}
+	for range 500 {
+		c := mutate(g, r, 1, 0.2, 0, nil)
+		for _, v := range []float64{float64(c.Retry.BaseDelay), c.Retry.Multiplier, c.Retry.Jitter} {
+			if v == 0 {
+				continue
+			}
+			unit := math.Pow(10, math.Floor(math.Log10(v))-2)
+			assert.InDelta(t, 0, math.Remainder(v, unit), unit*1e-6, "%v has at most three significant digits", v)
+		}
+		g = c
+	}
+}

@@ -22,9 +22,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
+	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -177,4 +179,45 @@ func TestCheckoutInProcessSurvivesOutageAndLatency(t *testing.T) {
 		assert.Len(t, row.Trials, 3, "three seeds per threat on the simulated tier")
 	}
 	assert.Greater(t, rep.Baseline.Score, 80.0)
+
+	// The run wrote the report as JSON, Markdown and HTML; the JSON is the
+	// contract, so read it back.
+	require.Len(t, rep.Files, 3)
+	back, err := report.ReadFile(rep.Files[0])
+	require.NoError(t, err)
+	assert.Equal(t, rep.Baseline, back.Baseline)
+	assert.Greater(t, back.Baseline.Score, 80.0)
+	assert.Equal(t, "db-outage", back.Threats[0].Name)
+	assert.FileExists(t, rep.Files[1]) // .md
+	assert.FileExists(t, rep.Files[2]) // .html
+}
+
+// TestCheckoutEvolvesFromNothing starts the same service with no resilience
+// at all: the outage breaks its SLO, and evolution finds the genes and
+// numbers that survive it, proves them against smaller outages with rapid,
+// and reports the delta.
+func TestCheckoutEvolvesFromNothing(t *testing.T) {
+	db := faults.NewHook("postgres", 1)
+	svc := &Checkout{Store: &memStore{hook: db, rows: map[int64]int{}}}
+
+	rep := harness.Run(t, harness.Spec{
+		Module: "checkout",
+		Genome: &genome.Genome{}, // no retry, no timeout, nothing
+		Threats: []scenarios.Threat{
+			scenarios.DBOutage(db, 2*time.Second),
+			scenarios.Latency(db, 300*time.Millisecond, scenarios.Jitter(50*time.Millisecond)),
+		},
+		Workload: svc.Place,
+		SLO:      harness.SLO{SuccessRate: 0.99, P99: 3 * time.Second, RecoverWithin: time.Second},
+		Evolve:   &evolve.Options{Generations: 12, Population: 12},
+	})
+
+	require.Len(t, rep.Files, 3)
+	back, err := report.ReadFile(rep.Files[0])
+	require.NoError(t, err)
+	require.NotNil(t, back.Evolved)
+	assert.Equal(t, report.Mitigated, back.Threats[0].Verdict, "the outage no longer breaks the SLO")
+	assert.Greater(t, back.Evolved.Score, back.Baseline.Score)
+	assert.NotEmpty(t, back.GenomeDiff, "the report says what changed")
+	assert.NotEmpty(t, back.History)
 }

@@ -228,13 +228,13 @@ func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome, f
 
 // fillEvolved puts the champion's trials and what evolution found into the
 // report.
-func fillEvolved(rep *report.Report, start *genome.Genome, ev evolution, threats []scenarios.Threat) {
+func fillEvolved(rep *report.Report, start *genome.Genome, ev evolution) {
 	for i := range rep.Threats {
 		row := &rep.Threats[i]
 		if len(row.EvolvedTrials) == 0 {
 			continue
 		}
-		sc := score(row.EvolvedTrials)
+		sc := report.ScoreOf(row.EvolvedTrials)
 		row.Evolved = &sc
 		row.EvolvedPassed = true
 		for _, tr := range row.EvolvedTrials {
@@ -251,14 +251,10 @@ func fillEvolved(rep *report.Report, start *genome.Genome, ev evolution, threats
 			row.Verdict = report.Vulnerable
 		}
 	}
-	evolved := overallOf(rep.Threats, threats, func(row report.Threat) report.Score {
-		if row.Evolved == nil {
-			return report.Score{}
-		}
-		return *row.Evolved
-	})
-	rep.Evolved = &evolved
-	rep.Improvement = evolved.Score - rep.Baseline.Score
+	rep.Baseline, rep.Evolved = report.Overall(rep.Threats)
+	if rep.Evolved != nil {
+		rep.Improvement = rep.Evolved.Score - rep.Baseline.Score
+	}
 	rep.Champion = ev.champion.Digest()
 	for _, c := range genome.Diff(start, ev.champion) {
 		rep.GenomeDiff = append(rep.GenomeDiff, c.String())

@@ -167,3 +167,43 @@ func topErrors(ss []sample, n int) []string {
 	}
 	return out
 }
+
+// bucketBounds are the latency distribution's upper bounds: 1-2-5 steps
+// from 1ms to 1m, then one bucket for everything slower.
+var bucketBounds = func() []time.Duration {
+	var b []time.Duration
+	for d := time.Millisecond; d <= time.Minute; d *= 10 {
+		b = append(b, d, 2*d, 5*d)
+	}
+	return append(b, time.Duration(1<<63-1))
+}()
+
+// addBuckets adds the latencies of the requests that returned to the
+// distribution bs (nil: a new one), keeping only buckets up to the slowest
+// non-empty one.
+func addBuckets(bs []report.Bucket, ss []sample) []report.Bucket {
+	if len(bs) == 0 {
+		bs = make([]report.Bucket, len(bucketBounds))
+		for i, b := range bucketBounds {
+			bs[i].UpTo = b
+		}
+	}
+	for len(bs) < len(bucketBounds) { // grow back what was trimmed
+		bs = append(bs, report.Bucket{UpTo: bucketBounds[len(bs)]})
+	}
+	for _, s := range ss {
+		if !s.done {
+			continue
+		}
+		d := s.end - s.start
+		i := sort.Search(len(bucketBounds), func(i int) bool { return bucketBounds[i] >= d })
+		bs[i].Count++
+	}
+	last := 0
+	for i, b := range bs {
+		if b.Count > 0 {
+			last = i
+		}
+	}
+	return bs[:last+1]
+}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
-	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/stretchr/testify/assert"
 )
@@ -52,22 +51,6 @@ func TestRecoveryPeakAndErrors(t *testing.T) {
 	assert.InDelta(t, 0.6*(2.0/3)+0.2*1+0.2*0.5, m.Fitness, 1e-9)
 }
 
-func TestScoreAndOverall(t *testing.T) {
-	assert.Zero(t, score(nil))
-	one := score(trials(0.5))
-	assert.Equal(t, 50.0, one.Score)
-	assert.Equal(t, one.Score, one.Low, "one trial: no interval")
-	s := score(trials(0.4, 0.6, 0.5, 0.5))
-	assert.InDelta(t, 50, s.Score, 1e-9)
-	assert.Less(t, s.Low, 50.0)
-	assert.Greater(t, s.High, 50.0)
-
-	db := faults.NewHook("db", 1)
-	ths := []scenarios.Threat{scenarios.DBOutage(db, time.Second), scenarios.Latency(db, 100*time.Millisecond)} // high (2), medium (1)
-	o := overall([]report.Threat{{Score: score(trials(0.9))}, {Score: score(trials(0.3))}}, ths)
-	assert.InDelta(t, (2*90.0+1*30.0)/3, o.Score, 1e-9, "weighted by severity")
-}
-
 func TestScaled(t *testing.T) {
 	db := faults.NewHook("db", 1)
 	th := scaled(scenarios.Cascade(db, faults.NewHook("cache", 2), time.Second), 0.1)
@@ -105,12 +88,4 @@ func TestSettingsFromFlagsAndEnvironment(t *testing.T) {
 	assert.True(t, b.IsBoolFlag())
 	assert.NoError(t, b.Set("true"))
 	assert.Error(t, b.Set("nope"))
-}
-
-func trials(fitness ...float64) []report.Trial {
-	var out []report.Trial
-	for _, f := range fitness {
-		out = append(out, report.Trial{Metrics: report.Metrics{Fitness: f}})
-	}
-	return out
 }

@@ -72,16 +72,16 @@ func Run(t *testing.T, spec Spec) *report.Report {
 				}
 				s := seed.Mix(r.seed, uint64(i), uint64(j))
 				t.Run(fmt.Sprintf("seed=%d", s), func(t *testing.T) {
-					tr := r.trial(t, th, r.genome, s, r.spec.Evolve != nil)
+					tr := r.trial(t, th, r.genome, s, r.spec.Evolve != nil, &row.Latency)
 					row.Trials = append(row.Trials, tr)
 					row.Passed = row.Passed && tr.Passed
 				})
 			}
 		})
-		row.Score = score(row.Trials)
+		row.Score = report.ScoreOf(row.Trials)
 		rep.Threats = append(rep.Threats, row)
 	}
-	rep.Baseline = overall(rep.Threats, r.threats)
+	rep.Baseline, _ = report.Overall(rep.Threats)
 	if spec.Evolve != nil && !t.Failed() {
 		r.evolved(t, rep)
 	}
@@ -108,7 +108,7 @@ func (r *runner) evolved(t *testing.T, rep *report.Report) {
 			t.Run(th.Name, func(t *testing.T) {
 				for _, base := range row.Trials {
 					t.Run(fmt.Sprintf("seed=%d", base.Seed), func(t *testing.T) {
-						row.EvolvedTrials = append(row.EvolvedTrials, r.trial(t, th, ev.champion, base.Seed, false))
+						row.EvolvedTrials = append(row.EvolvedTrials, r.trial(t, th, ev.champion, base.Seed, false, &row.EvolvedLatency))
 					})
 				}
 				t.Run("property", func(t *testing.T) {
@@ -119,7 +119,7 @@ func (r *runner) evolved(t *testing.T, rep *report.Report) {
 			})
 		}
 	})
-	fillEvolved(rep, r.genome, ev, r.threats)
+	fillEvolved(rep, r.genome, ev)
 	switch {
 	case r.set.update && !t.Failed():
 		r.propose(t, ev.champion, rep)
@@ -132,7 +132,7 @@ func (r *runner) evolved(t *testing.T, rep *report.Report) {
 	if changes == "" {
 		changes = "none"
 	}
-	t.Logf("rafael: %s: score %.1f → %.1f (%+.1f points); changes: %s", r.spec.Module, rep.Baseline.Score, rep.Evolved.Score, rep.Improvement, changes)
+	t.Logf("rafael: %s: score %s; changes: %s", r.spec.Module, scoreLine(rep), changes)
 }
 
 // proxyGoroutines are the goroutines of the embedded Toxiproxy's live
@@ -248,10 +248,11 @@ func (r *runner) budget(t *testing.T) bool {
 // trial runs one trial of g as the current subtest and judges it. A trial
 // that breaks the SLO fails the subtest, unless lenient (a baseline that
 // evolution is about to improve), when it is only logged.
-func (r *runner) trial(t *testing.T, th scenarios.Threat, g *genome.Genome, s uint64, lenient bool) report.Trial {
+func (r *runner) trial(t *testing.T, th scenarios.Threat, g *genome.Genome, s uint64, lenient bool, latency *[]report.Bucket) report.Trial {
 	began := time.Now()
 	defer func() { r.perTrial = max(r.perTrial, time.Since(began)) }()
 	res, m, violations := r.runTrial(t, th, g, s)
+	*latency = addBuckets(*latency, res.raw.samples)
 	out := report.Trial{Seed: s, Genome: g.Digest(), Replay: r.replay(t), Metrics: m, Violations: violations, Passed: len(violations) == 0}
 	switch {
 	case out.Passed:
@@ -394,68 +395,37 @@ func packagePath() string {
 	}
 }
 
-// score is the mean fitness of trials × 100 with a 95 % confidence interval
-// (normal approximation; a single trial has a zero-width interval).
-func score(trials []report.Trial) report.Score {
-	n := len(trials)
-	if n == 0 {
-		return report.Score{}
-	}
-	sum, sq := 0.0, 0.0
-	for _, tr := range trials {
-		sum += tr.Metrics.Fitness
-	}
-	mean := sum / float64(n)
-	for _, tr := range trials {
-		sq += (tr.Metrics.Fitness - mean) * (tr.Metrics.Fitness - mean)
-	}
-	half := 0.0
-	if n > 1 {
-		half = 1.96 * math.Sqrt(sq/float64(n-1)/float64(n))
-	}
-	return report.Score{Score: 100 * mean, Low: 100 * max(0, mean-half), High: 100 * min(1, mean+half), Trials: n}
-}
-
-// overall is the severity-weighted mean of the threats' baseline scores.
-func overall(rows []report.Threat, threats []scenarios.Threat) report.Score {
-	return overallOf(rows, threats, func(row report.Threat) report.Score { return row.Score })
-}
-
-// overallOf is the severity-weighted mean of the scores pick takes from
-// the rows; rows without trials do not count.
-func overallOf(rows []report.Threat, threats []scenarios.Threat, pick func(report.Threat) report.Score) report.Score {
-	var s report.Score
-	wsum := 0.0
-	for i, row := range rows {
-		sc := pick(row)
-		if sc.Trials == 0 {
-			continue
-		}
-		w := threats[i].Severity.Weight()
-		s.Score += w * sc.Score
-		s.Low += w * sc.Low
-		s.High += w * sc.High
-		s.Trials += sc.Trials
-		wsum += w
-	}
-	if wsum > 0 {
-		s.Score, s.Low, s.High = s.Score/wsum, s.Low/wsum, s.High/wsum
-	}
-	return s
-}
-
-// write saves the report as JSON in -rafael.out, or else in the test's
-// artifact directory (kept with go test -artifacts), and logs the path.
+// write saves the report as JSON, Markdown and HTML in -rafael.out, or else
+// in the test's artifact directory (kept with go test -artifacts), appends
+// its Markdown to $GITHUB_STEP_SUMMARY when that is set, and says where the
+// files are: in the log, and on standard output without -v (so that go test
+// run in a package's directory shows it).
 func (r *runner) write(t *testing.T, rep *report.Report) {
 	dir := r.set.out
 	if dir == "" {
 		dir = t.ArtifactDir()
 	}
-	name := strings.NewReplacer("/", "_", " ", "_", "#", "_").Replace(t.Name())
-	path := filepath.Join(dir, name+"."+r.spec.Module+".report.json")
-	if err := rep.WriteFile(path); err != nil {
+	base := strings.NewReplacer("/", "_", " ", "_", "#", "_").Replace(t.Name()) + "." + r.spec.Module
+	files, err := rep.WriteFiles(dir, base)
+	if err != nil {
 		t.Errorf("rafael: the report could not be written: %v", err)
 		return
 	}
-	t.Logf("rafael: report: %s (score %.1f)", path, rep.Baseline.Score)
+	rep.Files = files
+	if _, err := rep.AppendStepSummary(os.Getenv); err != nil {
+		t.Errorf("rafael: the step summary could not be written: %v", err)
+	}
+	line := fmt.Sprintf("rafael: %s: score %s; report: %s", r.spec.Module, scoreLine(rep), files[len(files)-1])
+	t.Log(line)
+	if !testing.Verbose() {
+		fmt.Println(line)
+	}
+}
+
+// scoreLine is "87.1" or "62.0 → 91.3 (+29.3)".
+func scoreLine(rep *report.Report) string {
+	if rep.Evolved == nil {
+		return fmt.Sprintf("%.1f", rep.Baseline.Score)
+	}
+	return fmt.Sprintf("%.1f → %.1f (%+.1f)", rep.Baseline.Score, rep.Evolved.Score, rep.Improvement)
 }

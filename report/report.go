@@ -35,6 +35,9 @@ type Report struct {
 	Counterexamples []Counterexample `json:"counterexamples,omitempty"` // the smallest threats that still break the champion
 
 	Audit *AuditRef `json:"audit,omitempty"` // the guardian's record of the change, when it made one
+
+	// Files are where the harness wrote this report; not part of the JSON.
+	Files []string `json:"-"`
 }
 
 // ImprovementPercent is the improvement relative to the baseline score, in
