@@ -3,6 +3,7 @@ package evolve
 import (
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/rafaelabs/rafael/genome"
@@ -88,11 +89,12 @@ func tidy(p genome.Param, v float64) float64 {
 	if p.Kind == genome.KindChoice || p.Kind == genome.KindInt || v <= 0 {
 		return v
 	}
-	unit := math.Pow(10, math.Floor(math.Log10(v))-2)
 	if p.Kind == genome.KindDuration {
-		unit = max(unit, float64(time.Microsecond))
+		unit := max(math.Pow(10, math.Floor(math.Log10(v))-2), float64(time.Microsecond))
+		return math.Round(v/unit) * unit
 	}
-	return math.Round(v/unit) * unit
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64) // 0.0141, not 0.014100000000000001
+	return r
 }
 
 // immigrant returns g with every parameter of its genes redrawn

@@ -1,0 +1,195 @@
+package examples
+
+// The upstream walkthrough: a catalog service that answers each request by
+// calling two HTTP upstreams, pricing and then inventory, each with a
+// limited capacity (a 503 when it is full). It faces a request flood beyond
+// that capacity and a cascade (pricing slows down, then inventory goes
+// down). The same client code runs twice:
+//
+//   - on the simulated tier, the upstreams are http.Handlers called through
+//     an in-process transport behind fault hooks (faults.RoundTripper), and
+//     evolution, starting from a naive genome, finds one that meets the SLO;
+//   - on the wire tier, the upstreams are real httptest servers behind
+//     embedded Toxiproxies, and the champion proves itself over real TCP.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rafaelabs/rafael/evolve"
+	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/harness"
+	"github.com/rafaelabs/rafael/report"
+	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// upstream is an HTTP service that serves slots requests at once, each in
+// serve, and answers 503 beyond that.
+func upstream(slots int64, serve time.Duration) http.Handler {
+	var inside atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if inside.Add(1) > slots {
+			inside.Add(-1)
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		defer inside.Add(-1)
+		t := time.NewTimer(serve)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			fmt.Fprint(w, "ok")
+		case <-r.Context().Done():
+		}
+	})
+}
+
+// Catalog is the service under test.
+type Catalog struct {
+	Client                  *http.Client
+	PricingURL, StockingURL string
+}
+
+// Quote answers one request: pricing, then inventory.
+func (c *Catalog) Quote(ctx context.Context, p *genome.Policy) error {
+	return p.Do(ctx, func(ctx context.Context) error {
+		if err := c.get(ctx, c.PricingURL); err != nil {
+			return err
+		}
+		return c.get(ctx, c.StockingURL)
+	})
+}
+
+func (c *Catalog) get(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return genome.Permanent(err)
+	}
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// inProcess is an http.RoundTripper that serves requests with a handler,
+// in the caller's goroutine: no sockets, so it runs inside a synctest bubble.
+type inProcess map[string]http.Handler
+
+func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	h, ok := t[req.URL.Host]
+	if !ok {
+		return nil, fmt.Errorf("no upstream %q", req.URL.Host)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result(), nil
+}
+
+// hooked routes each upstream's requests through its own fault hook.
+type hooked map[string]http.RoundTripper
+
+func (t hooked) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t[req.URL.Host].RoundTrip(req)
+}
+
+var upstreamThreats = func(pricing, inventory faults.Target) []scenarios.Threat {
+	return []scenarios.Threat{
+		scenarios.Flood(16, 600, scenarios.InjectFor(2*time.Second)),
+		scenarios.Cascade(pricing, inventory, 300*time.Millisecond, scenarios.InjectFor(2*time.Second)),
+	}
+}
+
+var upstreamSLO = harness.SLO{SuccessRate: 0.95, P99: 2 * time.Second, RecoverWithin: time.Second}
+
+func TestCatalogEvolvesAgainstFloodAndCascade(t *testing.T) {
+	pricing, inventory := faults.NewHook("pricing", 1), faults.NewHook("inventory", 2)
+	handlers := inProcess{"pricing": upstream(4, 5*time.Millisecond), "inventory": upstream(8, 2*time.Millisecond)}
+	svc := &Catalog{
+		Client: &http.Client{Transport: hooked{
+			"pricing":   faults.RoundTripper(pricing, handlers),
+			"inventory": faults.RoundTripper(inventory, handlers),
+		}},
+		PricingURL: "http://pricing/price", StockingURL: "http://inventory/stock",
+	}
+	rep := harness.Run(t, harness.Spec{
+		Module:   "catalog",
+		Genome:   &genome.Genome{Timeout: &genome.Timeout{PerAttempt: 5 * time.Second}}, // naive: a long timeout and nothing else
+		Threats:  upstreamThreats(pricing, inventory),
+		Workload: svc.Quote,
+		SLO:      upstreamSLO,
+		Evolve:   &evolve.Options{Generations: 8, Population: 10},
+	})
+	require.NotNil(t, rep.Evolved)
+	for _, row := range rep.Threats {
+		assert.True(t, row.EvolvedPassed, "%s: %s", row.Threat, row.Verdict)
+	}
+	champion, err := genome.Parse(rep.ChampionGenome)
+	require.NoError(t, err)
+	writeChampion(t, "catalog", champion)
+}
+
+// writeChampion keeps a walkthrough's champion for its wire-tier proof.
+func writeChampion(t *testing.T, module string, g *genome.Genome) {
+	data, err := g.MarshalJSON()
+	require.NoError(t, err)
+	t.Logf("champion of %s: %s", module, data)
+	champions.Store(module, g)
+}
+
+var champions = &syncMap{}
+
+func TestCatalogChampionHoldsOverRealHTTP(t *testing.T) {
+	g, ok := champions.Load("catalog")
+	if !ok {
+		t.Skip("run with TestCatalogEvolvesAgainstFloodAndCascade, which evolves the champion this test proves")
+	}
+	pricingSrv := httptest.NewServer(upstream(4, 5*time.Millisecond))
+	t.Cleanup(pricingSrv.Close)
+	inventorySrv := httptest.NewServer(upstream(8, 2*time.Millisecond))
+	t.Cleanup(inventorySrv.Close)
+	pricing := faults.Proxy(t, "pricing", pricingSrv.Listener.Addr().String())
+	inventory := faults.Proxy(t, "inventory", inventorySrv.Listener.Addr().String())
+	transport := &http.Transport{MaxIdleConnsPerHost: 64}
+	t.Cleanup(transport.CloseIdleConnections)
+	svc := &Catalog{Client: &http.Client{Transport: transport},
+		PricingURL: "http://" + pricing.Addr() + "/price", StockingURL: "http://" + inventory.Addr() + "/stock"}
+
+	rep := harness.Run(t, harness.Spec{
+		Module:    "catalog",
+		Genome:    g,
+		Threats:   upstreamThreats(pricing, inventory),
+		Workload:  svc.Quote,
+		SLO:       upstreamSLO,
+		TimeScale: 0.5,
+		Requests:  60,
+		// Keep-alive connections belong to the client's transport and the
+		// httptest servers, which the test closes when it ends, after Run's
+		// leak check.
+		LeakOptions: []goleak.Option{
+			goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+			goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+			goleak.IgnoreAnyFunction("net/http.(*conn).serve"),
+		},
+	})
+	assert.Equal(t, "wire", rep.Tier)
+	for _, row := range rep.Threats {
+		assert.True(t, row.Passed, row.Threat)
+	}
+	_ = report.Held
+}
