@@ -2,30 +2,40 @@ package examples
 
 import (
 	"sync"
+	"testing"
 
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/stretchr/testify/require"
 )
 
-// syncMap holds the champions the simulated walkthroughs evolve, for the
-// wire-tier tests that prove them (tests in a package run in order, so each
-// proof runs after the evolution it needs).
-type syncMap struct {
+// Each walkthrough evolves its champion on the simulated tier, then proves
+// it on the wire tier. The champions are kept here, so the proof reuses the
+// evolution that ran before it, or runs it when the proof runs alone.
+var champions = struct {
 	mu sync.Mutex
 	m  map[string]*genome.Genome
+}{m: map[string]*genome.Genome{}}
+
+// keepChampion keeps a walkthrough's champion for its wire-tier proof.
+func keepChampion(t *testing.T, module string, g *genome.Genome) *genome.Genome {
+	data, err := g.MarshalJSON()
+	require.NoError(t, err)
+	t.Logf("champion of %s: %s", module, data)
+	champions.mu.Lock()
+	defer champions.mu.Unlock()
+	champions.m[module] = g
+	return g
 }
 
-func (s *syncMap) Store(k string, g *genome.Genome) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]*genome.Genome{}
+// champion returns the module's champion, evolving it (as a subtest) when
+// no test has yet.
+func champion(t *testing.T, module string, evolve func(*testing.T) *genome.Genome) *genome.Genome {
+	champions.mu.Lock()
+	g := champions.m[module]
+	champions.mu.Unlock()
+	if g == nil {
+		t.Run("evolve", func(t *testing.T) { g = evolve(t) })
 	}
-	s.m[k] = g
-}
-
-func (s *syncMap) Load(k string) (*genome.Genome, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	g, ok := s.m[k]
-	return g, ok
+	require.NotNil(t, g, "the simulated evolution of %s failed", module)
+	return g
 }

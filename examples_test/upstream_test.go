@@ -117,7 +117,11 @@ var upstreamThreats = func(pricing, inventory faults.Target) []scenarios.Threat 
 
 var upstreamSLO = harness.SLO{SuccessRate: 0.95, P99: 2 * time.Second, RecoverWithin: time.Second}
 
-func TestCatalogEvolvesAgainstFloodAndCascade(t *testing.T) {
+func TestCatalogEvolvesAgainstFloodAndCascade(t *testing.T) { evolveCatalog(t) }
+
+// evolveCatalog evolves the catalog on the simulated tier and returns its
+// champion.
+func evolveCatalog(t *testing.T) *genome.Genome {
 	pricing, inventory := faults.NewHook("pricing", 1), faults.NewHook("inventory", 2)
 	handlers := inProcess{"pricing": upstream(4, 5*time.Millisecond), "inventory": upstream(8, 2*time.Millisecond)}
 	svc := &Catalog{
@@ -134,6 +138,7 @@ func TestCatalogEvolvesAgainstFloodAndCascade(t *testing.T) {
 		Workload: svc.Quote,
 		SLO:      upstreamSLO,
 		Evolve:   &evolve.Options{Generations: 8, Population: 10},
+		Seed:     1, // the same champion wherever this runs
 	})
 	require.NotNil(t, rep.Evolved)
 	for _, row := range rep.Threats {
@@ -141,24 +146,11 @@ func TestCatalogEvolvesAgainstFloodAndCascade(t *testing.T) {
 	}
 	champion, err := genome.Parse(rep.ChampionGenome)
 	require.NoError(t, err)
-	writeChampion(t, "catalog", champion)
+	return keepChampion(t, "catalog", champion)
 }
-
-// writeChampion keeps a walkthrough's champion for its wire-tier proof.
-func writeChampion(t *testing.T, module string, g *genome.Genome) {
-	data, err := g.MarshalJSON()
-	require.NoError(t, err)
-	t.Logf("champion of %s: %s", module, data)
-	champions.Store(module, g)
-}
-
-var champions = &syncMap{}
 
 func TestCatalogChampionHoldsOverRealHTTP(t *testing.T) {
-	g, ok := champions.Load("catalog")
-	if !ok {
-		t.Skip("run with TestCatalogEvolvesAgainstFloodAndCascade, which evolves the champion this test proves")
-	}
+	g := champion(t, "catalog", evolveCatalog)
 	pricingSrv := httptest.NewServer(upstream(4, 5*time.Millisecond))
 	t.Cleanup(pricingSrv.Close)
 	inventorySrv := httptest.NewServer(upstream(8, 2*time.Millisecond))
