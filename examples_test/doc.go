@@ -1,7 +1,22 @@
-// Package examples holds walkthroughs a user copies: each is one harness.Run
-// in a _test.go file, against real servers on the wire tier and in-process
-// stand-ins on the simulated tier.
+// Package examples holds the walkthroughs a user copies: each is a
+// harness.Run in a _test.go file, and each states in its doc comment what it
+// shows. Every threat kind appears at least once.
 //
-//   - checkout_test.go: a checkout service that writes orders to PostgreSQL
-//     through pgx, facing a database outage and latency, on both tiers.
+//   - checkout_test.go: a checkout service writing orders to the real
+//     PostgreSQL through pgx (wire tier: a database outage and latency
+//     through an embedded Toxiproxy), the same service against an
+//     in-process store (simulated tier), and evolution from no resilience
+//     at all, with the report read back from its JSON.
+//   - cache_test.go: a cache-aside read path on the real Redis through
+//     go-redis: latency and connection resets; evolved in-process, proven on
+//     the wire.
+//   - upstream_test.go: an HTTP client of two capacity-limited upstreams: a
+//     request flood and a cascading failure; evolved in-process (an
+//     in-process transport behind fault hooks), proven over real HTTP
+//     through Toxiproxy.
+//   - workers_test.go: a worker pool with a memory budget under memory
+//     pressure (a real ballast), on the wire tier.
+//
+// make demo runs them all and leaves the reports and a signed audit log in
+// rafael-out/demo.
 package examples

@@ -13,8 +13,11 @@ import (
 )
 
 // dir is where the module's genome file, the guardian's configuration and
-// the audit log live.
+// the audit log live: -rafael.dir, Spec.Dir, or testdata/rafael.
 func (r *runner) dir() string {
+	if r.set.dir != "" {
+		return r.set.dir
+	}
 	if r.spec.Dir != "" {
 		return r.spec.Dir
 	}

@@ -18,6 +18,7 @@ var (
 	flagTrials = flag.String("rafael.trials", "", "trials per threat (env RAFAEL_TRIALS)")
 	flagUpdate = boolFlag("rafael.update", "let a genome the guardian approved replace the module's genome file (env RAFAEL_UPDATE)")
 	flagOut    = flag.String("rafael.out", "", "directory for reports, instead of the test's artifact directory (env RAFAEL_OUT)")
+	flagDir    = flag.String("rafael.dir", "", "the guardian's directory (genome files, audit log), instead of Spec.Dir or testdata/rafael (env RAFAEL_DIR)")
 )
 
 // settings are the flag and environment values in force for one Run.
@@ -27,6 +28,7 @@ type settings struct {
 	trials  int    // 0: not given
 	update  bool
 	out     string
+	dir     string
 	sources []string // what was given where, for the log: "-rafael.seed=7"
 }
 
@@ -75,6 +77,7 @@ func readSettings(getenv func(string) string) (settings, error) {
 		s.update = b
 	}
 	s.out = get(flagOut, "rafael.out", "RAFAEL_OUT")
+	s.dir = get(flagDir, "rafael.dir", "RAFAEL_DIR")
 	if len(errs) > 0 {
 		return s, fmt.Errorf("harness: bad setting: %s", strings.Join(errs, "; "))
 	}

@@ -64,11 +64,11 @@ func TestScaled(t *testing.T) {
 }
 
 func TestSettingsFromFlagsAndEnvironment(t *testing.T) {
-	env := map[string]string{"RAFAEL_SEED": "7", "RAFAEL_TIER": "wire", "RAFAEL_TRIALS": "4", "RAFAEL_UPDATE": "true", "RAFAEL_OUT": "/tmp/r"}
+	env := map[string]string{"RAFAEL_SEED": "7", "RAFAEL_TIER": "wire", "RAFAEL_TRIALS": "4", "RAFAEL_UPDATE": "true", "RAFAEL_OUT": "/tmp/r", "RAFAEL_DIR": "/tmp/g"}
 	s, err := readSettings(func(k string) string { return env[k] })
 	assert.NoError(t, err)
-	assert.Equal(t, settings{seed: 7, tier: Wire, trials: 4, update: true, out: "/tmp/r",
-		sources: []string{"RAFAEL_SEED=7", "RAFAEL_TIER=wire", "RAFAEL_TRIALS=4", "RAFAEL_UPDATE=true", "RAFAEL_OUT=/tmp/r"}}, s)
+	assert.Equal(t, settings{seed: 7, tier: Wire, trials: 4, update: true, out: "/tmp/r", dir: "/tmp/g",
+		sources: []string{"RAFAEL_SEED=7", "RAFAEL_TIER=wire", "RAFAEL_TRIALS=4", "RAFAEL_UPDATE=true", "RAFAEL_OUT=/tmp/r", "RAFAEL_DIR=/tmp/g"}}, s)
 
 	old := *flagSeed
 	t.Cleanup(func() { *flagSeed = old })

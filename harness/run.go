@@ -30,7 +30,9 @@ import (
 // runs only the specs of one tier and skips the others; -rafael.trials
 // (RAFAEL_TRIALS) sets the trials per threat; -rafael.out (RAFAEL_OUT) is
 // where reports go instead of t.ArtifactDir(); -rafael.update
-// (RAFAEL_UPDATE) lets an approved genome replace the module's genome file.
+// (RAFAEL_UPDATE) proposes an evolved champion to the guardian, which writes
+// the module's genome file when it approves; -rafael.dir (RAFAEL_DIR) is the
+// guardian's directory instead of Spec.Dir.
 // With -short a threat gets one trial. Run stops starting trials when the
 // test's deadline (-timeout) is near.
 func Run(t *testing.T, spec Spec) *report.Report {

@@ -73,6 +73,19 @@ type Param struct {
 	Integer  bool // a count (drawn as a whole number)
 }
 
+// format renders the parameter's value: "2s", "64", "64MiB" for bytes.
+func (p Param) format() string {
+	switch {
+	case p.Duration:
+		return time.Duration(p.Value).String()
+	case p.Integer && p.Name == "bytes" && int64(p.Value)%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", int64(p.Value)>>20)
+	case p.Integer:
+		return fmt.Sprintf("%d", int64(p.Value))
+	}
+	return fmt.Sprintf("%g", p.Value)
+}
+
 // Params returns the threat's parameters and their declared ranges.
 func (t Threat) Params() []Param { return append([]Param(nil), t.params...) }
 
@@ -80,11 +93,7 @@ func (t Threat) Params() []Param { return append([]Param(nil), t.params...) }
 func (t Threat) String() string {
 	var ps []string
 	for _, p := range t.params {
-		v := fmt.Sprintf("%g", p.Value)
-		if p.Duration {
-			v = time.Duration(p.Value).String()
-		}
-		ps = append(ps, p.Name+"="+v)
+		ps = append(ps, p.Name+"="+p.format())
 	}
 	return fmt.Sprintf("%s(%s) [%s]", t.Name, strings.Join(ps, ", "), t.Severity)
 }

@@ -32,7 +32,7 @@ func TestNamedThreats(t *testing.T) {
 		{Latency(db, 300*time.Millisecond, Jitter(100*time.Millisecond)), "latency(delay=300ms) [medium]", Medium, 5 * time.Second, 1},
 		{Latency(db, time.Second, InjectFor(3*time.Second)), "latency(delay=1s) [high]", High, 3 * time.Second, 1},
 		{Flood(64, 2000), "flood(callers=64, rate=2000) [critical]", Critical, 5 * time.Second, 0},
-		{MemoryPressure(64 << 20), "memory-pressure(bytes=6.7108864e+07) [medium]", Medium, 5 * time.Second, 0},
+		{MemoryPressure(64 << 20), "memory-pressure(bytes=64MiB) [medium]", Medium, 5 * time.Second, 0},
 		{Cascade(cache, db, time.Second, WithSeverity(High)), "cascade(delay=1s) [high]", High, 5 * time.Second, 2},
 	} {
 		t.Run(tc.th.Name, func(t *testing.T) {

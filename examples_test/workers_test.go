@@ -1,0 +1,123 @@
+package examples
+
+// The workers walkthrough: a worker pool that resizes images. Each job
+// holds an 8 MiB buffer while it works, and the pool admits a job only if
+// the process's heap stays within its memory budget; otherwise the job is
+// refused at once (as a container near its memory limit must refuse work or
+// be killed). Under memory pressure — 96 MiB held by something else in the
+// process for a second — jobs are refused, and only a genome that backs off
+// and retries rides it out. Memory pressure is measured by reading the real
+// heap, so this walkthrough runs on the wire tier: real time, a real
+// ballast held during the inject phase only. It measures a naive pool, then
+// proves a genome with a retry whose backoff outlasts the pressure. (It does
+// not evolve: each wire trial takes two seconds, and on the simulated tier
+// the harness keeps one ballast for the whole run, so a workload that reads
+// the heap would see the pressure all along.)
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/harness"
+	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/stretchr/testify/assert"
+)
+
+// errNoMemory is what the pool answers when a job would not fit.
+var errNoMemory = errors.New("workers: memory budget exceeded, job refused")
+
+// Pool runs jobs within a memory budget above the heap it started with.
+type Pool struct {
+	budget uint64
+	base   uint64
+	mu     sync.Mutex
+	held   uint64 // bytes the running jobs hold
+}
+
+const jobBytes = 8 << 20
+
+// NewPool returns a pool that lets the heap grow by at most budget bytes.
+func NewPool(budget uint64) *Pool {
+	runtime.GC()
+	return &Pool{budget: budget, base: heapBytes()}
+}
+
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// Resize runs one job: it takes 8 MiB for 20ms.
+func (p *Pool) Resize(ctx context.Context) error {
+	p.mu.Lock()
+	used := heapBytes() - min(heapBytes(), p.base)
+	if used+jobBytes > p.budget {
+		// The heap counts garbage until a collection; look again after one.
+		runtime.GC()
+		used = heapBytes() - min(heapBytes(), p.base)
+	}
+	if used+jobBytes > p.budget {
+		p.mu.Unlock()
+		return errNoMemory
+	}
+	p.held += jobBytes
+	buf := make([]byte, jobBytes)
+	p.mu.Unlock()
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1
+	}
+	err := work(ctx, 20*time.Millisecond)
+	p.mu.Lock()
+	p.held -= jobBytes
+	p.mu.Unlock()
+	runtime.KeepAlive(buf)
+	return err
+}
+
+// Run is the workload: one job through the policy.
+func (p *Pool) Run(ctx context.Context, pol *genome.Policy) error {
+	return pol.Do(ctx, p.Resize)
+}
+
+// pressure is 96 MiB held for a second, on the wire tier's clock.
+var pressure = scenarios.MemoryPressure(96<<20, scenarios.Steady(250*time.Millisecond), scenarios.InjectFor(time.Second), scenarios.RecoverFor(500*time.Millisecond))
+
+func TestWorkersRideOutMemoryPressure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs on the wire tier, in real time")
+	}
+	pool := NewPool(64 << 20)
+
+	// Without a retry that waits, jobs refused under pressure are lost. The
+	// zero SLO only measures.
+	naive := harness.Run(t, harness.Spec{
+		Module: "workers", Genome: &genome.Genome{}, Threats: []scenarios.Threat{pressure},
+		Workload: pool.Run, Tier: harness.Wire, Requests: 40, Seed: 1,
+	})
+	lost := naive.Threats[0].Trials[0].Metrics
+	assert.Less(t, lost.SuccessRate, 0.9, "the naive pool loses jobs under pressure")
+
+	// A retry whose backoff outlasts the pressure (0.1+0.2+0.4+0.8s) keeps
+	// every job.
+	rep := harness.Run(t, harness.Spec{
+		Module:   "workers",
+		Genome:   &genome.Genome{Retry: &genome.Retry{MaxAttempts: 6, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, Multiplier: 2, Jitter: 0.2}},
+		Threats:  []scenarios.Threat{pressure},
+		Workload: pool.Run,
+		SLO:      harness.SLO{SuccessRate: 0.98, RecoverWithin: 500 * time.Millisecond},
+		Tier:     harness.Wire, // the pool reads the real heap
+		Requests: 40,
+		Seed:     1,
+	})
+	row := rep.Threats[0]
+	assert.True(t, row.Passed, row.Threat)
+	assert.Greater(t, row.Trials[0].Metrics.AttemptsPerRequest, 1.0, "jobs were refused, then retried")
+	assert.Greater(t, rep.Baseline.Score, naive.Baseline.Score)
+}
