@@ -42,12 +42,19 @@ func (d *decoder) object(raw json.RawMessage, path string, known ...string) map[
 	return m
 }
 
-func (d *decoder) str(m map[string]json.RawMessage, path, key string, required bool) string {
+// field returns m[key], or false when it is absent (a problem when the
+// field is required).
+func (d *decoder) field(m map[string]json.RawMessage, path, key string, required bool) (json.RawMessage, bool) {
 	raw, ok := m[key]
+	if !ok && required {
+		d.bad(join(path, key), "missing")
+	}
+	return raw, ok
+}
+
+func (d *decoder) str(m map[string]json.RawMessage, path, key string, required bool) string {
+	raw, ok := d.field(m, path, key, required)
 	if !ok {
-		if required {
-			d.bad(join(path, key), "missing")
-		}
 		return ""
 	}
 	var s string
@@ -62,11 +69,8 @@ func (d *decoder) str(m map[string]json.RawMessage, path, key string, required b
 }
 
 func (d *decoder) num(m map[string]json.RawMessage, path, key string, required bool) float64 {
-	raw, ok := m[key]
+	raw, ok := d.field(m, path, key, required)
 	if !ok {
-		if required {
-			d.bad(join(path, key), "missing")
-		}
 		return 0
 	}
 	var f float64

@@ -32,13 +32,28 @@ type Threat struct {
 	Rate    float64       // flood: extra calls per second; error-rate: the fraction of calls that fail
 }
 
-// Scenario builds the threat as a scenarios.Threat whose faults act on the
-// targets target returns for the dependencies' names: in-process hooks
-// (faults.NewHook) on the simulated tier, proxies on the wire tier.
-func (th Threat) Scenario(target func(dependency string) faults.Target) (scenarios.Threat, error) {
+// Scenarios builds p's threats as scenarios.Threat values whose faults act on
+// the targets target returns for the names of p's dependencies: in-process
+// hooks (faults.NewHook) on the simulated tier, proxies (faults.Proxy) on the
+// wire tier. A threat that leaves its target unnamed acts on the model's
+// first dependency; a cascade's second is then the model's last.
+func (p *Pattern) Scenarios(target func(dependency string) faults.Target) ([]scenarios.Threat, error) {
+	var out []scenarios.Threat
+	for i, th := range p.Threats {
+		s, err := th.resolve(p.Model.Dependencies).scenario(target)
+		if err != nil {
+			return nil, fmt.Errorf("vaultdata: %s: threats[%d]: %w", p.ID, i, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// scenario builds th against the targets target returns.
+func (th Threat) scenario(target func(dependency string) faults.Target) (scenarios.Threat, error) {
 	first, second := target(th.Target), target(th.Second)
 	if th.Kind != "flood" && first == nil {
-		return scenarios.Threat{}, fmt.Errorf("vaultdata: %s: no target for dependency %q", th.Kind, th.Target)
+		return scenarios.Threat{}, fmt.Errorf("%s: no target for dependency %q", th.Kind, th.Target)
 	}
 	var opts []scenarios.Option
 	if th.Inject > 0 {
@@ -70,14 +85,14 @@ func (th Threat) Scenario(target func(dependency string) faults.Target) (scenari
 		s = scenarios.Compose("error-rate", sev, inject, scenarios.Step{Target: first, Fault: faults.Error{Rate: th.Rate}})
 	case "cascade":
 		if second == nil {
-			return scenarios.Threat{}, fmt.Errorf("vaultdata: cascade: no target for dependency %q", th.Second)
+			return scenarios.Threat{}, fmt.Errorf("cascade: no target for dependency %q", th.Second)
 		}
 		s = scenarios.Cascade(first, second, th.Delay, opts...)
 	default:
-		return scenarios.Threat{}, fmt.Errorf("vaultdata: unknown threat kind %q: want %s", th.Kind, list(threatKinds))
+		return scenarios.Threat{}, fmt.Errorf("unknown threat kind %q: want %s", th.Kind, list(threatKinds))
 	}
 	if err := s.Validate(); err != nil {
-		return scenarios.Threat{}, fmt.Errorf("vaultdata: %s: %w", th.Kind, err)
+		return scenarios.Threat{}, fmt.Errorf("%s: %w", th.Kind, err)
 	}
 	return s, nil
 }

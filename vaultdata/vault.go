@@ -20,7 +20,7 @@ var shipped embed.FS
 // Vault is a set of patterns loaded from one directory, sorted by id. It is
 // read-only: what it returns are copies.
 type Vault struct {
-	patterns []Pattern     // sorted by ID
+	patterns []Pattern      // sorted by ID
 	byID     map[string]int // index into patterns
 }
 
@@ -41,6 +41,9 @@ func Default() *Vault {
 // Open loads the patterns in dir (its *.json files; subdirectories are not
 // read), such as a team's own vault of exported champions.
 func Open(dir string) (*Vault, error) {
+	if _, err := os.ReadDir(dir); err != nil {
+		return nil, fmt.Errorf("vaultdata: %w", err)
+	}
 	return Load(os.DirFS(dir))
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/report"
-	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/rafaelabs/rafael/vaultdata"
 )
 
@@ -76,6 +75,15 @@ func TestShippedPatternsEarnTheirScores(t *testing.T) {
 // dependencies built from its model.
 func verify(t *testing.T, p vaultdata.Pattern) *report.Report {
 	t.Helper()
+	return harness.Run(t, specOf(t, p))
+}
+
+// harnessRun is harness.Run.
+func harnessRun(t *testing.T, s harness.Spec) *report.Report { return harness.Run(t, s) }
+
+// specOf is the harness spec that verifies p on the simulated tier.
+func specOf(t *testing.T, p vaultdata.Pattern) harness.Spec {
+	t.Helper()
 	deps := map[string]*dependency{}
 	var order []*dependency
 	for _, d := range p.Model.Dependencies {
@@ -89,15 +97,11 @@ func verify(t *testing.T, p vaultdata.Pattern) *report.Report {
 		}
 		return nil
 	}
-	var threats []scenarios.Threat
-	for i, th := range p.Threats {
-		s, err := th.Scenario(target)
-		if err != nil {
-			t.Fatalf("threats[%d]: %v", i, err)
-		}
-		threats = append(threats, s)
+	threats, err := p.Scenarios(target)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return harness.Run(t, harness.Spec{
+	return harness.Spec{
 		Module:  p.ID,
 		Genome:  p.Genome,
 		Threats: threats,
@@ -115,7 +119,7 @@ func verify(t *testing.T, p vaultdata.Pattern) *report.Report {
 		Tier:   harness.Simulated,
 		Seed:   p.Provenance.Seed,
 		Trials: verifyTrials,
-	})
+	}
 }
 
 // comparable reports whether rep ran as p's score was measured: its seed
