@@ -1,4 +1,55 @@
-// Package vaultdata will hold the pattern library as embedded data files,
-// each pattern verified by a test. It arrives with issue 9; this file only
-// reserves its place.
+// Package vaultdata is RAFAEL's pattern vault: proven starting genomes for
+// the stacks Go services use, so that evolution need not start from nothing,
+// each backed by a test.
+//
+//	rep := harness.Run(t, harness.Spec{
+//		Module: "checkout",
+//		Genome: vaultdata.MustGenome(t, "pgx-outage-retry"),
+//		...
+//	})
+//
+// # Patterns
+//
+// A [Pattern] is a JSON file: an id, a name, a [Category] (retry,
+// circuit-breaker, timeout, rate-limit, bulkhead, fallback, hedging,
+// composite), a technology stack (one of [Stacks]: postgres/pgx, redis/go-redis,
+// net/http, grpc, nats, kafka, s3, ...), tags, the genome (genome JSON, schema
+// version 1), a Go example, the [Threat]s it was verified against, its [SLO],
+// the [Model] of the simulated dependencies it ran on, a [Status], a
+// reliability score from 0 to 100, and the [Provenance] of that score: the
+// seed, the tier, the date and the SHA-256 of the harness report.
+//
+// Decoding is strict. Every problem of every file is reported at once,
+// joined, each a [FieldError] "<file>: <field>: <problem>": an unknown field,
+// a missing id, an invalid genome (its fields named "genome.retry.baseDelay"),
+// an unknown stack or category, a genome without the gene its category
+// promises, a bad threat, two files with one id.
+//
+// # Catalogue
+//
+//   - Vaults: [Default] (the shipped patterns, embedded with go:embed),
+//     [Open] (a team's own directory), [Load] (any fs.FS).
+//   - Lookup: [Vault.List], [Vault.Search] by stack, category, tags and
+//     minimum score ([Query]), [Vault.Pattern] and [Vault.Genome] by id; an
+//     unknown id is [ErrNotFound] with the closest ids.
+//   - Fixtures: [MustGenome] loads a shipped pattern's genome in a test and
+//     fails it, with the closest ids, when the id is unknown.
+//   - Threats: [Pattern.Scenarios] builds a pattern's declared threats as
+//     scenarios.Threat values against your targets (hooks or proxies).
+//   - Publishing: [FromReport] completes a pattern from a harness report
+//     (champion genome, SLO, score, provenance); [Export] writes it atomically
+//     to a vault directory that [Open] reads.
+//
+// # Honest scores
+//
+// The package's tests run every shipped pattern with harness.Run on the
+// simulated tier, against its declared threats, on in-process dependencies
+// built from its model, with the seed in its provenance and two trials per
+// threat. Every trial must meet the pattern's SLO and the measured score
+// (the report's baseline score) must be at least the declared one. The
+// declared scores were written by that test itself
+// (RAFAEL_VAULT_MEASURE=<dir>): the measured score rounded down, less one
+// point (three for patterns facing a flood, whose callers race and whose
+// score varies by up to two points between runs). BENCHMARKS.md lists the
+// measured figures.
 package vaultdata

@@ -1,0 +1,67 @@
+package vaultdata_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"testing/fstest"
+
+	"github.com/rafaelabs/rafael/vaultdata"
+)
+
+// thousand returns 1,000 valid pattern files: the shipped patterns, renamed
+// and rescored, over every stack and category.
+func thousand(tb testing.TB) fstest.MapFS {
+	tb.Helper()
+	shipped := vaultdata.Default().List()
+	fsys := fstest.MapFS{}
+	for i := range 1000 {
+		p := shipped[i%len(shipped)]
+		p.ID = fmt.Sprintf("%s-%04d", p.ID, i)
+		p.Score = i % 101
+		data, err := json.MarshalIndent(p, "", "  ")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fsys[p.ID+".json"] = &fstest.MapFile{Data: data}
+	}
+	return fsys
+}
+
+// BenchmarkLoad1000 loads 1,000 pattern files, decoding and validating each.
+func BenchmarkLoad1000(b *testing.B) {
+	fsys := thousand(b)
+	for b.Loop() {
+		if _, err := vaultdata.Load(fsys); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSearch1000 searches 1,000 patterns by stack family, category,
+// tag and minimum score.
+func BenchmarkSearch1000(b *testing.B) {
+	v, err := vaultdata.Load(thousand(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := vaultdata.Query{Stack: "postgres", Category: vaultdata.Retry, MinScore: 50}
+	for b.Loop() {
+		if len(v.Search(q)) == 0 {
+			b.Fatal("no match")
+		}
+	}
+}
+
+// BenchmarkSearchAll1000 returns every one of 1,000 patterns (each a copy).
+func BenchmarkSearchAll1000(b *testing.B) {
+	v, err := vaultdata.Load(thousand(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if len(v.Search(vaultdata.Query{})) != 1000 {
+			b.Fatal("not all")
+		}
+	}
+}

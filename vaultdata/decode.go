@@ -1,0 +1,412 @@
+package vaultdata
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rafaelabs/rafael/genome"
+)
+
+// decoder decodes one pattern file strictly, collecting every problem as a
+// FieldError naming the file and the field.
+type decoder struct {
+	file string
+	errs []error
+}
+
+func (d *decoder) bad(field, format string, args ...any) {
+	d.errs = append(d.errs, &FieldError{File: d.file, Field: field, Problem: fmt.Sprintf(format, args...)})
+}
+
+// object decodes raw as a JSON object whose keys must be among known; an
+// unknown key is a problem naming it. It returns nil when raw is not an object.
+func (d *decoder) object(raw json.RawMessage, path string, known ...string) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		d.bad(orRoot(path), "want a JSON object, got %s", kindOf(raw))
+		return nil
+	}
+	for k := range m {
+		if !slices.Contains(known, k) {
+			d.bad(join(path, k), "unknown field: want one of %s", strings.Join(known, ", "))
+		}
+	}
+	return m
+}
+
+// field returns m[key], or false when it is absent (a problem when the
+// field is required).
+func (d *decoder) field(m map[string]json.RawMessage, path, key string, required bool) (json.RawMessage, bool) {
+	raw, ok := m[key]
+	if !ok && required {
+		d.bad(join(path, key), "missing")
+	}
+	return raw, ok
+}
+
+func (d *decoder) str(m map[string]json.RawMessage, path, key string, required bool) string {
+	raw, ok := d.field(m, path, key, required)
+	if !ok {
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		d.bad(join(path, key), "want a string, got %s", kindOf(raw))
+		return ""
+	}
+	if required && s == "" {
+		d.bad(join(path, key), "empty")
+	}
+	return s
+}
+
+func (d *decoder) num(m map[string]json.RawMessage, path, key string, required bool) float64 {
+	raw, ok := d.field(m, path, key, required)
+	if !ok {
+		return 0
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil {
+		d.bad(join(path, key), "want a number, got %s", kindOf(raw))
+	}
+	return f
+}
+
+func (d *decoder) integer(m map[string]json.RawMessage, path, key string, required bool) int {
+	f := d.num(m, path, key, required)
+	if f != math.Trunc(f) || math.Abs(f) > 1<<31 {
+		d.bad(join(path, key), "%v is not a whole number", f)
+		return 0
+	}
+	return int(f)
+}
+
+func (d *decoder) duration(m map[string]json.RawMessage, path, key string, required bool) time.Duration {
+	s := d.str(m, path, key, required)
+	if s == "" {
+		return 0
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		d.bad(join(path, key), "%q is not a duration: write it like \"300ms\" or \"2s\"", s)
+	}
+	return v
+}
+
+// array decodes raw as a JSON array of raw elements.
+func (d *decoder) array(m map[string]json.RawMessage, path, key string) []json.RawMessage {
+	raw, ok := m[key]
+	if !ok {
+		return nil
+	}
+	var a []json.RawMessage
+	if err := json.Unmarshal(raw, &a); err != nil {
+		d.bad(join(path, key), "want an array, got %s", kindOf(raw))
+	}
+	return a
+}
+
+var (
+	idPattern   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	namePattern = idPattern
+)
+
+// decodePattern decodes and validates one pattern file's bytes.
+func decodePattern(file string, data []byte) (*Pattern, error) {
+	d := &decoder{file: file}
+	p := d.pattern(data)
+	return p, errors.Join(d.errs...)
+}
+
+func (d *decoder) pattern(data []byte) *Pattern {
+	if !json.Valid(data) {
+		var v any
+		err := json.Unmarshal(data, &v)
+		d.bad("(file)", "not JSON: %v", err)
+		return nil
+	}
+	m := d.object(data, "", "id", "name", "summary", "category", "stack", "tags", "genome", "example",
+		"threats", "slo", "model", "status", "score", "provenance")
+	if m == nil {
+		return nil
+	}
+	p := &Pattern{}
+	p.ID = d.str(m, "", "id", true)
+	if p.ID != "" && !idPattern.MatchString(p.ID) {
+		d.bad("id", "%q: use lowercase letters, digits and single '-' between them", p.ID)
+	}
+	p.Name = d.str(m, "", "name", true)
+	p.Summary = d.str(m, "", "summary", false)
+	if c := d.str(m, "", "category", true); c != "" {
+		var err error
+		if p.Category, err = ParseCategory(c); err != nil {
+			d.bad("category", "unknown %q: want one of %s", c, list(categoryNames[1:]))
+		}
+	}
+	if s := d.str(m, "", "stack", true); s != "" {
+		p.Stack = s
+		if !slices.Contains(stacks, s) {
+			d.bad("stack", "unknown %q: want one of %s", s, strings.Join(stacks, ", "))
+		}
+	}
+	for i, raw := range d.array(m, "", "tags") {
+		var tag string
+		if err := json.Unmarshal(raw, &tag); err != nil || !namePattern.MatchString(tag) {
+			d.bad(fmt.Sprintf("tags[%d]", i), "%s: want a lowercase word such as \"idempotent\"", raw)
+			continue
+		}
+		p.Tags = append(p.Tags, tag)
+	}
+	if raw, ok := m["genome"]; !ok {
+		d.bad("genome", "missing")
+	} else {
+		p.Genome = d.genome(raw)
+	}
+	if p.Genome != nil && p.Category != 0 {
+		if problem := fits(p.Category, p.Genome); problem != "" {
+			d.bad("category", "%s", problem)
+		}
+	}
+	for _, raw := range d.array(m, "", "example") {
+		var line string
+		if err := json.Unmarshal(raw, &line); err != nil {
+			d.bad("example", "want an array of lines (strings), got %s", kindOf(raw))
+			break
+		}
+		p.Example += line + "\n"
+	}
+	if _, ok := m["example"]; !ok {
+		d.bad("example", "missing: show the pattern in use in a few lines of Go")
+	}
+	if raw, ok := m["model"]; !ok {
+		d.bad("model", "missing")
+	} else {
+		p.Model = d.model(raw)
+	}
+	threats := d.array(m, "", "threats")
+	if len(threats) == 0 {
+		d.bad("threats", "missing or empty: a pattern is verified against at least one threat")
+	}
+	for i, raw := range threats {
+		p.Threats = append(p.Threats, d.threat(raw, fmt.Sprintf("threats[%d]", i), p.Model.Dependencies))
+	}
+	if raw, ok := m["slo"]; !ok {
+		d.bad("slo", "missing")
+	} else {
+		p.SLO = d.slo(raw)
+	}
+	if s := d.str(m, "", "status", true); s != "" {
+		var err error
+		if p.Status, err = ParseStatus(s); err != nil {
+			d.bad("status", "unknown %q: want one of %s", s, list(statusNames[1:]))
+		}
+	}
+	p.Score = d.integer(m, "", "score", true)
+	if p.Score < 0 || p.Score > 100 {
+		d.bad("score", "%d is outside 0–100", p.Score)
+	}
+	if raw, ok := m["provenance"]; ok {
+		p.Provenance = d.provenance(raw)
+	} else {
+		d.bad("provenance", "missing")
+	}
+	return p
+}
+
+// genome decodes the pattern's genome, prefixing the genome's own field
+// names with "genome.".
+func (d *decoder) genome(raw json.RawMessage) *genome.Genome {
+	g, err := genome.Parse(raw)
+	if err == nil {
+		return g
+	}
+	var all []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		all = j.Unwrap()
+	} else {
+		all = []error{err}
+	}
+	for _, e := range all {
+		var fe *genome.FieldError
+		if errors.As(e, &fe) {
+			d.bad("genome."+fe.Field, "%s", strings.TrimSpace(fe.Value+" "+fe.Problem))
+		} else {
+			d.bad("genome", "%v", e)
+		}
+	}
+	return nil
+}
+
+func (d *decoder) model(raw json.RawMessage) Model {
+	m := d.object(raw, "model", "dependencies")
+	var md Model
+	deps := d.array(m, "model", "dependencies")
+	if m != nil && len(deps) == 0 {
+		d.bad("model.dependencies", "missing or empty: name at least one dependency")
+	}
+	for i, raw := range deps {
+		path := fmt.Sprintf("model.dependencies[%d]", i)
+		o := d.object(raw, path, "name", "service", "capacity")
+		if o == nil {
+			continue
+		}
+		dep := Dependency{Name: d.str(o, path, "name", true), Service: d.duration(o, path, "service", true), Capacity: d.integer(o, path, "capacity", true)}
+		if dep.Name != "" && !namePattern.MatchString(dep.Name) {
+			d.bad(path+".name", "%q: use lowercase letters, digits and '-'", dep.Name)
+		}
+		if slices.ContainsFunc(md.Dependencies, func(o Dependency) bool { return o.Name == dep.Name }) {
+			d.bad(path+".name", "%q is named twice", dep.Name)
+		}
+		if dep.Service < time.Microsecond || dep.Service > 10*time.Second {
+			d.bad(path+".service", "%v is outside 1µs–10s", dep.Service)
+		}
+		if dep.Capacity < 1 || dep.Capacity > 100_000 {
+			d.bad(path+".capacity", "%d is outside 1–100000", dep.Capacity)
+		}
+		md.Dependencies = append(md.Dependencies, dep)
+	}
+	return md
+}
+
+func (d *decoder) threat(raw json.RawMessage, path string, deps []Dependency) Threat {
+	o := d.object(raw, path, "kind", "target", "second", "outage", "delay", "jitter", "inject", "callers", "rate")
+	if o == nil {
+		return Threat{}
+	}
+	th := Threat{Kind: d.str(o, path, "kind", true)}
+	fields, ok := threatFields[th.Kind]
+	if !ok {
+		if th.Kind != "" {
+			d.bad(path+".kind", "unknown %q: want one of %s", th.Kind, list(threatKinds))
+		}
+		return th
+	}
+	for k := range o {
+		if k != "kind" && !slices.Contains(fields.takes, k) {
+			d.bad(join(path, k), "not used by a %s threat (it takes %s)", th.Kind, strings.Join(fields.takes, ", "))
+		}
+	}
+	need := func(k string) bool { return slices.Contains(fields.needs, k) }
+	th.Target = d.str(o, path, "target", false)
+	th.Second = d.str(o, path, "second", false)
+	th.Outage = d.duration(o, path, "outage", need("outage"))
+	th.Delay = d.duration(o, path, "delay", need("delay"))
+	th.Jitter = d.duration(o, path, "jitter", false)
+	th.Inject = d.duration(o, path, "inject", false)
+	th.Callers = d.integer(o, path, "callers", need("callers"))
+	th.Rate = d.num(o, path, "rate", need("rate"))
+	th.check(deps, func(field, format string, args ...any) { d.bad(join(path, field), format, args...) })
+	return th.resolve(deps)
+}
+
+func (d *decoder) slo(raw json.RawMessage) SLO {
+	o := d.object(raw, "slo", "successRate", "p99", "recoverWithin")
+	s := SLO{SuccessRate: d.num(o, "slo", "successRate", false), P99: d.duration(o, "slo", "p99", false),
+		RecoverWithin: d.duration(o, "slo", "recoverWithin", false)}
+	if !(s.SuccessRate >= 0 && s.SuccessRate <= 1) {
+		d.bad("slo.successRate", "%v is outside 0–1: write 0.99 for 99 %%", s.SuccessRate)
+	}
+	if s.P99 < 0 {
+		d.bad("slo.p99", "%v is negative", s.P99)
+	}
+	if s.RecoverWithin < 0 {
+		d.bad("slo.recoverWithin", "%v is negative", s.RecoverWithin)
+	}
+	return s
+}
+
+func (d *decoder) provenance(raw json.RawMessage) Provenance {
+	o := d.object(raw, "provenance", "seed", "tier", "date", "report")
+	var pv Provenance
+	if o == nil {
+		return pv
+	}
+	if r, ok := o["seed"]; !ok {
+		d.bad("provenance.seed", "missing")
+	} else if n, err := strconv.ParseUint(string(bytes.TrimSpace(r)), 10, 64); err != nil {
+		d.bad("provenance.seed", "%s is not a whole number from 0 to 2^64-1", r)
+	} else {
+		pv.Seed = n
+	}
+	pv.Tier = d.str(o, "provenance", "tier", true)
+	if pv.Tier != "" && pv.Tier != "simulated" && pv.Tier != "wire" {
+		d.bad("provenance.tier", "%q: want simulated or wire", pv.Tier)
+	}
+	if s := d.str(o, "provenance", "date", true); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			d.bad("provenance.date", "%q is not an RFC 3339 time such as \"2025-11-24T04:28:00Z\"", s)
+		}
+		pv.Date = t.UTC()
+	}
+	pv.Report = d.str(o, "provenance", "report", true)
+	if pv.Report != "" && !digestPattern.MatchString(pv.Report) {
+		d.bad("provenance.report", "%q: want \"sha256:\" and 64 hex digits", pv.Report)
+	}
+	return pv
+}
+
+var digestPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func orRoot(path string) string {
+	if path == "" {
+		return "(file)"
+	}
+	return path
+}
+
+// kindOf names the JSON type of raw for an error message.
+func kindOf(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string " + string(raw)
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number " + string(raw)
+}
+
+// categoryGene is the gene a pattern of each single-gene category must have.
+var categoryGene = map[Category]genome.GeneKind{
+	Retry: genome.GeneRetry, CircuitBreaker: genome.GeneCircuitBreaker, Timeout: genome.GeneTimeout,
+	RateLimit: genome.GeneRateLimit, Bulkhead: genome.GeneBulkhead, Fallback: genome.GeneFallback, Hedging: genome.GeneHedge,
+}
+
+// fits says what is wrong with a genome for category c, or "".
+func fits(c Category, g *genome.Genome) string {
+	if c == Composite {
+		if n := len(g.Genes()); n < 2 {
+			return fmt.Sprintf("composite, but the genome has %d gene(s): a composite pattern combines at least two", n)
+		}
+		return ""
+	}
+	if k, ok := categoryGene[c]; ok && !g.Has(k) {
+		return fmt.Sprintf("%s, but the genome has no %s gene", c, k)
+	}
+	return ""
+}

@@ -1,0 +1,47 @@
+package vaultdata_test
+
+import (
+	"fmt"
+
+	"github.com/rafaelabs/rafael/vaultdata"
+)
+
+// Search by stack: "postgres" matches every PostgreSQL driver.
+func ExampleVault_Search_stack() {
+	for _, p := range vaultdata.Default().Search(vaultdata.Query{Stack: "postgres"}) {
+		fmt.Println(p.ID, p.Stack, p.Category)
+	}
+	// Output:
+	// pgx-pool-bulkhead postgres/pgx bulkhead
+	// sql-postgres-composite postgres/database-sql composite
+	// pgx-outage-retry postgres/pgx retry
+}
+
+// Search by category, best score first.
+func ExampleVault_Search_category() {
+	for _, p := range vaultdata.Default().Search(vaultdata.Query{Category: vaultdata.Hedging}) {
+		fmt.Println(p.ID, p.Score)
+	}
+	// Output:
+	// s3-hedged-get 95
+	// http-hedged-get 90
+}
+
+// Search by minimum reliability score and tag.
+func ExampleVault_Search_minScore() {
+	for _, p := range vaultdata.Default().Search(vaultdata.Query{MinScore: 92, Tags: []string{"idempotent"}}) {
+		fmt.Println(p.ID, p.Score)
+	}
+	// Output:
+	// http-client-retry 92
+}
+
+func ExampleVault_Genome() {
+	g, err := vaultdata.Default().Genome("pgx-outage-retyr")
+	fmt.Println(g, err)
+	g, _ = vaultdata.Default().Genome("pgx-outage-retry")
+	fmt.Println(g.Genes())
+	// Output:
+	// <nil> vaultdata: no such pattern "pgx-outage-retyr" in a vault of 15; did you mean "pgx-outage-retry" or "pgx-pool-bulkhead"?
+	// [timeout retry]
+}

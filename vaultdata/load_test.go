@@ -1,0 +1,183 @@
+package vaultdata_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/rafaelabs/rafael/vaultdata"
+)
+
+// valid is a minimal valid pattern file; tests break it one field at a time.
+const valid = `{
+  "id": "demo-retry",
+  "name": "demo",
+  "category": "retry",
+  "stack": "postgres/pgx",
+  "tags": ["demo"],
+  "status": "experimental",
+  "score": 50,
+  "genome": {"schemaVersion": 1, "module": "demo", "genes": {"retry": {"maxAttempts": 3, "baseDelay": "10ms", "maxDelay": "100ms", "multiplier": 2}}},
+  "example": ["err := policy.Do(ctx, call)"],
+  "threats": [{"kind": "db-outage", "outage": "1s"}],
+  "slo": {"successRate": 0.9},
+  "model": {"dependencies": [{"name": "postgres", "service": "2ms", "capacity": 8}]},
+  "provenance": {"seed": 1, "tier": "simulated", "date": "2026-01-02T03:04:05Z", "report": "sha256:` + zeros + `"}
+}`
+
+const zeros = "0000000000000000000000000000000000000000000000000000000000000000"
+
+func TestEmbeddedVaultIsValid(t *testing.T) {
+	sub, err := os.ReadDir("patterns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vaultdata.Open("patterns")
+	if err != nil {
+		t.Fatalf("the shipped patterns do not load:\n%v", err)
+	}
+	list := v.List()
+	if len(list) != len(sub) || len(list) < 12 {
+		t.Fatalf("%d patterns loaded from %d files; want every file, at least 12", len(list), len(sub))
+	}
+	cats, stacks := map[vaultdata.Category]bool{}, map[string]bool{}
+	for _, p := range list {
+		cats[p.Category], stacks[p.Stack] = true, true
+		if p.Status < vaultdata.Verified {
+			t.Errorf("%s: status %s: a shipped pattern is verified by this package's tests", p.ID, p.Status)
+		}
+		if p.Provenance.Tier != "simulated" || p.Provenance.Date.IsZero() {
+			t.Errorf("%s: provenance %+v: want the simulated run that measured it", p.ID, p.Provenance)
+		}
+	}
+	for c := vaultdata.Retry; c <= vaultdata.Composite; c++ {
+		if !cats[c] {
+			t.Errorf("no shipped pattern of category %s", c)
+		}
+	}
+	for _, s := range vaultdata.Stacks() {
+		if !stacks[s] {
+			t.Errorf("no shipped pattern for stack %s", s)
+		}
+	}
+	if got := len(vaultdata.Default().List()); got != len(list) {
+		t.Errorf("Default has %d patterns, the directory %d", got, len(list))
+	}
+}
+
+func TestMalformedFilesAreNamedByFileAndField(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a.json":           {Data: []byte(valid)},
+		"b.json":           {Data: []byte(valid)},
+		"no-id.json":       {Data: []byte(strings.Replace(valid, `"id": "demo-retry",`, ``, 1))},
+		"genome.json":      {Data: []byte(edit(valid, "demo-retry", "bad-genome", `"maxAttempts": 3`, `"maxAttempts": 99`))},
+		"stack.json":       {Data: []byte(edit(valid, "demo-retry", "bad-stack", `"postgres/pgx"`, `"oracle"`))},
+		"category.json":    {Data: []byte(edit(valid, "demo-retry", "bad-category", `"category": "retry"`, `"category": "magic"`))},
+		"threat.json":      {Data: []byte(edit(valid, "demo-retry", "bad-threat", `"outage": "1s"`, `"outage": "soon", "delay": "1s"`))},
+		"kind.json":        {Data: []byte(edit(valid, "demo-retry", "bad-kind", `"kind": "db-outage"`, `"kind": "meteor"`))},
+		"target.json":      {Data: []byte(edit(valid, "demo-retry", "bad-target", `"outage": "1s"`, `"outage": "1s", "target": "redis"`))},
+		"unknown.json":     {Data: []byte(edit(valid, "demo-retry", "bad-field", `"score": 50,`, `"score": 50, "scroe": 1,`))},
+		"nested.json":      {Data: []byte(edit(valid, "demo-retry", "bad-nested", `"successRate": 0.9`, `"successRate": 0.9, "p95": "1s"`))},
+		"gene.json":        {Data: []byte(edit(valid, "demo-retry", "bad-gene", `"category": "retry"`, `"category": "hedging"`))},
+		"notjson.json":     {Data: []byte(`{"id": `)},
+		"README.md":        {Data: []byte("not a pattern")},
+		"sub/ignored.json": {Data: []byte("{}")},
+	}
+	_, err := vaultdata.Load(fsys)
+	if err == nil {
+		t.Fatal("Load accepted malformed files")
+	}
+	if !errors.Is(err, vaultdata.ErrInvalid) {
+		t.Errorf("errors.Is(err, ErrInvalid) = false for %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"b.json: id: \"demo-retry\" is also the id of a.json",
+		"no-id.json: id: missing",
+		"genome.json: genome.retry.maxAttempts: 99",
+		"stack.json: stack: unknown \"oracle\"",
+		"category.json: category: unknown \"magic\"",
+		"threat.json: threats[0].delay: not used by a db-outage threat",
+		"threat.json: threats[0].outage: \"soon\" is not a duration",
+		"kind.json: threats[0].kind: unknown \"meteor\"",
+		"target.json: threats[0].target: \"redis\" is not a dependency of the model",
+		"unknown.json: scroe: unknown field",
+		"nested.json: slo.p95: unknown field",
+		"gene.json: category: hedging, but the genome has no hedge gene",
+		"notjson.json: (file): not JSON",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error lacks %q", want)
+		}
+	}
+	for line := range strings.Lines(msg) {
+		var fe *vaultdata.FieldError
+		if !errors.As(err, &fe) || strings.Count(line, ": ") < 2 {
+			t.Errorf("not file: field: problem: %q", line)
+		}
+	}
+	for line := range strings.Lines(msg) {
+		for _, clean := range []string{"a.json:", "README", "sub/"} {
+			if strings.HasPrefix(line, clean) {
+				t.Errorf("the error blames a file that is valid or not a pattern: %s", line)
+			}
+		}
+	}
+}
+
+// edit renames the pattern id and replaces old by new in the file.
+func edit(file, id, newID, old, new string) string {
+	if !strings.Contains(file, old) {
+		panic("edit: no " + old)
+	}
+	return strings.Replace(strings.Replace(file, `"`+id+`"`, `"`+newID+`"`, 1), old, new, 1)
+}
+
+func TestOpenReadsATeamDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "demo-retry.json"), []byte(valid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	v, err := vaultdata.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.Pattern("demo-retry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Threats[0].Target != "postgres" || p.Genome.Retry.MaxAttempts != 3 || p.Status != vaultdata.Experimental {
+		t.Errorf("decoded %+v", p)
+	}
+	p.Genome.Retry.MaxAttempts = 7 // a copy: the vault keeps its own
+	p.Tags[0] = "changed"
+	again, _ := v.Pattern("demo-retry")
+	if again.Genome.Retry.MaxAttempts != 3 || again.Tags[0] != "demo" {
+		t.Error("changing a returned pattern changed the vault")
+	}
+	if _, err := vaultdata.Open(filepath.Join(dir, "missing")); err == nil {
+		t.Error("Open of a missing directory succeeded")
+	}
+}
+
+func TestEnumsRoundTrip(t *testing.T) {
+	for c := vaultdata.Retry; c <= vaultdata.Composite; c++ {
+		if got, err := vaultdata.ParseCategory(c.String()); err != nil || got != c {
+			t.Errorf("ParseCategory(%q) = %v, %v", c, got, err)
+		}
+	}
+	for s := vaultdata.Experimental; s <= vaultdata.ProductionProven; s++ {
+		if got, err := vaultdata.ParseStatus(s.String()); err != nil || got != s {
+			t.Errorf("ParseStatus(%q) = %v, %v", s, got, err)
+		}
+	}
+	if _, err := vaultdata.ParseCategory("magic"); err == nil || !strings.Contains(err.Error(), "circuit-breaker") {
+		t.Errorf("ParseCategory(magic) = %v: want an error listing the categories", err)
+	}
+	if got := vaultdata.Category(0).String(); got != "Category(0)" {
+		t.Errorf("Category(0) = %q", got)
+	}
+}
