@@ -1,8 +1,9 @@
 package examples
 
 // The checkout walkthrough: a service that writes each order to PostgreSQL
-// through pgx, with its resilience in a genome file
-// (testdata/rafael/checkout.genome.json). The same service logic runs twice:
+// through pgx, starting from the vault's pgx-outage-retry pattern (and, in
+// process, from its own genome file testdata/rafael/checkout.genome.json).
+// The same service logic runs twice:
 //
 //   - on the wire tier, through an embedded Toxiproxy in front of the real
 //     PostgreSQL on 127.0.0.1:5432, which RAFAEL takes down for two seconds
@@ -28,6 +29,7 @@ import (
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/rafaelabs/rafael/vaultdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -119,8 +121,7 @@ func openStore(t *testing.T, addr string) *pgStore {
 
 func TestCheckoutOnPostgresSurvivesOutageAndLatency(t *testing.T) {
 	needPostgres(t)
-	start, err := genome.Load("testdata/rafael/checkout.genome.json")
-	require.NoError(t, err)
+	start := vaultdata.MustGenome(t, "pgx-outage-retry") // a proven starting point from the vault
 
 	db := faults.Proxy(t, "postgres", postgres) // a real Toxiproxy in front of the real server
 	store := openStore(t, db.Addr())
