@@ -133,7 +133,7 @@ a regression gate for CI.`,
 			if err != nil {
 				return e.usagef("report diff: %s", oneLine(err))
 			}
-			fmt.Fprintln(e.stdout, d.String())
+			fmt.Fprint(e.stdout, strings.TrimRight(d.String(), "\n")+"\n")
 			if err := d.Err(); errors.Is(err, report.ErrRegression) {
 				return e.failf(exitFailure, "report diff: %s", oneLine(err))
 			} else if err != nil {
