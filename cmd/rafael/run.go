@@ -226,7 +226,7 @@ func cmdHelp(w io.Writer, c *command, path string) {
 		fmt.Fprintf(w, "\nrafael help %s <subcommand> for its flags.\n\n%s\n", path, exitCodesHelp)
 		return
 	}
-	fmt.Fprintf(w, "Usage: rafael %s %s\n\n%s\n", path, c.args, c.help)
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", strings.TrimSpace("rafael "+path+" "+c.args), c.help)
 	fs := newFlagSet(path, c)
 	n := 0
 	fs.VisitAll(func(*flag.Flag) { n++ })
