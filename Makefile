@@ -4,7 +4,7 @@ GO        ?= go
 FUZZTIME  ?= 60s
 BENCHCOUNT ?= 5
 
-.PHONY: all test demo bench fuzz fuzz-guardian lint services chromium report-html
+.PHONY: all test demo bench fuzz fuzz-guardian lint services chromium report-html rafael install
 
 all: lint test
 
@@ -12,6 +12,14 @@ all: lint test
 test: services chromium
 	$(GO) vet ./...
 	$(GO) test -race -timeout 10m ./...
+
+## rafael: build the rafael CLI (cmd/rafael) as ./rafael
+rafael:
+	$(GO) build -o rafael ./cmd/rafael
+
+## install: install the rafael CLI into $(GOBIN) or $(GOPATH)/bin
+install:
+	$(GO) install ./cmd/rafael
 
 ## demo: run the walkthroughs (examples_test/) and show what RAFAEL measured
 demo: services

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestHelpListsEveryCommand(t *testing.T) {
+	out, _ := wantExit(t, exitOK, "help")
+	for _, c := range []string{"init", "test", "report render", "report merge", "report diff", "audit verify", "approve", "version", "Exit codes"} {
+		if !strings.Contains(out, c) {
+			t.Errorf("rafael help does not mention %q:\n%s", c, out)
+		}
+	}
+	if code, out, _ := rafael(t); code != exitUsage || !strings.Contains(out, "Usage") {
+		t.Errorf("rafael without arguments: exit %d, want %d and the help", code, exitUsage)
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"init", "-h"}, {"test", "-h"}, {"report", "-h"}, {"report", "render", "-h"}, {"report", "merge", "--help"},
+		{"report", "diff", "-h"}, {"audit", "-h"}, {"audit", "verify", "-h"}, {"approve", "-h"}, {"version", "-h"},
+		{"help", "report", "diff"}, {"help", "audit"},
+	} {
+		out, _ := wantExit(t, exitOK, args...)
+		if !strings.Contains(out, "Usage: rafael") || !strings.Contains(out, "Exit codes") {
+			t.Errorf("rafael %s: help lacks the usage line or the exit codes:\n%s", strings.Join(args, " "), out)
+		}
+	}
+}
+
+func TestBadUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msgs []string
+	}{
+		{[]string{"frobnicate"}, []string{`unknown command "frobnicate"`, "rafael help"}},
+		{[]string{"help", "frobnicate"}, []string{`unknown command "frobnicate"`}},
+		{[]string{"report"}, []string{"report: missing subcommand", "render, merge, diff"}},
+		{[]string{"report", "explode"}, []string{`unknown subcommand "explode"`}},
+		{[]string{"audit", "-dir", "x"}, []string{"audit: missing subcommand"}},
+		{[]string{"report", "diff", "-bogus", "a", "b"}, []string{"flag provided but not defined: -bogus", "rafael report diff -h"}},
+		{[]string{"report", "diff", "a", "b", "-threshold", "lots"}, []string{"-threshold", "invalid value"}},
+		{[]string{"test", "-run", "X"}, []string{"flag provided but not defined: -run"}},
+		{[]string{"version", "extra"}, []string{"takes no arguments"}},
+	} {
+		wantUsage(t, tc.args, tc.msgs...)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _ := wantExit(t, exitOK, "version")
+	if !strings.HasPrefix(out, "rafael ") || !strings.Contains(out, "go1.") {
+		t.Errorf("rafael version = %q, want the module and the Go version", out)
+	}
+}
+
+func TestFlagsAfterArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args, want []string
+	}{
+		{[]string{"a", "-threshold", "2", "b"}, []string{"a", "b"}},
+		{[]string{"-threshold=2", "a", "b"}, []string{"a", "b"}},
+		{[]string{"a", "--", "-b"}, []string{"a", "-b"}},
+	} {
+		var thr float64
+		c := reportDiffCommand()
+		fs := newFlagSet("diff", c)
+		fs.Float64Var(&thr, "t2", 0, "")
+		got, err := parseInterspersed(fs, tc.args)
+		if err != nil || strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("parseInterspersed(%q) = %q, %v; want %q", tc.args, got, err, tc.want)
+		}
+	}
+}
