@@ -21,9 +21,27 @@ rafael:
 install:
 	$(GO) install ./cmd/rafael
 
-## demo: run the walkthroughs (examples_test/) and show what RAFAEL measured
+DEMO := $(CURDIR)/rafael-out/demo
+
+## demo: run the walkthroughs (examples_test/) with evolution shown per generation; leave the
+## reports, a merged summary and a signed audit log in rafael-out/demo, and verify the log
 demo: services
-	@set -o pipefail; $(GO) test -count=1 -v ./examples_test/ -rafael.out=$(CURDIR)/rafael-out 2>&1 | grep -E 'rafael:|^(--- |ok|FAIL|PASS)' | sed -E 's/^ +//'
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)/guardian
+	@openssl genpkey -algorithm ed25519 -out $(DEMO)/signing-key.pem 2>/dev/null && \
+		openssl pkey -in $(DEMO)/signing-key.pem -pubout -out $(DEMO)/signing-key.pub 2>/dev/null || \
+		echo "rafael demo: no openssl: the audit log is signed by an ephemeral key"
+	@echo '{"rules": {"maxAttempts": 20}}' > $(DEMO)/guardian/guardian.json
+	@echo "rafael demo: running the walkthroughs (about a minute)"
+	@set -o pipefail; RAFAEL_OUT=$(DEMO)/reports RAFAEL_DIR=$(DEMO)/guardian RAFAEL_UPDATE=true \
+		RAFAEL_SIGNING_KEY=$$( [ -f $(DEMO)/signing-key.pem ] && echo $(DEMO)/signing-key.pem ) \
+		$(GO) test -count=1 -v ./examples_test/ 2>&1 \
+		| grep -E 'rafael: .*(generation [0-9]+:|evolved in|score|guardian|on the (simulated|wire) tier, seed)|^(--- |ok|FAIL)' \
+		| sed -E 's/^ +//; s/^[a-z_]+\.go:[0-9]+: //'
+	@echo; echo "rafael demo: the runs (merged reports in $(DEMO)/merged):"; $(GO) run ./cmd/rafael report merge $(DEMO)/reports -o $(DEMO)/merged -table
+	@echo; echo "rafael demo: the merged HTML report: $(DEMO)/merged/summary.html"
+	@echo; echo "rafael demo: audit log $(DEMO)/guardian/audit.jsonl:"; \
+		if [ -f $(DEMO)/signing-key.pub ]; then $(GO) run ./cmd/rafael audit verify -dir $(DEMO)/guardian -key $(DEMO)/signing-key.pub; \
+		else echo "  (unsigned by a trusted key; nothing to verify against)"; fi
 
 ## bench: side-by-side success-path benchmarks (nested bench/ module), then the harness's trials per second
 bench:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -32,6 +33,10 @@ func (r *runner) dir() string {
 func (r *runner) propose(t *testing.T, champion *genome.Genome, rep *report.Report) {
 	if champion.Digest() == r.genome.Digest() {
 		t.Logf("rafael: -rafael.update: the champion is the starting genome; nothing to propose")
+		return
+	}
+	if err := os.MkdirAll(r.dir(), 0o755); err != nil {
+		t.Errorf("rafael: -rafael.update: %v", err)
 		return
 	}
 	g, err := guardian.Open(r.dir())

@@ -291,7 +291,8 @@ func (r *runner) runTrial(t *testing.T, th scenarios.Threat, g *genome.Genome, s
 	return res, m, r.judge(th, res, m)
 }
 
-// write saves the report as JSON, Markdown and HTML in -rafael.out, or else
+// write saves the report as JSON, Markdown and HTML, named
+// <package>.<test>.<module>, in -rafael.out, or else
 // in the test's artifact directory (kept with go test -artifacts), appends
 // its Markdown to $GITHUB_STEP_SUMMARY when that is set, and says where the
 // files are: in the log, and on standard output without -v (so that go test
@@ -301,7 +302,11 @@ func (r *runner) write(t *testing.T, rep *report.Report) {
 	if dir == "" {
 		dir = t.ArtifactDir()
 	}
-	base := strings.NewReplacer("/", "_", " ", "_", "#", "_").Replace(t.Name()) + "." + r.spec.Module
+	clean := strings.NewReplacer("/", "_", " ", "_", "#", "_").Replace
+	base := clean(t.Name()) + "." + r.spec.Module
+	if pkg := strings.TrimPrefix(r.pkg, "./"); pkg != "." {
+		base = clean(pkg) + "." + base
+	}
 	files, err := rep.WriteFiles(dir, base)
 	if err != nil {
 		t.Errorf("rafael: the report could not be written: %v", err)

@@ -155,7 +155,8 @@ func evaluateInChild(t *testing.T, spec Spec, set settings) bool {
 			t.Fatalf("rafael: evaluate: no threat %d", tr.Threat)
 		}
 		th := scaled(r.spec.Threats[tr.Threat].AtMost().WithValues(tr.Values), r.scale)
-		out[i] = r.outcome(r.runTrial(t, th, g, tr.Seed))
+		res, m, _ := r.runTrial(t, th, g, tr.Seed)
+		out[i] = r.outcome(res, m)
 	}
 	body, _ := json.Marshal(out)
 	if err := os.WriteFile(job.Result, body, 0o600); err != nil {

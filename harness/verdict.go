@@ -15,6 +15,11 @@ import (
 
 // judge lists how a trial broke the SLO or could not run.
 func (r *runner) judge(th scenarios.Threat, res bubbleResult, m report.Metrics) []string {
+	return r.judgeSLO(res, m, r.spec.SLO)
+}
+
+// judgeSLO is judge against slo.
+func (r *runner) judgeSLO(res bubbleResult, m report.Metrics, slo SLO) []string {
 	var v []string
 	switch {
 	case res.hung:
@@ -34,7 +39,6 @@ func (r *runner) judge(th scenarios.Threat, res bubbleResult, m report.Metrics) 
 	if m.Hung > 0 {
 		v = append(v, fmt.Sprintf("%d request(s) never returned, even after their context was cancelled: the workload must return when ctx is done", m.Hung))
 	}
-	slo := r.spec.SLO
 	if slo.SuccessRate > 0 && m.SuccessRate < slo.SuccessRate {
 		v = append(v, fmt.Sprintf("success rate %.3f (%d of %d) is below the required %.3f", m.SuccessRate, m.Succeeded, m.Requests, slo.SuccessRate))
 	}

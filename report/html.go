@@ -17,35 +17,71 @@ import (
 // it was rendered, so the same report renders the same bytes. Like
 // [Report.Markdown] it is for people and may change between versions.
 func (r *Report) HTML() ([]byte, error) {
-	page := struct {
-		R        *Report
-		Headline string
-		Duration time.Duration
-		Charts   []chart
-		Latency  []chart
-	}{R: r, Headline: r.headline(), Duration: r.End.Sub(r.Start).Round(time.Millisecond)}
-	page.Charts = []chart{fitnessChart(r.History), threatChart(r.Threats, r.Evolved != nil)}
+	var b bytes.Buffer
+	if err := pageTemplate.ExecuteTemplate(&b, "page", r.page("")); err != nil {
+		return nil, fmt.Errorf("report: html of %s: %w", r.Module, err)
+	}
+	return b.Bytes(), nil
+}
+
+// pageData is what one report's section of a page shows.
+type pageData struct {
+	R        *Report
+	Anchor   string // the section's id in a summary page; "" on a report's own page
+	Headline string
+	Duration time.Duration
+	Charts   []chart
+	Latency  []chart
+}
+
+// page lays out r, with every chart id prefixed by prefix (a summary page
+// holds several reports and an id must be unique in a page).
+func (r *Report) page(prefix string) pageData {
+	p := pageData{R: r, Headline: r.headline(), Duration: r.End.Sub(r.Start).Round(time.Millisecond)}
+	p.Charts = []chart{fitnessChart(r.History), threatChart(r.Threats, r.Evolved != nil)}
 	for i, t := range r.Threats {
-		page.Latency = append(page.Latency, latencyChart(i, t))
+		p.Latency = append(p.Latency, latencyChart(i, t))
+	}
+	if prefix != "" {
+		p.Anchor = prefix
+		for _, cs := range [][]chart{p.Charts, p.Latency} {
+			for i := range cs {
+				cs[i].ID = prefix + "-" + cs[i].ID
+			}
+		}
+	}
+	return p
+}
+
+// HTML renders the summary as one self-contained page: a table of the runs
+// (module, tier, seed, score before and after, threats meeting the SLO),
+// each linked to its section, then every run's report as [Report.HTML]
+// renders it, charts included (their ids prefixed "run-<n>-"). Like the
+// other renderings it is for people and may change between versions.
+func (s *Summary) HTML() ([]byte, error) {
+	var pages []pageData
+	for i, r := range s.Reports {
+		pages = append(pages, r.page(fmt.Sprintf("run-%d", i+1)))
 	}
 	var b bytes.Buffer
-	if err := pageTemplate.Execute(&b, page); err != nil {
-		return nil, fmt.Errorf("report: html of %s: %w", r.Module, err)
+	if err := pageTemplate.ExecuteTemplate(&b, "summary", pages); err != nil {
+		return nil, fmt.Errorf("report: html of the summary: %w", err)
 	}
 	return b.Bytes(), nil
 }
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"passes": passes,
+	"met":    met,
 	"f":      func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"right":  func(f frame) string { return strconv.FormatFloat(f.X+f.W, 'f', 1, 64) },
 	"bottom": func(f frame) string { return strconv.FormatFloat(f.Y+f.H, 'f', 1, 64) },
-}).Parse(`<!DOCTYPE html>
+}).Parse(`{{define "head"}}<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>RAFAEL: {{.R.Module}}</title>
+<title>RAFAEL: {{.}}</title>
 <style>
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; margin: 2rem auto; max-width: 800px; padding: 0 1rem; }
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; }
@@ -68,8 +104,21 @@ svg polyline.ci { stroke: #1f2328; stroke-width: 1.5; }
 svg rect.baseline { fill: #8c959f; } svg rect.evolved { fill: #0969da; }
 </style>
 </head>
-<body>
-<h1>RAFAEL resilience report: {{.R.Module}}</h1>
+{{end}}
+{{define "page"}}{{template "head" .R.Module}}<body>
+{{template "report" .}}</body>
+</html>
+{{end}}
+{{define "summary"}}{{template "head" "summary"}}<body>
+<h1>RAFAEL resilience summary</h1>
+<table>
+<tr><th>Run</th><th>Tier</th><th>Seed</th><th>Score</th><th>Threats meeting the SLO</th></tr>
+{{range .}}<tr><td><a href="#{{.Anchor}}">{{.R.Module}}</a></td><td>{{.R.Tier}}</td><td class="num">{{.R.Seed}}</td><td class="num">{{f .R.Baseline.Score}}{{with .R.Evolved}} → {{f .Score}}{{end}}</td><td class="num">{{met .R}}</td></tr>
+{{end}}</table>
+{{range .}}{{template "report" .}}{{end}}</body>
+</html>
+{{end}}
+{{define "report"}}<h1{{with .Anchor}} id="{{.}}"{{end}}>RAFAEL resilience report: {{.R.Module}}</h1>
 <p class="meta">Seed {{.R.Seed}}, {{.R.Tier}} tier, {{.R.GoVersion}}, run of {{.Duration}}. SLO: {{.R.SLO}}. Genome {{.R.Genome}}{{with .R.Champion}}, champion {{.}}{{end}}.</p>
 <p class="headline">{{.Headline}}</p>
 
@@ -92,8 +141,7 @@ svg rect.baseline { fill: #8c959f; } svg rect.evolved { fill: #0969da; }
 {{with .R.Audit}}<h2>Audit</h2>
 <p>The change is <strong>{{.Status}}</strong> (impact {{.Impact}}): audit entry {{.Seq}}, hash <code>{{.Hash}}</code>, signed with {{if .Trusted}}a configured key{{else}}an ephemeral key (not trusted){{end}}.</p>
 {{end}}
-</body>
-</html>
+{{end}}
 {{define "chart"}}<h3>{{.Title}}</h3>
 {{if .Empty}}<p class="empty" id="{{.ID}}-empty">{{.Empty}}</p>
 {{else}}<svg id="{{.ID}}" viewBox="0 0 {{.W}} {{.H}}" role="img" aria-label="{{.Title}}" xmlns="http://www.w3.org/2000/svg">
@@ -107,3 +155,15 @@ svg rect.baseline { fill: #8c959f; } svg rect.evolved { fill: #0969da; }
 {{end}}{{range .Legend}}<rect class="{{.Class}}" x="{{f .X}}" y="6" width="12" height="12"/><text x="{{f .X}}" y="16" dx="16">{{.Label}}</text>
 {{end}}</svg>
 {{end}}{{end}}`))
+
+// met is "k of n": the threats of r that meet the SLO, after evolution when
+// there was one.
+func met(r *Report) string {
+	k := 0
+	for _, t := range r.Threats {
+		if r.Evolved == nil && t.Passed || r.Evolved != nil && t.EvolvedPassed {
+			k++
+		}
+	}
+	return fmt.Sprintf("%d of %d", k, len(r.Threats))
+}

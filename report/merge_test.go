@@ -1,8 +1,11 @@
 package report
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,4 +212,42 @@ func TestOverallWeighsBySeverity(t *testing.T) {
 	ts[0].Evolved = &Score{Score: 100, Low: 100, High: 100, Trials: 2}
 	_, ev = Overall(ts)
 	assert.Equal(t, &Score{Score: 100, Low: 100, High: 100, Trials: 2}, ev, "only threats with an evolved score count")
+}
+
+func TestSummaryHTMLHoldsEveryRunWithUniqueIDs(t *testing.T) {
+	s, err := Merge(evolved(), measured())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(page)
+	if n := strings.Count(html, "RAFAEL resilience report: "); n != len(s.Reports) {
+		t.Errorf("%d report sections, want %d", n, len(s.Reports))
+	}
+	ids := regexp.MustCompile(` id="([^"]+)"`).FindAllStringSubmatch(html, -1)
+	seen := map[string]bool{}
+	for _, m := range ids {
+		if seen[m[1]] {
+			t.Errorf("id %q appears twice", m[1])
+		}
+		seen[m[1]] = true
+	}
+	for i := range s.Reports {
+		anchor := fmt.Sprintf("run-%d", i+1)
+		if !seen[anchor] || !strings.Contains(html, `href="#`+anchor+`"`) {
+			t.Errorf("run %d has no section %q linked from the table", i+1, anchor)
+		}
+	}
+	if !seen["run-1-threats"] {
+		t.Errorf("chart ids are not prefixed by run: %v", seen)
+	}
+	assets := strings.ReplaceAll(html, `xmlns="http://www.w3.org/2000/svg"`, "") // a namespace, not a fetch
+	for _, bad := range []string{"<script", "http://", "https://", "src=", "url("} {
+		if strings.Contains(assets, bad) {
+			t.Errorf("the summary page is not self-contained: it has %q", bad)
+		}
+	}
 }

@@ -69,9 +69,10 @@ in -o DIR, and prints the Markdown.`,
 
 func reportMergeCommand() *command {
 	var out string
+	var table bool
 	return &command{
 		name:    "merge",
-		args:    "<report.json|dir>... [-o FILE.json|DIR]",
+		args:    "<report.json|dir>... [-o FILE.json|DIR] [-table]",
 		summary: "merge the reports of shards, packages and tests; print the summary",
 		help: `Merge joins reports with report.Merge: shards of one run (the same module,
 tier and seed) become one report; other runs stay rows of the summary. It
@@ -80,6 +81,7 @@ there (the inputs must be one run); with -o DIR each run is written as
 <module>.<tier>.<seed>.json, .md and .html, with summary.md.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&out, "o", "", "where to write the merged reports: FILE.json (one run) or a directory")
+			fs.BoolVar(&table, "table", false, "print a table of the runs instead of the summary's Markdown")
 		},
 		run: func(e *env, args []string) int {
 			if len(args) == 0 {
@@ -98,7 +100,11 @@ there (the inputs must be one run); with -o DIR each run is written as
 					fmt.Fprintf(e.stderr, "rafael: wrote %s\n", f)
 				}
 			}
-			e.stdout.Write(s.Markdown())
+			if table {
+				printRuns(e.stdout, s)
+			} else {
+				e.stdout.Write(s.Markdown())
+			}
 			return exitOK
 		},
 	}
@@ -178,9 +184,17 @@ func writeSummary(s *report.Summary, out string) ([]string, error) {
 		}
 		files = append(files, fs...)
 	}
+	page, err := s.HTML()
+	if err != nil {
+		return files, err
+	}
+	html := filepath.Join(out, "summary.html")
+	if err := writeAtomic(html, page); err != nil {
+		return files, err
+	}
 	md := filepath.Join(out, "summary.md")
 	if err := writeAtomic(md, s.Markdown()); err != nil {
 		return files, err
 	}
-	return append(files, md), nil
+	return append(files, html, md), nil
 }

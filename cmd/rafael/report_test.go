@@ -88,7 +88,7 @@ func TestReportMerge(t *testing.T) {
 	wantUsage(t, []string{"report", "merge", dir, "-o", merged}, "2 runs", "give -o a directory")
 	outDir := filepath.Join(t.TempDir(), "runs")
 	wantExit(t, exitOK, "report", "merge", dir, "-o", outDir)
-	for _, f := range []string{"checkout.simulated.7.json", "payments.simulated.9.html", "summary.md"} {
+	for _, f := range []string{"checkout.simulated.7.json", "payments.simulated.9.html", "summary.md", "summary.html"} {
 		if _, err := os.Stat(filepath.Join(outDir, f)); err != nil {
 			t.Errorf("merge -o DIR: %v", err)
 		}

@@ -206,20 +206,7 @@ func summarize(e *env, dir string) int {
 		return e.usagef("test: merging the reports in %s: %s", dir, oneLine(err))
 	}
 	fmt.Fprintf(e.stdout, "\n%d report(s) in %s, %d run(s):\n", len(paths), dir, len(s.Reports))
-	fmt.Fprintf(e.stdout, "%-20s %-9s %-21s %-13s %s\n", "MODULE", "TIER", "SEED", "SCORE", "THREATS PASSED")
-	for _, r := range s.Reports {
-		passed := 0
-		for _, th := range r.Threats {
-			if th.Passed {
-				passed++
-			}
-		}
-		score := fmt.Sprintf("%.1f", r.Baseline.Score)
-		if r.Evolved != nil {
-			score += fmt.Sprintf(" → %.1f", r.Evolved.Score)
-		}
-		fmt.Fprintf(e.stdout, "%-20s %-9s %-21d %-13s %d/%d\n", r.Module, r.Tier, r.Seed, score, passed, len(r.Threats))
-	}
+	printRuns(e.stdout, s)
 	files, err := writeSummary(s, filepath.Join(dir, "merged"))
 	if err != nil {
 		return e.usagef("test: writing the merged reports: %s", oneLine(err))
@@ -238,4 +225,24 @@ func summarize(e *env, dir string) int {
 		}
 	}
 	return exitOK
+}
+
+// printRuns prints one line per run of s: module, tier, seed, score (before
+// → after evolution) and how many threats meet the SLO (after evolution,
+// when there was one).
+func printRuns(w io.Writer, s *report.Summary) {
+	fmt.Fprintf(w, "%-20s %-9s %-21s %-13s %s\n", "MODULE", "TIER", "SEED", "SCORE", "THREATS PASSED")
+	for _, r := range s.Reports {
+		passed := 0
+		for _, th := range r.Threats {
+			if th.Passed && r.Evolved == nil || th.EvolvedPassed {
+				passed++
+			}
+		}
+		score := fmt.Sprintf("%.1f", r.Baseline.Score)
+		if r.Evolved != nil {
+			score += fmt.Sprintf(" → %.1f", r.Evolved.Score)
+		}
+		fmt.Fprintf(w, "%-20s %-9s %-21d %-13s %d/%d\n", r.Module, r.Tier, r.Seed, score, passed, len(r.Threats))
+	}
 }
