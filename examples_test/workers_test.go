@@ -45,38 +45,39 @@ const jobBytes = 8 << 20
 // NewPool returns a pool that lets the heap grow by at most budget bytes.
 func NewPool(budget uint64) *Pool {
 	runtime.GC()
-	return &Pool{budget: budget, base: heapBytes()}
+	return &Pool{budget: budget, base: liveHeap()}
 }
 
-func heapBytes() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+// liveHeap is the heap that was reachable at the last garbage collection:
+// what the process really holds, without the garbage since.
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
 
-// Resize runs one job: it takes 8 MiB for 20ms.
+// Resize runs one job: it takes 8 MiB for 20ms, if that fits the budget
+// with what the heap and the running jobs already hold.
 func (p *Pool) Resize(ctx context.Context) error {
 	p.mu.Lock()
-	used := heapBytes() - min(heapBytes(), p.base)
-	if used+jobBytes > p.budget {
-		// The heap counts garbage until a collection; look again after one.
-		runtime.GC()
-		used = heapBytes() - min(heapBytes(), p.base)
-	}
+	live := liveHeap()
+	used := live - min(live, p.base) + p.held
 	if used+jobBytes > p.budget {
 		p.mu.Unlock()
 		return errNoMemory
 	}
 	p.held += jobBytes
-	buf := make([]byte, jobBytes)
 	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.held -= jobBytes
+		p.mu.Unlock()
+	}()
+	buf := make([]byte, jobBytes)
 	for i := 0; i < len(buf); i += 4096 {
 		buf[i] = 1
 	}
 	err := work(ctx, 20*time.Millisecond)
-	p.mu.Lock()
-	p.held -= jobBytes
-	p.mu.Unlock()
 	runtime.KeepAlive(buf)
 	return err
 }
@@ -104,11 +105,12 @@ func TestWorkersRideOutMemoryPressure(t *testing.T) {
 	lost := naive.Threats[0].Trials[0].Metrics
 	assert.Less(t, lost.SuccessRate, 0.9, "the naive pool loses jobs under pressure")
 
-	// A retry whose backoff outlasts the pressure (0.1+0.2+0.4+0.8s) keeps
-	// every job.
+	// A retry whose backoff outlasts the pressure (0.1s, 0.2s, then 0.4s
+	// apart: 2.3s in all) keeps every job.
 	rep := harness.Run(t, harness.Spec{
 		Module:   "workers",
-		Genome:   &genome.Genome{Retry: &genome.Retry{MaxAttempts: 6, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, Multiplier: 2, Jitter: 0.2}},
+		Genome:   &genome.Genome{Retry: &genome.Retry{MaxAttempts: 8, BaseDelay: 100 * time.Millisecond, MaxDelay: 400 * time.Millisecond, Multiplier: 2, Jitter: 0.2}},
+		Drain:    3 * time.Second, // a job refused late in the pressure may retry past the trial's end
 		Threats:  []scenarios.Threat{pressure},
 		Workload: pool.Run,
 		SLO:      harness.SLO{SuccessRate: 0.98, RecoverWithin: 500 * time.Millisecond},
