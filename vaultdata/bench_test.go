@@ -18,6 +18,7 @@ func thousand(tb testing.TB) fstest.MapFS {
 	for i := range 1000 {
 		p := shipped[i%len(shipped)]
 		p.ID = fmt.Sprintf("%s-%04d", p.ID, i)
+		p.Genome.Module = p.ID // as in a real vault: no two genomes alike
 		p.Score = i % 101
 		data, err := json.MarshalIndent(p, "", "  ")
 		if err != nil {
@@ -34,6 +35,36 @@ func BenchmarkLoad1000(b *testing.B) {
 	for b.Loop() {
 		if _, err := vaultdata.Load(fsys); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoadAndSearch1000 loads 1,000 pattern files lazily (each file's
+// header decoded and checked) and searches them as BenchmarkSearch1000 does,
+// which decodes and checks the whole of each pattern it returns: issue 9's
+// "loading and searching 1,000 patterns takes under 10 ms".
+func BenchmarkLoadAndSearch1000(b *testing.B) { loadAndSearch(b, false) }
+
+// BenchmarkLoadCheckAndSearch1000 is BenchmarkLoadAndSearch1000 with every
+// file checked ([vaultdata.Vault.Check]) before the search: a lazy load that
+// still refuses any bad file, as Load without Lazy does.
+func BenchmarkLoadCheckAndSearch1000(b *testing.B) { loadAndSearch(b, true) }
+
+func loadAndSearch(b *testing.B, check bool) {
+	fsys := thousand(b)
+	q := vaultdata.Query{Stack: "postgres", Category: vaultdata.Retry, MinScore: 50}
+	for b.Loop() {
+		v, err := vaultdata.Load(fsys, vaultdata.Lazy())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if check {
+			if err := v.Check(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if len(v.Search(q)) == 0 {
+			b.Fatal("no match")
 		}
 	}
 }

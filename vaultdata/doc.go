@@ -25,10 +25,24 @@
 // an unknown stack or category, a genome without the gene its category
 // promises, a bad threat, two files with one id.
 //
+// # When files are checked
+//
+// [Load] and [Open] check every file before they return, on GOMAXPROCS
+// goroutines: about 20–35 ms for 1,000 patterns on two cores, most of it
+// genome.Parse. With the [Lazy] option they check at once only each file's
+// header — id, name, summary, category, stack, tags, status, score, its
+// top-level fields — and that ids are unique: what a search needs, about
+// 5 ms for 1,000 patterns. The rest of a file is decoded and checked when
+// its pattern is first used, once; [Vault.Pattern] and [Vault.Genome] then
+// report its problems, [Vault.List] and [Vault.Search] leave it out, and
+// [Vault.Check] reports every problem of every file, as Load would have.
+// [Default] and [Export] always check everything.
+//
 // # Catalogue
 //
 //   - Vaults: [Default] (the shipped patterns, embedded with go:embed),
-//     [Open] (a team's own directory), [Load] (any fs.FS).
+//     [Open] (a team's own directory), [Load] (any fs.FS); [Lazy] to check
+//     only the headers at once, [Vault.Check] to check the rest.
 //   - Lookup: [Vault.List], [Vault.Search] by stack, category, tags and
 //     minimum score ([Query]), [Vault.Pattern] and [Vault.Genome] by id; an
 //     unknown id is [ErrNotFound] with the closest ids.

@@ -1,6 +1,7 @@
 package vaultdata
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -66,20 +67,29 @@ func (s *scanner) peek() byte {
 }
 
 // str passes the string at s.i and reports whether it is closed and holds
-// an escape.
+// an escape. It jumps from quote to quote: most of a pattern file is
+// strings.
 func (s *scanner) str() (escaped, ok bool) {
-	for i := s.i + 1; i < len(s.b); i++ {
-		switch s.b[i] {
-		case '\\':
-			escaped = true
-			i++
-		case '"':
+	start := s.i + 1
+	for i := start; ; i++ {
+		j := bytes.IndexByte(s.b[i:], '"')
+		if j < 0 {
+			return false, false
+		}
+		i += j
+		k := i // the quote is escaped when an odd number of '\\' precede it
+		for k > start && s.b[k-1] == '\\' {
+			k--
+		}
+		if (i-k)%2 == 0 {
 			s.i = i + 1
-			return escaped, true
+			return bytes.IndexByte(s.b[start:i], '\\') >= 0, true
 		}
 	}
-	return false, false
 }
+
+// structural marks the bytes that open or close a string, object or array.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
 
 // value passes the value at s.i.
 func (s *scanner) value() bool {
@@ -90,6 +100,12 @@ func (s *scanner) value() bool {
 	case '{', '[':
 		var open []byte // the closers owed, innermost last
 		for s.i < len(s.b) {
+			for s.i < len(s.b) && !structural[s.b[s.i]] { // most bytes: indentation, names, numbers
+				s.i++
+			}
+			if s.i == len(s.b) {
+				break
+			}
 			switch c := s.b[s.i]; c {
 			case '"':
 				if _, ok := s.str(); !ok {
@@ -151,11 +167,13 @@ func members(raw []byte) (fields, bool) {
 		if !ok {
 			return nil, false
 		}
-		key := string(raw[start+1 : s.i-1])
+		key := intern(raw[start+1 : s.i-1])
 		if escaped {
-			if err := json.Unmarshal(raw[start:s.i], &key); err != nil {
+			var k string // not key itself, which would then live on the heap
+			if err := json.Unmarshal(raw[start:s.i], &k); err != nil {
 				return nil, false
 			}
+			key = k
 		}
 		s.space()
 		if s.peek() != ':' {
@@ -172,6 +190,28 @@ func members(raw []byte) (fields, bool) {
 			return out, ok
 		}
 	}
+}
+
+// keys are the keys pattern files use, so that splitting an object need
+// not allocate them.
+var keys = func() map[string]string {
+	m := map[string]string{}
+	for _, list := range [][]string{topFields, {"dependencies", "name", "service", "capacity",
+		"kind", "target", "second", "outage", "delay", "jitter", "inject", "callers", "rate",
+		"successRate", "p99", "recoverWithin", "seed", "tier", "date", "report"}} {
+		for _, k := range list {
+			m[k] = k
+		}
+	}
+	return m
+}()
+
+// intern returns b as a string, without allocating when it is a known key.
+func intern(b []byte) string {
+	if k, ok := keys[string(b)]; ok {
+		return k
+	}
+	return string(b)
 }
 
 // elements splits the JSON array raw into its elements, or reports false
