@@ -42,7 +42,7 @@ var shippedVault = sync.OnceValues(func() (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Load(sub)
+	return load(sub, true, nil) // an embed.FS may be read concurrently
 })
 
 // Open loads the patterns in dir (its *.json files; subdirectories are not
@@ -51,7 +51,7 @@ func Open(dir string, opts ...Option) (*Vault, error) {
 	if _, err := os.ReadDir(dir); err != nil {
 		return nil, fmt.Errorf("vaultdata: %w", err)
 	}
-	return Load(os.DirFS(dir), opts...)
+	return load(os.DirFS(dir), true, opts) // an os.DirFS may be read concurrently
 }
 
 // Load loads every *.json file at the root of fsys as a pattern. Decoding is
@@ -64,6 +64,13 @@ func Open(dir string, opts ...Option) (*Vault, error) {
 // With [Lazy], Load checks only each file's header and ids, and leaves the
 // rest of each file to be checked on first use or by [Vault.Check].
 func Load(fsys fs.FS, opts ...Option) (*Vault, error) {
+	return load(fsys, false, opts)
+}
+
+// load is Load, reading the files on the decoding goroutines when fsys is
+// known to allow it (fs.FS does not promise it): a file of a directory
+// takes longer to read than to decode lazily.
+func load(fsys fs.FS, concurrent bool, opts []Option) (*Vault, error) {
 	var o options
 	for _, opt := range opts {
 		opt.apply(&o)
@@ -74,15 +81,24 @@ func Load(fsys fs.FS, opts ...Option) (*Vault, error) {
 	}
 	entries := make([]*entry, len(names))
 	errs := make([]error, len(names)) // by file, in the order of names
-	for i, name := range names {
-		e := &entry{file: name}
-		if e.data, err = fs.ReadFile(fsys, name); err != nil {
+	read := func(i int) {
+		e := &entry{file: names[i]}
+		var err error
+		if e.data, err = fs.ReadFile(fsys, e.file); err != nil {
 			errs[i] = fmt.Errorf("vaultdata: %w", err)
-			continue
+			return
 		}
 		entries[i] = e
 	}
+	if !concurrent {
+		for i := range names {
+			read(i)
+		}
+	}
 	parallel(len(entries), func(i int) {
+		if concurrent {
+			read(i)
+		}
 		if e := entries[i]; e != nil {
 			if o.lazy {
 				errs[i] = e.header()
