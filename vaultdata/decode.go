@@ -26,39 +26,44 @@ func (d *decoder) bad(field, format string, args ...any) {
 	d.errs = append(d.errs, &FieldError{File: d.file, Field: field, Problem: fmt.Sprintf(format, args...)})
 }
 
-// object decodes raw as a JSON object whose keys must be among known; an
+// object splits raw as a JSON object whose keys must be among known; an
 // unknown key is a problem naming it. It returns nil when raw is not an object.
-func (d *decoder) object(raw json.RawMessage, path string, known ...string) map[string]json.RawMessage {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+func (d *decoder) object(raw json.RawMessage, path string, known ...string) fields {
+	m, ok := members(raw)
+	if !ok {
 		d.bad(orRoot(path), "want a JSON object, got %s", kindOf(raw))
 		return nil
 	}
-	for k := range m {
-		if !slices.Contains(known, k) {
-			d.bad(join(path, k), "unknown field: want one of %s", strings.Join(known, ", "))
+	return d.known(m, path, known)
+}
+
+// known reports each key of m that is not among known.
+func (d *decoder) known(m fields, path string, known []string) fields {
+	for i, f := range m {
+		if !slices.Contains(known, f.key) && m.last(i) {
+			d.bad(join(path, f.key), "unknown field: want one of %s", strings.Join(known, ", "))
 		}
 	}
 	return m
 }
 
-// field returns m[key], or false when it is absent (a problem when the
-// field is required).
-func (d *decoder) field(m map[string]json.RawMessage, path, key string, required bool) (json.RawMessage, bool) {
-	raw, ok := m[key]
+// field returns m's value of key, or false when it is absent (a problem
+// when the field is required).
+func (d *decoder) field(m fields, path, key string, required bool) (json.RawMessage, bool) {
+	raw, ok := m.get(key)
 	if !ok && required {
 		d.bad(join(path, key), "missing")
 	}
 	return raw, ok
 }
 
-func (d *decoder) str(m map[string]json.RawMessage, path, key string, required bool) string {
+func (d *decoder) str(m fields, path, key string, required bool) string {
 	raw, ok := d.field(m, path, key, required)
 	if !ok {
 		return ""
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, ok := text(raw)
+	if !ok {
 		d.bad(join(path, key), "want a string, got %s", kindOf(raw))
 		return ""
 	}
@@ -68,19 +73,19 @@ func (d *decoder) str(m map[string]json.RawMessage, path, key string, required b
 	return s
 }
 
-func (d *decoder) num(m map[string]json.RawMessage, path, key string, required bool) float64 {
+func (d *decoder) num(m fields, path, key string, required bool) float64 {
 	raw, ok := d.field(m, path, key, required)
 	if !ok {
 		return 0
 	}
-	var f float64
-	if err := json.Unmarshal(raw, &f); err != nil {
+	f, ok := number(raw)
+	if !ok {
 		d.bad(join(path, key), "want a number, got %s", kindOf(raw))
 	}
 	return f
 }
 
-func (d *decoder) integer(m map[string]json.RawMessage, path, key string, required bool) int {
+func (d *decoder) integer(m fields, path, key string, required bool) int {
 	f := d.num(m, path, key, required)
 	if f != math.Trunc(f) || math.Abs(f) > 1<<31 {
 		d.bad(join(path, key), "%v is not a whole number", f)
@@ -89,7 +94,7 @@ func (d *decoder) integer(m map[string]json.RawMessage, path, key string, requir
 	return int(f)
 }
 
-func (d *decoder) duration(m map[string]json.RawMessage, path, key string, required bool) time.Duration {
+func (d *decoder) duration(m fields, path, key string, required bool) time.Duration {
 	s := d.str(m, path, key, required)
 	if s == "" {
 		return 0
@@ -101,46 +106,75 @@ func (d *decoder) duration(m map[string]json.RawMessage, path, key string, requi
 	return v
 }
 
-// array decodes raw as a JSON array of raw elements.
-func (d *decoder) array(m map[string]json.RawMessage, path, key string) []json.RawMessage {
-	raw, ok := m[key]
+// array splits m's value of key as a JSON array of raw elements.
+func (d *decoder) array(m fields, path, key string) []json.RawMessage {
+	raw, ok := m.get(key)
 	if !ok {
 		return nil
 	}
-	var a []json.RawMessage
-	if err := json.Unmarshal(raw, &a); err != nil {
+	if bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	a, ok := elements(raw)
+	if !ok {
 		d.bad(join(path, key), "want an array, got %s", kindOf(raw))
 	}
 	return a
 }
 
-var (
-	idPattern   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-	namePattern = idPattern
-)
+// isName reports whether s is lowercase letters and digits in words joined
+// by single '-', as ids, tags and dependency names are: ^[a-z0-9]+(-[a-z0-9]+)*$.
+// (A hand-written loop: a regexp costs a tenth of a lazy load.)
+func isName(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // decodePattern decodes and validates one pattern file's bytes.
 func decodePattern(file string, data []byte) (*Pattern, error) {
 	d := &decoder{file: file}
-	p := d.pattern(data)
+	var p *Pattern
+	if m := d.top(data, true); m != nil {
+		p = &Pattern{}
+		d.header(m, p)
+		d.body(m, p)
+	}
 	return p, errors.Join(d.errs...)
 }
 
-func (d *decoder) pattern(data []byte) *Pattern {
-	if !json.Valid(data) {
+// topFields are the members of a pattern file.
+var topFields = []string{"id", "name", "summary", "category", "stack", "tags", "genome", "example",
+	"threats", "slo", "model", "status", "score", "provenance"}
+
+// top splits a file into its members, nil when it is not a JSON object.
+// With syntax, the whole file must be JSON; without, only as far as the
+// scanner checks: its structure, and the scalars that header converts.
+func (d *decoder) top(data []byte, syntax bool) fields {
+	m, ok := members(data)
+	if (syntax || !ok) && !json.Valid(data) {
 		var v any
-		err := json.Unmarshal(data, &v)
-		d.bad("(file)", "not JSON: %v", err)
+		d.bad("(file)", "not JSON: %v", json.Unmarshal(data, &v))
 		return nil
 	}
-	m := d.object(data, "", "id", "name", "summary", "category", "stack", "tags", "genome", "example",
-		"threats", "slo", "model", "status", "score", "provenance")
-	if m == nil {
+	if !ok {
+		d.bad("(file)", "want a JSON object, got %s", kindOf(data))
 		return nil
 	}
-	p := &Pattern{}
+	return d.known(m, "", topFields)
+}
+
+// header decodes and checks what a search needs: the id, name, summary,
+// category, stack, tags, status and score.
+func (d *decoder) header(m fields, p *Pattern) {
 	p.ID = d.str(m, "", "id", true)
-	if p.ID != "" && !idPattern.MatchString(p.ID) {
+	if p.ID != "" && !isName(p.ID) {
 		d.bad("id", "%q: use lowercase letters, digits and single '-' between them", p.ID)
 	}
 	p.Name = d.str(m, "", "name", true)
@@ -158,50 +192,12 @@ func (d *decoder) pattern(data []byte) *Pattern {
 		}
 	}
 	for i, raw := range d.array(m, "", "tags") {
-		var tag string
-		if err := json.Unmarshal(raw, &tag); err != nil || !namePattern.MatchString(tag) {
+		tag, ok := text(raw)
+		if !ok || !isName(tag) {
 			d.bad(fmt.Sprintf("tags[%d]", i), "%s: want a lowercase word such as \"idempotent\"", raw)
 			continue
 		}
 		p.Tags = append(p.Tags, tag)
-	}
-	if raw, ok := m["genome"]; !ok {
-		d.bad("genome", "missing")
-	} else {
-		p.Genome = d.genome(raw)
-	}
-	if p.Genome != nil && p.Category != 0 {
-		if problem := fits(p.Category, p.Genome); problem != "" {
-			d.bad("category", "%s", problem)
-		}
-	}
-	for _, raw := range d.array(m, "", "example") {
-		var line string
-		if err := json.Unmarshal(raw, &line); err != nil {
-			d.bad("example", "want an array of lines (strings), got %s", kindOf(raw))
-			break
-		}
-		p.Example += line + "\n"
-	}
-	if _, ok := m["example"]; !ok {
-		d.bad("example", "missing: show the pattern in use in a few lines of Go")
-	}
-	if raw, ok := m["model"]; !ok {
-		d.bad("model", "missing")
-	} else {
-		p.Model = d.model(raw)
-	}
-	threats := d.array(m, "", "threats")
-	if len(threats) == 0 {
-		d.bad("threats", "missing or empty: a pattern is verified against at least one threat")
-	}
-	for i, raw := range threats {
-		p.Threats = append(p.Threats, d.threat(raw, fmt.Sprintf("threats[%d]", i), p.Model.Dependencies))
-	}
-	if raw, ok := m["slo"]; !ok {
-		d.bad("slo", "missing")
-	} else {
-		p.SLO = d.slo(raw)
 	}
 	if s := d.str(m, "", "status", true); s != "" {
 		var err error
@@ -213,12 +209,55 @@ func (d *decoder) pattern(data []byte) *Pattern {
 	if p.Score < 0 || p.Score > 100 {
 		d.bad("score", "%d is outside 0–100", p.Score)
 	}
-	if raw, ok := m["provenance"]; ok {
+}
+
+// body decodes and checks the rest, given the header: the genome (and that
+// it fits the category), the example, the model, the threats, the SLO and
+// the provenance.
+func (d *decoder) body(m fields, p *Pattern) {
+	if raw, ok := m.get("genome"); !ok {
+		d.bad("genome", "missing")
+	} else {
+		p.Genome = d.genome(raw)
+	}
+	if p.Genome != nil && p.Category != 0 {
+		if problem := fits(p.Category, p.Genome); problem != "" {
+			d.bad("category", "%s", problem)
+		}
+	}
+	for _, raw := range d.array(m, "", "example") {
+		line, ok := text(raw)
+		if !ok {
+			d.bad("example", "want an array of lines (strings), got %s", kindOf(raw))
+			break
+		}
+		p.Example += line + "\n"
+	}
+	if _, ok := m.get("example"); !ok {
+		d.bad("example", "missing: show the pattern in use in a few lines of Go")
+	}
+	if raw, ok := m.get("model"); !ok {
+		d.bad("model", "missing")
+	} else {
+		p.Model = d.model(raw)
+	}
+	threats := d.array(m, "", "threats")
+	if len(threats) == 0 {
+		d.bad("threats", "missing or empty: a pattern is verified against at least one threat")
+	}
+	for i, raw := range threats {
+		p.Threats = append(p.Threats, d.threat(raw, fmt.Sprintf("threats[%d]", i), p.Model.Dependencies))
+	}
+	if raw, ok := m.get("slo"); !ok {
+		d.bad("slo", "missing")
+	} else {
+		p.SLO = d.slo(raw)
+	}
+	if raw, ok := m.get("provenance"); ok {
 		p.Provenance = d.provenance(raw)
 	} else {
 		d.bad("provenance", "missing")
 	}
-	return p
 }
 
 // genome decodes the pattern's genome, prefixing the genome's own field
@@ -259,7 +298,7 @@ func (d *decoder) model(raw json.RawMessage) Model {
 			continue
 		}
 		dep := Dependency{Name: d.str(o, path, "name", true), Service: d.duration(o, path, "service", true), Capacity: d.integer(o, path, "capacity", true)}
-		if dep.Name != "" && !namePattern.MatchString(dep.Name) {
+		if dep.Name != "" && !isName(dep.Name) {
 			d.bad(path+".name", "%q: use lowercase letters, digits and '-'", dep.Name)
 		}
 		if slices.ContainsFunc(md.Dependencies, func(o Dependency) bool { return o.Name == dep.Name }) {
@@ -282,19 +321,19 @@ func (d *decoder) threat(raw json.RawMessage, path string, deps []Dependency) Th
 		return Threat{}
 	}
 	th := Threat{Kind: d.str(o, path, "kind", true)}
-	fields, ok := threatFields[th.Kind]
+	kind, ok := threatFields[th.Kind]
 	if !ok {
 		if th.Kind != "" {
 			d.bad(path+".kind", "unknown %q: want one of %s", th.Kind, list(threatKinds))
 		}
 		return th
 	}
-	for k := range o {
-		if k != "kind" && !slices.Contains(fields.takes, k) {
-			d.bad(join(path, k), "not used by a %s threat (it takes %s)", th.Kind, strings.Join(fields.takes, ", "))
+	for i, f := range o {
+		if f.key != "kind" && !slices.Contains(kind.takes, f.key) && o.last(i) {
+			d.bad(join(path, f.key), "not used by a %s threat (it takes %s)", th.Kind, strings.Join(kind.takes, ", "))
 		}
 	}
-	need := func(k string) bool { return slices.Contains(fields.needs, k) }
+	need := func(k string) bool { return slices.Contains(kind.needs, k) }
 	th.Target = d.str(o, path, "target", false)
 	th.Second = d.str(o, path, "second", false)
 	th.Outage = d.duration(o, path, "outage", need("outage"))
@@ -329,7 +368,7 @@ func (d *decoder) provenance(raw json.RawMessage) Provenance {
 	if o == nil {
 		return pv
 	}
-	if r, ok := o["seed"]; !ok {
+	if r, ok := o.get("seed"); !ok {
 		d.bad("provenance.seed", "missing")
 	} else if n, err := strconv.ParseUint(string(bytes.TrimSpace(r)), 10, 64); err != nil {
 		d.bad("provenance.seed", "%s is not a whole number from 0 to 2^64-1", r)

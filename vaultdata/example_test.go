@@ -45,3 +45,24 @@ func ExampleVault_Genome() {
 	// <nil> vaultdata: no such pattern "pgx-outage-retyr" in a vault of 15; did you mean "pgx-outage-retry" or "pgx-pool-bulkhead"?
 	// [timeout retry]
 }
+
+// Read a large vault lazily: Open checks at once only what a search needs,
+// and each pattern's genome, threats and the rest when first used. Check
+// checks every file before the vault is trusted.
+func ExampleLazy() {
+	v, err := vaultdata.Open("patterns", vaultdata.Lazy())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := v.Check(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range v.Search(vaultdata.Query{Stack: "redis"}) {
+		fmt.Println(p.ID, p.Genome.Genes())
+	}
+	// Output:
+	// redis-cache-fallback [fallback timeout]
+	// redis-timeout-retry [timeout retry]
+}

@@ -2,9 +2,12 @@ package vaultdata_test
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -68,47 +71,75 @@ func TestEmbeddedVaultIsValid(t *testing.T) {
 	}
 }
 
-func TestMalformedFilesAreNamedByFileAndField(t *testing.T) {
-	fsys := fstest.MapFS{
+// malformed is a vault of one valid pattern and files broken one way each:
+// in their header (what Lazy checks at once), in their body (what it checks
+// on first use), or not pattern files at all.
+func malformed() (header, body fstest.MapFS) {
+	header = fstest.MapFS{
 		"a.json":           {Data: []byte(valid)},
 		"b.json":           {Data: []byte(valid)},
 		"no-id.json":       {Data: []byte(strings.Replace(valid, `"id": "demo-retry",`, ``, 1))},
-		"genome.json":      {Data: []byte(edit(valid, "demo-retry", "bad-genome", `"maxAttempts": 3`, `"maxAttempts": 99`))},
 		"stack.json":       {Data: []byte(edit(valid, "demo-retry", "bad-stack", `"postgres/pgx"`, `"oracle"`))},
 		"category.json":    {Data: []byte(edit(valid, "demo-retry", "bad-category", `"category": "retry"`, `"category": "magic"`))},
-		"threat.json":      {Data: []byte(edit(valid, "demo-retry", "bad-threat", `"outage": "1s"`, `"outage": "soon", "delay": "1s"`))},
-		"kind.json":        {Data: []byte(edit(valid, "demo-retry", "bad-kind", `"kind": "db-outage"`, `"kind": "meteor"`))},
-		"target.json":      {Data: []byte(edit(valid, "demo-retry", "bad-target", `"outage": "1s"`, `"outage": "1s", "target": "redis"`))},
 		"unknown.json":     {Data: []byte(edit(valid, "demo-retry", "bad-field", `"score": 50,`, `"score": 50, "scroe": 1,`))},
-		"nested.json":      {Data: []byte(edit(valid, "demo-retry", "bad-nested", `"successRate": 0.9`, `"successRate": 0.9, "p95": "1s"`))},
-		"gene.json":        {Data: []byte(edit(valid, "demo-retry", "bad-gene", `"category": "retry"`, `"category": "hedging"`))},
 		"notjson.json":     {Data: []byte(`{"id": `)},
 		"README.md":        {Data: []byte("not a pattern")},
 		"sub/ignored.json": {Data: []byte("{}")},
 	}
-	_, err := vaultdata.Load(fsys)
-	if err == nil {
-		t.Fatal("Load accepted malformed files")
+	body = fstest.MapFS{
+		"a.json":      {Data: []byte(valid)},
+		"genome.json": {Data: []byte(edit(valid, "demo-retry", "bad-genome", `"maxAttempts": 3`, `"maxAttempts": 99`))},
+		"threat.json": {Data: []byte(edit(valid, "demo-retry", "bad-threat", `"outage": "1s"`, `"outage": "soon", "delay": "1s"`))},
+		"kind.json":   {Data: []byte(edit(valid, "demo-retry", "bad-kind", `"kind": "db-outage"`, `"kind": "meteor"`))},
+		"target.json": {Data: []byte(edit(valid, "demo-retry", "bad-target", `"outage": "1s"`, `"outage": "1s", "target": "redis"`))},
+		"nested.json": {Data: []byte(edit(valid, "demo-retry", "bad-nested", `"successRate": 0.9`, `"successRate": 0.9, "p95": "1s"`))},
+		"gene.json":   {Data: []byte(edit(valid, "demo-retry", "bad-gene", `"category": "retry"`, `"category": "hedging"`))},
+		"syntax.json": {Data: []byte(edit(valid, "demo-retry", "bad-syntax", `"slo": {"successRate": 0.9}`, `"slo": {"successRate": 0.9 0.8}`))},
 	}
-	if !errors.Is(err, vaultdata.ErrInvalid) {
-		t.Errorf("errors.Is(err, ErrInvalid) = false for %v", err)
-	}
-	msg := err.Error()
-	for _, want := range []string{
+	return header, body
+}
+
+// The problems malformed's files have, as Load reports them.
+var (
+	headerProblems = []string{
 		"b.json: id: \"demo-retry\" is also the id of a.json",
 		"no-id.json: id: missing",
-		"genome.json: genome.retry.maxAttempts: 99",
 		"stack.json: stack: unknown \"oracle\"",
 		"category.json: category: unknown \"magic\"",
+		"unknown.json: scroe: unknown field",
+		"notjson.json: (file): not JSON",
+	}
+	bodyProblems = []string{
+		"genome.json: genome.retry.maxAttempts: 99",
 		"threat.json: threats[0].delay: not used by a db-outage threat",
 		"threat.json: threats[0].outage: \"soon\" is not a duration",
 		"kind.json: threats[0].kind: unknown \"meteor\"",
 		"target.json: threats[0].target: \"redis\" is not a dependency of the model",
-		"unknown.json: scroe: unknown field",
 		"nested.json: slo.p95: unknown field",
 		"gene.json: category: hedging, but the genome has no hedge gene",
-		"notjson.json: (file): not JSON",
-	} {
+		"syntax.json: (file): not JSON",
+	}
+)
+
+func TestMalformedFilesAreNamedByFileAndField(t *testing.T) {
+	fsys, body := malformed()
+	maps.Copy(fsys, body)
+	_, err := vaultdata.Load(fsys)
+	if err == nil {
+		t.Fatal("Load accepted malformed files")
+	}
+	checkProblems(t, err, append(headerProblems, bodyProblems...))
+}
+
+// checkProblems checks that err reports every problem in want, each line as
+// "file: field: problem", and blames no valid file.
+func checkProblems(t *testing.T, err error, want []string) {
+	t.Helper()
+	if !errors.Is(err, vaultdata.ErrInvalid) {
+		t.Errorf("errors.Is(err, ErrInvalid) = false for %v", err)
+	}
+	msg := err.Error()
+	for _, want := range want {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the error lacks %q", want)
 		}
@@ -126,6 +157,64 @@ func TestMalformedFilesAreNamedByFileAndField(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestLazyChecksTheHeaderAtOnceAndTheRestOnFirstUse(t *testing.T) {
+	header, body := malformed()
+	if _, err := vaultdata.Load(header, vaultdata.Lazy()); err == nil {
+		t.Error("a lazy Load accepted files whose headers are malformed")
+	} else {
+		checkProblems(t, err, headerProblems)
+	}
+
+	v, err := vaultdata.Load(body, vaultdata.Lazy())
+	if err != nil {
+		t.Fatalf("a lazy Load checked more than the headers: %v", err)
+	}
+	var wg sync.WaitGroup // first uses race one another: each file is decoded once
+	for range 4 {
+		wg.Go(func() {
+			if _, err := v.Pattern("bad-genome"); err == nil || !strings.Contains(err.Error(), bodyProblems[0]) {
+				t.Errorf("Pattern of a file with a bad genome: %v", err)
+			}
+			if g, err := v.Genome("demo-retry"); err != nil || g.Retry == nil {
+				t.Errorf("Genome of a valid file: %v, %v", g, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := v.Search(vaultdata.Query{}); len(got) != 1 || got[0].ID != "demo-retry" {
+		t.Errorf("Search in a lazy vault returned %d patterns; want only the valid one", len(got))
+	}
+	if got := v.List(); len(got) != 1 {
+		t.Errorf("List in a lazy vault returned %d patterns; want only the valid one", len(got))
+	}
+	err = v.Check()
+	if err == nil {
+		t.Fatal("Check accepted malformed files")
+	}
+	checkProblems(t, err, bodyProblems)
+	_, eager := vaultdata.Load(body)
+	if got, want := sortedLines(err), sortedLines(eager); !slices.Equal(got, want) {
+		t.Errorf("Check reported\n%s\nLoad without Lazy\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	good, err := vaultdata.Open("patterns", vaultdata.Lazy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := good.Check(); err != nil {
+		t.Errorf("Check of the shipped patterns: %v", err)
+	}
+	if err := vaultdata.Default().Check(); err != nil {
+		t.Errorf("Check of a vault loaded without Lazy: %v", err)
+	}
+}
+
+func sortedLines(err error) []string {
+	lines := strings.Split(err.Error(), "\n")
+	slices.Sort(lines)
+	return lines
 }
 
 // edit renames the pattern id and replaces old by new in the file.

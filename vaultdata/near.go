@@ -17,8 +17,8 @@ func (v *Vault) near(id string) []string {
 	limit := max(2, len(id)/3)
 	word, _, _ := strings.Cut(id, "-")
 	var cs []cand
-	for i := range v.patterns {
-		other := v.patterns[i].ID
+	for _, e := range v.entries {
+		other := e.head.ID
 		d := distance(id, other)
 		switch {
 		case d <= limit:

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/rafaelabs/rafael/genome"
 )
@@ -18,87 +19,159 @@ import (
 var shipped embed.FS
 
 // Vault is a set of patterns loaded from one directory, sorted by id. It is
-// read-only: what it returns are copies.
+// read-only — what it returns are copies — and safe for concurrent use.
 type Vault struct {
-	patterns []Pattern      // sorted by ID
-	byID     map[string]int // index into patterns
+	entries []*entry       // sorted by ID
+	byID    map[string]int // index into entries
+	lazy    bool           // loaded with Lazy: bodies are decoded on first use
 }
 
-// Default returns the vault this package ships. Its files are checked by the
-// package's tests, so it cannot fail in a released build; if it ever does,
-// Default panics with every problem.
+// Default returns the vault this package ships, loaded once. Its files are
+// checked by the package's tests, so it cannot fail in a released build; if
+// it ever does, Default panics with every problem.
 func Default() *Vault {
-	sub, err := fs.Sub(shipped, "patterns")
-	if err == nil {
-		var v *Vault
-		if v, err = Load(sub); err == nil {
-			return v
-		}
+	v, err := shippedVault()
+	if err != nil {
+		panic(err)
 	}
-	panic(err)
+	return v
 }
+
+var shippedVault = sync.OnceValues(func() (*Vault, error) {
+	sub, err := fs.Sub(shipped, "patterns")
+	if err != nil {
+		return nil, err
+	}
+	return load(sub, true, nil) // an embed.FS may be read concurrently
+})
 
 // Open loads the patterns in dir (its *.json files; subdirectories are not
-// read), such as a team's own vault of exported champions.
-func Open(dir string) (*Vault, error) {
+// read), such as a team's own vault of exported champions, as [Load] does.
+func Open(dir string, opts ...Option) (*Vault, error) {
 	if _, err := os.ReadDir(dir); err != nil {
 		return nil, fmt.Errorf("vaultdata: %w", err)
 	}
-	return Load(os.DirFS(dir))
+	return load(os.DirFS(dir), true, opts) // an os.DirFS may be read concurrently
 }
 
 // Load loads every *.json file at the root of fsys as a pattern. Decoding is
 // strict and every problem of every file is reported at once, joined: each a
 // [FieldError] "<file>: <field>: <problem>" — an unknown field, a missing id,
 // an invalid genome, an unknown stack or category, a bad threat, an id that
-// two files share. Nothing is returned unless every file is valid.
-func Load(fsys fs.FS) (*Vault, error) {
+// two files share. Nothing is returned unless every file is valid. The files
+// are decoded on GOMAXPROCS goroutines.
+//
+// With [Lazy], Load checks only each file's header and ids, and leaves the
+// rest of each file to be checked on first use or by [Vault.Check].
+func Load(fsys fs.FS, opts ...Option) (*Vault, error) {
+	return load(fsys, false, opts)
+}
+
+// load is Load, reading the files on the decoding goroutines when fsys is
+// known to allow it (fs.FS does not promise it): a file of a directory
+// takes longer to read than to decode lazily.
+func load(fsys fs.FS, concurrent bool, opts []Option) (*Vault, error) {
+	var o options
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
 	names, err := fs.Glob(fsys, "*.json")
 	if err != nil {
 		return nil, fmt.Errorf("vaultdata: %w", err)
 	}
-	v := &Vault{byID: make(map[string]int, len(names)), patterns: make([]Pattern, 0, len(names))}
-	var errs []error
+	entries := make([]*entry, len(names))
+	errs := make([]error, len(names)) // by file, in the order of names
+	read := func(i int) {
+		e := &entry{file: names[i]}
+		var err error
+		if e.data, err = fs.ReadFile(fsys, e.file); err != nil {
+			errs[i] = fmt.Errorf("vaultdata: %w", err)
+			return
+		}
+		entries[i] = e
+	}
+	if !concurrent {
+		for i := range names {
+			read(i)
+		}
+	}
+	parallel(len(entries), func(i int) {
+		if concurrent {
+			read(i)
+		}
+		if e := entries[i]; e != nil {
+			if o.lazy {
+				errs[i] = e.header()
+			} else {
+				_, errs[i] = e.decode(false)
+			}
+		}
+	})
+	v := &Vault{byID: make(map[string]int, len(names)), entries: make([]*entry, 0, len(names)), lazy: o.lazy}
 	owner := make(map[string]string, len(names)) // id → file
-	for _, name := range names {
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("vaultdata: %w", err))
+	for i, e := range entries {
+		if errs[i] != nil {
 			continue
 		}
-		p, err := decodePattern(name, data)
-		if err != nil {
-			errs = append(errs, err)
+		if first, dup := owner[e.head.ID]; dup {
+			errs[i] = &FieldError{File: e.file, Field: "id", Problem: fmt.Sprintf("%q is also the id of %s: ids are unique in a vault", e.head.ID, first)}
 			continue
 		}
-		if first, dup := owner[p.ID]; dup {
-			errs = append(errs, &FieldError{File: name, Field: "id", Problem: fmt.Sprintf("%q is also the id of %s: ids are unique in a vault", p.ID, first)})
-			continue
-		}
-		owner[p.ID] = name
-		v.patterns = append(v.patterns, *p)
+		owner[e.head.ID] = e.file
+		v.entries = append(v.entries, e)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
-	slices.SortFunc(v.patterns, func(a, b Pattern) int { return cmp.Compare(a.ID, b.ID) })
-	for i, p := range v.patterns {
-		v.byID[p.ID] = i
+	slices.SortFunc(v.entries, func(a, b *entry) int { return cmp.Compare(a.head.ID, b.head.ID) })
+	for i, e := range v.entries {
+		v.byID[e.head.ID] = i
 	}
 	return v, nil
 }
 
-// List returns every pattern, sorted by id.
+// Check decodes and validates every pattern not yet decoded and returns
+// every problem of every file, joined, as [Load] without [Lazy] reports
+// them. It is nil for a vault loaded without Lazy, whose files were all
+// checked then.
+func (v *Vault) Check() error {
+	if !v.lazy {
+		return nil
+	}
+	errs := make([]error, len(v.entries))
+	parallel(len(v.entries), func(i int) { _, errs[i] = v.entries[i].decode(true) })
+	return errors.Join(errs...)
+}
+
+// List returns every pattern, sorted by id; in a [Lazy] vault, those whose
+// files are valid.
 func (v *Vault) List() []Pattern {
-	out := make([]Pattern, len(v.patterns))
-	for i := range v.patterns {
-		out[i] = v.patterns[i].clone()
+	return v.patterns(v.entries)
+}
+
+// patterns returns copies of the patterns of es that are valid, in order,
+// decoding those of a lazy vault on GOMAXPROCS goroutines.
+func (v *Vault) patterns(es []*entry) []Pattern {
+	full := make([]*Pattern, len(es))
+	if v.lazy {
+		parallel(len(es), func(i int) { full[i], _ = es[i].decode(true) })
+	} else {
+		for i, e := range es {
+			full[i] = e.full
+		}
+	}
+	out := make([]Pattern, 0, len(es))
+	for _, p := range full {
+		if p != nil {
+			out = append(out, p.clone())
+		}
 	}
 	return out
 }
 
 // Pattern returns the pattern with the given id. An unknown id is an error
-// matching [ErrNotFound] that lists the closest ids.
+// matching [ErrNotFound] that lists the closest ids; in a [Lazy] vault, a
+// file that proves invalid gives its problems, each a [FieldError].
 func (v *Vault) Pattern(id string) (Pattern, error) {
 	i, ok := v.byID[id]
 	if !ok {
@@ -106,9 +179,13 @@ func (v *Vault) Pattern(id string) (Pattern, error) {
 		if near := v.near(id); len(near) > 0 {
 			msg = "; did you mean " + list(quoteAll(near)) + "?"
 		}
-		return Pattern{}, fmt.Errorf("%w %q in a vault of %d%s", ErrNotFound, id, len(v.patterns), msg)
+		return Pattern{}, fmt.Errorf("%w %q in a vault of %d%s", ErrNotFound, id, len(v.entries), msg)
 	}
-	return v.patterns[i].clone(), nil
+	p, err := v.entries[i].decode(v.lazy)
+	if err != nil {
+		return Pattern{}, err
+	}
+	return p.clone(), nil
 }
 
 // Genome returns a copy of the genome of the pattern with the given id,
@@ -129,11 +206,12 @@ type Query struct {
 	MinScore int      // the lowest declared reliability score
 }
 
-// Search returns the patterns q selects, the highest score first, then by id.
+// Search returns the patterns q selects, the highest score first, then by
+// id; in a [Lazy] vault, those whose files are valid.
 func (v *Vault) Search(q Query) []Pattern {
-	var out []Pattern
-	for i := range v.patterns {
-		p := &v.patterns[i]
+	var hits []*entry
+	for _, e := range v.entries {
+		p := &e.head
 		if q.Stack != "" && !inStack(p.Stack, q.Stack) ||
 			q.Category != 0 && p.Category != q.Category ||
 			p.Score < q.MinScore {
@@ -142,8 +220,12 @@ func (v *Vault) Search(q Query) []Pattern {
 		if !hasAll(p.Tags, q.Tags) {
 			continue
 		}
-		out = append(out, p.clone())
+		hits = append(hits, e)
 	}
+	if len(hits) == 0 {
+		return nil
+	}
+	out := v.patterns(hits)
 	slices.SortStableFunc(out, func(a, b Pattern) int { return cmp.Compare(b.Score, a.Score) })
 	return out
 }
