@@ -48,9 +48,10 @@ bench:
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) .
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./harness/
 
-## fuzz: fuzz genome JSON decoding, then the guardian's parsers, for $(FUZZTIME) each
+## fuzz: fuzz the guardian's parsers, genome JSON decoding and the vault's scanner, for $(FUZZTIME) each
 fuzz: fuzz-guardian
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./genome/
+	$(GO) test -run '^$$' -fuzz '^FuzzScanner$$' -fuzztime $(FUZZTIME) ./vaultdata/
 
 ## fuzz-guardian: fuzz the audit log, checkpoint and approval parsers for $(FUZZTIME) each
 fuzz-guardian:

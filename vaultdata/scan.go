@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"unicode/utf8"
 )
 
 // The decoder splits objects and arrays with this small scanner rather than
@@ -168,7 +169,7 @@ func members(raw []byte) (fields, bool) {
 			return nil, false
 		}
 		key := intern(raw[start+1 : s.i-1])
-		if escaped {
+		if escaped || !utf8.Valid(raw[start+1:s.i-1]) { // encoding/json's rules: unescape, and U+FFFD for bad bytes
 			var k string // not key itself, which would then live on the heap
 			if err := json.Unmarshal(raw[start:s.i], &k); err != nil {
 				return nil, false
