@@ -105,12 +105,13 @@ func TestWorkersRideOutMemoryPressure(t *testing.T) {
 	lost := naive.Threats[0].Trials[0].Metrics
 	assert.Less(t, lost.SuccessRate, 0.9, "the naive pool loses jobs under pressure")
 
-	// A retry whose backoff outlasts the pressure (0.1s, 0.2s, then 0.4s
-	// apart: 2.3s in all) keeps every job.
+	// A retry whose backoff outlasts the pressure and the rush of refused
+	// jobs that follows it (0.1s, 0.2s, then 0.4s apart: 4.7s in all) keeps
+	// every job, even on a loaded machine.
 	rep := harness.Run(t, harness.Spec{
 		Module:   "workers",
-		Genome:   &genome.Genome{Retry: &genome.Retry{MaxAttempts: 8, BaseDelay: 100 * time.Millisecond, MaxDelay: 400 * time.Millisecond, Multiplier: 2, Jitter: 0.2}},
-		Drain:    3 * time.Second, // a job refused late in the pressure may retry past the trial's end
+		Genome:   &genome.Genome{Retry: &genome.Retry{MaxAttempts: 14, BaseDelay: 100 * time.Millisecond, MaxDelay: 400 * time.Millisecond, Multiplier: 2, Jitter: 0.2}},
+		Drain:    6 * time.Second, // a job refused late in the pressure may retry past the trial's end
 		Threats:  []scenarios.Threat{pressure},
 		Workload: pool.Run,
 		SLO:      harness.SLO{SuccessRate: 0.98, RecoverWithin: 500 * time.Millisecond},
