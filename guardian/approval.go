@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -59,7 +60,7 @@ func (g *Guardian) WriteApproval(envelope []byte) (string, error) {
 	sum := sha256.Sum256(envelope)
 	name := st.Predicate.Proposal[len("sha256:"):][:16] + "-" + hex.EncodeToString(sum[:8]) + ".json"
 	path := filepath.Join(dir, name)
-	if err := writeFileAtomic(path, envelope); err != nil {
+	if err := atomicfile.Write(path, envelope); err != nil {
 		return "", fmt.Errorf("guardian: write approval: %w", err)
 	}
 	return path, nil

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 )
 
 // Proposal is a genome change put to the guardian.
@@ -170,7 +171,7 @@ func (g *Guardian) Propose(ctx context.Context, p Proposal) (Decision, error) {
 	}
 	if d.Status == Adopted {
 		g.stage("durable")
-		if err := writeFileAtomic(g.genomePath(d.Module), append(newJSON, '\n')); err != nil {
+		if err := atomicfile.Write(g.genomePath(d.Module), append(newJSON, '\n')); err != nil {
 			return d, fmt.Errorf("guardian: the adoption is recorded (seq %d) but writing the genome file failed; the next Propose finishes it: %w", d.Entry.Seq, err)
 		}
 	}

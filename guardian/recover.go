@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 )
 
 // begin starts an operation that appends to the log, with g.mu held: it
@@ -28,12 +29,12 @@ func (g *Guardian) begin(ctx context.Context) (*history, []string, error) {
 // replaced (or does not exist). A genome file that is neither is reported,
 // never overwritten. It returns one line per module it repaired.
 func (g *Guardian) recover(h *history) ([]string, error) {
-	removeStaleTemps(g.path(checkpointFile))
+	atomicfile.RemoveStale(g.path(checkpointFile))
 	var done []string
 	for module, recs := range h.modules {
 		last := recs[len(recs)-1]
 		path := g.genomePath(module)
-		removeStaleTemps(path)
+		atomicfile.RemoveStale(path)
 		onDisk, err := genome.Load(path)
 		switch {
 		case err == nil && onDisk.Digest() == last.To:
@@ -48,7 +49,7 @@ func (g *Guardian) recover(h *history) ([]string, error) {
 		if err != nil || want.Digest() != last.To {
 			return nil, fmt.Errorf("guardian: audit seq %d: the recorded genome does not match its digest %s; run Verify", last.Seq, last.To)
 		}
-		if err := writeFileAtomic(path, append(append([]byte(nil), last.Genome...), '\n')); err != nil {
+		if err := atomicfile.Write(path, append(append([]byte(nil), last.Genome...), '\n')); err != nil {
 			return nil, fmt.Errorf("guardian: finishing the interrupted write of %s: %w", path, err)
 		}
 		done = append(done, fmt.Sprintf("%s: finished writing the genome %s at audit seq %d (%s)", module, last.Event, last.Seq, last.To))
@@ -91,7 +92,7 @@ func (g *Guardian) Rollback(ctx context.Context, module, actor, reason string) (
 		return EntryRef{}, err
 	}
 	g.stage("durable")
-	if err := writeFileAtomic(g.genomePath(module), append(append([]byte(nil), last.Replaced...), '\n')); err != nil {
+	if err := atomicfile.Write(g.genomePath(module), append(append([]byte(nil), last.Replaced...), '\n')); err != nil {
 		return ref, fmt.Errorf("guardian: the rollback is recorded (seq %d) but writing the genome file failed; the next Propose finishes it: %w", ref.Seq, err)
 	}
 	return ref, nil

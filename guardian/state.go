@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"strings"
 	"time"
 )
@@ -160,7 +161,7 @@ func (g *Guardian) seal(h *history) error {
 	if err != nil {
 		return fmt.Errorf("guardian: sealing: %w", err)
 	}
-	if err := writeFileAtomic(g.path(checkpointFile), note); err != nil {
+	if err := atomicfile.Write(g.path(checkpointFile), note); err != nil {
 		return fmt.Errorf("guardian: writing the checkpoint: %w", err)
 	}
 	h.sealed = n

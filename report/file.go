@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"os"
 	"path/filepath"
 )
@@ -20,13 +21,13 @@ func (r *Report) MarshalIndent() ([]byte, error) {
 
 // WriteFile writes the report as JSON to path atomically: to a temporary
 // file in the same directory, synced, then renamed over path, so a reader
-// never sees half a report.
+// never sees half a report. It creates path's directory when missing.
 func (r *Report) WriteFile(path string) error {
 	data, err := r.MarshalIndent()
 	if err != nil {
 		return fmt.Errorf("report: encode %s: %w", path, err)
 	}
-	return writeAtomic(path, append(data, '\n'))
+	return write(path, append(data, '\n'))
 }
 
 // WriteFiles writes the report in dir as base.json, base.md and base.html
@@ -48,7 +49,7 @@ func (r *Report) WriteFiles(dir, base string) ([]string, error) {
 		data []byte
 	}{{".json", append(js, '\n')}, {".md", r.Markdown()}, {".html", page}} {
 		p := filepath.Join(dir, base+f.ext)
-		if err := writeAtomic(p, f.data); err != nil {
+		if err := write(p, f.data); err != nil {
 			return paths, err
 		}
 		paths = append(paths, p)
@@ -85,33 +86,14 @@ func ReadFile(path string) (*Report, error) {
 	return &r, nil
 }
 
-// writeAtomic writes data to path through a temporary file and a rename.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// write creates path's directory when missing and replaces path with data
+// atomically.
+func write(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		return fmt.Errorf("report: write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("report: sync %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("report: close %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"flag"
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,7 +19,7 @@ func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
-		require.NoError(t, writeAtomic(path, got))
+		require.NoError(t, atomicfile.Write(path, got))
 		t.Logf("wrote %s", path)
 		return
 	}

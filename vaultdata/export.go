@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"math"
-	"os"
 	"path/filepath"
 
 	"github.com/rafaelabs/rafael/genome"
@@ -78,35 +78,8 @@ func Export(dir string, p Pattern) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, name)
-	if err := writeAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		return "", fmt.Errorf("vaultdata: export %s: %w", p.ID, err)
 	}
 	return path, nil
-}
-
-// writeAtomic writes data to path through a synced temporary file in the
-// same directory, renamed over path, so a reader never sees half a file.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }

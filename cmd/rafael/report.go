@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,7 +57,7 @@ in -o DIR, and prints the Markdown.`,
 				path string
 				data []byte
 			}{{base + ".md", md}, {base + ".html", html}} {
-				if err := writeAtomic(f.path, f.data); err != nil {
+				if err := atomicfile.Write(f.path, f.data); err != nil {
 					return e.usagef("report render: %v", err)
 				}
 				fmt.Fprintf(e.stderr, "rafael: wrote %s\n", f.path)
@@ -189,11 +190,11 @@ func writeSummary(s *report.Summary, out string) ([]string, error) {
 		return files, err
 	}
 	html := filepath.Join(out, "summary.html")
-	if err := writeAtomic(html, page); err != nil {
+	if err := atomicfile.Write(html, page); err != nil {
 		return files, err
 	}
 	md := filepath.Join(out, "summary.md")
-	if err := writeAtomic(md, s.Markdown()); err != nil {
+	if err := atomicfile.Write(md, s.Markdown()); err != nil {
 		return files, err
 	}
 	return append(files, html, md), nil
