@@ -23,6 +23,16 @@
 // the SLO fails its subtest with what was measured, what was required, the
 // seed and the command that replays it.
 //
+// # Evolution
+//
+// With Spec.Evolve the starting genome's trials only record how it fares;
+// evolve.Search then looks for a genome that meets the SLO with margin,
+// probes its champion with smaller threats and evolves again against what
+// broke it; the champion runs the baseline's seeds as subtests
+// "evolved/<threat>/seed=<n>" and a rapid property check over every threat up
+// to the declared one as "evolved/<threat>/property". With -rafael.update the
+// champion is proposed to the guardian, whose decision the report carries.
+//
 // # Tiers
 //
 //   - [Simulated]: every trial runs inside a testing/synctest bubble against
@@ -37,8 +47,8 @@
 //
 // # Flags
 //
-// -rafael.seed, -rafael.tier, -rafael.trials, -rafael.out and
-// -rafael.update, each mirrored by an environment variable (RAFAEL_SEED,
+// -rafael.seed, -rafael.tier, -rafael.trials, -rafael.out, -rafael.update
+// and -rafael.dir, each mirrored by an environment variable (RAFAEL_SEED,
 // ...): see [Run]. -short runs one trial per threat; Run stops before the
 // test's deadline. After its trials Run checks with goleak that nothing was
 // left running.

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"flag"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,48 @@ type evolution struct {
 	champion *genome.Genome
 	history  []report.Generation
 	stopped  string
+}
+
+// evolved evolves the genome, then runs the champion's trials as subtests
+// "evolved/<threat>/seed=<n>" with the baseline's seeds, and its property
+// check as "evolved/<threat>/property".
+func (r *runner) evolved(t *testing.T, rep *report.Report) {
+	ev := r.evolveGenome(t)
+	t.Run("evolved", func(t *testing.T) {
+		for i, th := range r.threats {
+			row := &rep.Threats[i]
+			t.Run(th.Name, func(t *testing.T) {
+				for _, base := range row.Trials {
+					t.Run(fmt.Sprintf("seed=%d", base.Seed), func(t *testing.T) {
+						row.EvolvedTrials = append(row.EvolvedTrials, r.trial(t, th, ev.champion, base.Seed, false, &row.EvolvedLatency))
+					})
+				}
+				if r.tier == Wire {
+					t.Logf("rafael: the property check over generated threats runs on the simulated tier only (a wire trial takes seconds); evolve there and prove the champion here")
+					return
+				}
+				t.Run("property", func(t *testing.T) {
+					r.property(t, th, ev.champion, func(cx report.Counterexample) {
+						rep.Counterexamples = append(rep.Counterexamples, cx)
+					})
+				})
+			})
+		}
+	})
+	fillEvolved(rep, r.genome, ev)
+	switch {
+	case r.set.update && !t.Failed():
+		r.propose(t, ev.champion, rep)
+	case r.set.update:
+		t.Logf("rafael: -rafael.update: the champion failed its checks; nothing proposed")
+	case ev.champion != r.genome:
+		t.Logf("rafael: run with -rafael.update to propose the champion to the guardian (%s)", r.dir())
+	}
+	changes := strings.Join(rep.GenomeDiff, "; ")
+	if changes == "" {
+		changes = "none"
+	}
+	t.Logf("rafael: %s: score %s; changes: %s", r.spec.Module, scoreLine(rep), changes)
 }
 
 // evolveGenome searches for a genome that survives the run's threats: a

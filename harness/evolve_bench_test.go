@@ -2,9 +2,7 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"math"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,54 +10,31 @@ import (
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/internal/seed"
+	"github.com/rafaelabs/rafael/internal/sim"
 	"github.com/rafaelabs/rafael/scenarios"
 )
-
-// service is an in-process dependency with a capacity: at most slots calls
-// are served at once, each taking serve; a call beyond that is refused at
-// once, as an overloaded server would. Its calls go through a hook first.
-type service struct {
-	hook   *faults.Hook
-	slots  int64
-	serve  time.Duration
-	inside atomic.Int64
-}
-
-var errOverloaded = errors.New("service: overloaded")
-
-func (s *service) call(ctx context.Context) error {
-	if err := s.hook.Before(ctx); err != nil {
-		return err
-	}
-	if s.inside.Add(1) > s.slots {
-		s.inside.Add(-1)
-		return errOverloaded
-	}
-	defer s.inside.Add(-1)
-	return work(ctx, s.serve)
-}
 
 // fiveThreats is a spec facing every named threat: a cache in front of a
 // database, both in-process with a capacity.
 func fiveThreats(o *evolve.Options) Spec {
-	db := &service{hook: faults.NewHook("db", 1), slots: 16, serve: 2 * time.Millisecond}
-	cache := &service{hook: faults.NewHook("cache", 2), slots: 32, serve: time.Millisecond}
+	db := &sim.Dependency{Hook: faults.NewHook("db", 1), Slots: 16, Serve: 2 * time.Millisecond}
+	cache := &sim.Dependency{Hook: faults.NewHook("cache", 2), Slots: 32, Serve: time.Millisecond}
 	return Spec{
 		Module: "catalog",
 		Genome: &genome.Genome{},
 		Threats: []scenarios.Threat{
-			scenarios.Latency(db.hook, 300*time.Millisecond, scenarios.InjectFor(2*time.Second)),
-			scenarios.DBOutage(db.hook, 2*time.Second),
+			scenarios.Latency(db.Hook, 300*time.Millisecond, scenarios.InjectFor(2*time.Second)),
+			scenarios.DBOutage(db.Hook, 2*time.Second),
 			scenarios.Flood(16, 400, scenarios.InjectFor(2*time.Second)),
 			scenarios.MemoryPressure(64<<20, scenarios.InjectFor(2*time.Second)),
-			scenarios.Cascade(cache.hook, db.hook, 400*time.Millisecond, scenarios.InjectFor(2*time.Second)),
+			scenarios.Cascade(cache.Hook, db.Hook, 400*time.Millisecond, scenarios.InjectFor(2*time.Second)),
 		},
 		Workload: func(ctx context.Context, p *genome.Policy) error {
 			return p.Do(ctx, func(ctx context.Context) error {
-				if err := cache.call(ctx); err != nil {
+				if err := cache.Call(ctx); err != nil {
 					return err
 				}
-				return db.call(ctx)
+				return db.Call(ctx)
 			})
 		},
 		SLO:    SLO{SuccessRate: 0.95},

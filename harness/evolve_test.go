@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,7 +64,9 @@ func TestEvolutionFindsAGenomeThatSurvives(t *testing.T) {
 	assert.True(t, champion.Has(genome.GeneRetry), "a retry bridges the outage:\n%s", champion)
 	assert.Equal(t, rep.Champion, champion.Digest())
 	assert.Equal(t, rep.Genome, champion.Parent)
-	assert.Contains(t, rep.GenomeDiff[len(rep.GenomeDiff)-1], "", "the diff lists the changes")
+	require.NotEmpty(t, rep.GenomeDiff, "the diff lists the changes")
+	diff := strings.Join(rep.GenomeDiff, "\n")
+	assert.Contains(t, diff, "+ retry", "the diff names the gene evolution added")
 	t.Logf("champion after %d generations: %s", len(rep.History), rep.ChampionGenome)
 }
 

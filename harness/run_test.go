@@ -8,6 +8,7 @@ import (
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/sim"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,19 +16,7 @@ import (
 
 // store is an in-process dependency: a call that takes 2ms, behind a hook.
 func store(h *faults.Hook) func(context.Context) error {
-	return faults.FuncErr(h, func(ctx context.Context) error { return work(ctx, 2*time.Millisecond) })
-}
-
-// work takes d, or returns ctx's error if ctx ends first.
-func work(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return faults.FuncErr(h, func(ctx context.Context) error { return sim.Work(ctx, 2*time.Millisecond) })
 }
 
 func through(call func(context.Context) error) Workload {

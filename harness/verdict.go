@@ -14,7 +14,7 @@ import (
 // How a trial is judged and how its failure reads.
 
 // judge lists how a trial broke the SLO or could not run.
-func (r *runner) judge(th scenarios.Threat, res bubbleResult, m report.Metrics) []string {
+func (r *runner) judge(res bubbleResult, m report.Metrics) []string {
 	return r.judgeSLO(res, m, r.spec.SLO)
 }
 

