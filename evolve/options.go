@@ -1,6 +1,7 @@
 package evolve
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -35,28 +36,18 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	deff := func(v *float64, d float64) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&o.Generations, 20)
-	def(&o.Population, 16)
-	def(&o.Elite, 2)
-	def(&o.Tournament, 3)
-	def(&o.Seeds, 2)
-	def(&o.Patience, 3)
-	deff(&o.MutationRate, 0.3)
-	deff(&o.Scale, 0.2)
-	deff(&o.GeneRate, 0.15)
-	deff(&o.CrossoverRate, 0.5)
-	deff(&o.MinGain, 0.002)
-	deff(&o.Z, 1.96)
+	o.Generations = cmp.Or(o.Generations, 20)
+	o.Population = cmp.Or(o.Population, 16)
+	o.Elite = cmp.Or(o.Elite, 2)
+	o.Tournament = cmp.Or(o.Tournament, 3)
+	o.Seeds = cmp.Or(o.Seeds, 2)
+	o.Patience = cmp.Or(o.Patience, 3)
+	o.MutationRate = cmp.Or(o.MutationRate, 0.3)
+	o.Scale = cmp.Or(o.Scale, 0.2)
+	o.GeneRate = cmp.Or(o.GeneRate, 0.15)
+	o.CrossoverRate = cmp.Or(o.CrossoverRate, 0.5)
+	o.MinGain = cmp.Or(o.MinGain, 0.002)
+	o.Z = cmp.Or(o.Z, 1.96)
 	if len(o.Genes) == 0 {
 		o.Genes = DefaultGenes()
 	}

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -75,8 +76,8 @@ func (r *runner) evolveGenome(t *testing.T) evolution {
 	o := *r.spec.Evolve
 	o.Weights = r.spec.Weights
 	if testing.Short() {
-		o.Generations = max(3, or(o.Generations, 20)/4)
-		o.Population = max(4, or(o.Population, 16)/2)
+		o.Generations = max(3, cmp.Or(o.Generations, 20)/4)
+		o.Population = max(4, cmp.Or(o.Population, 16)/2)
 		o.Elite = min(o.Elite, o.Population-1)
 	}
 	ctx, cancel := r.evolutionContext(t)
@@ -106,7 +107,7 @@ func (r *runner) evolveGenome(t *testing.T) evolution {
 		}
 		threats = append(threats, found...)
 		problem.Start, problem.Weights, problem.Seed = res.Champion, weights(threats), seed.Mix(r.seed, 0xE0+round)
-		o.Generations = max(3, or(o.Generations, 20)/2)
+		o.Generations = max(3, cmp.Or(o.Generations, 20)/2)
 		if res, err = evolve.Search(ctx, problem, o); err != nil {
 			t.Fatalf("rafael: evolution of %s: %v", r.spec.Module, err)
 		}
@@ -123,13 +124,6 @@ func (r *runner) evolveGenome(t *testing.T) evolution {
 	}
 	t.Logf("rafael: %s evolved in %v (%s): fitness %.3f, %d trials", r.spec.Module, time.Since(began).Round(time.Millisecond), res.Stopped, res.Fitness, res.Evaluations)
 	return ev
-}
-
-func or(v, d int) int {
-	if v == 0 {
-		return d
-	}
-	return v
 }
 
 // weights are the threats' severity weights.

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"os"
@@ -131,8 +132,8 @@ type runner struct {
 // plan resolves spec's defaults against the settings and the test.
 func plan(t *testing.T, spec Spec, set settings) *runner {
 	r := &runner{spec: spec, set: set, tier: spec.tier(), genome: spec.startGenome(), hist: newHistogram()}
-	r.seed = firstNonZero(set.seed, spec.Seed, seed.String(t.Name())|1)
-	r.trials = firstNonZero(set.trials, spec.Trials)
+	r.seed = cmp.Or(set.seed, spec.Seed, seed.String(t.Name())|1)
+	r.trials = cmp.Or(set.trials, spec.Trials)
 	switch {
 	case set.trials > 0:
 	case testing.Short():
@@ -142,12 +143,12 @@ func plan(t *testing.T, spec Spec, set settings) *runner {
 	case r.trials == 0:
 		r.trials = 3
 	}
-	r.requests = firstNonZero(spec.Requests, 100)
+	r.requests = cmp.Or(spec.Requests, 100)
 	r.scale = 1
 	if spec.TimeScale > 0 && r.tier == Wire {
 		r.scale = spec.TimeScale
 	}
-	r.watchdog = time.Duration(firstNonZero(uint64(spec.Watchdog), uint64(20*time.Second)))
+	r.watchdog = cmp.Or(spec.Watchdog, 20*time.Second)
 	for _, th := range spec.Threats {
 		r.threats = append(r.threats, scaled(th, r.scale))
 	}
@@ -158,16 +159,6 @@ func plan(t *testing.T, spec Spec, set settings) *runner {
 		t.Cleanup(b.release)
 	}
 	return r
-}
-
-func firstNonZero[T comparable](vs ...T) T {
-	var zero T
-	for _, v := range vs {
-		if v != zero {
-			return v
-		}
-	}
-	return zero
 }
 
 // scaled returns th with its phases and steps scaled by f.
