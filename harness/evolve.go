@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,7 +84,10 @@ func (r *runner) evolveGenome(t *testing.T) evolution {
 	ctx, cancel := r.evolutionContext(t)
 	defer cancel()
 
-	threats := append([]scenarios.Threat(nil), r.threats...)
+	threats := make([]facing, len(r.threats))
+	for i, th := range r.threats {
+		threats[i] = facing{th, i}
+	}
 	eval, err := r.evaluator(t, &threats, o.Isolation)
 	if err != nil {
 		t.Fatalf("rafael: %v", err)
@@ -96,7 +100,7 @@ func (r *runner) evolveGenome(t *testing.T) evolution {
 	}
 	ev := evolution{history: r.generations(t, res.History, 0)}
 
-	var found []scenarios.Threat
+	var found []facing
 	if r.tier == Simulated { // on the wire tier each probe would take seconds
 		found = r.probe(ctx, t, res.Champion, threats)
 	}
@@ -126,8 +130,15 @@ func (r *runner) evolveGenome(t *testing.T) evolution {
 	return ev
 }
 
+// facing is a threat the search runs: a declared one, or a smaller variant
+// of declared threat number origin that broke an earlier champion.
+type facing struct {
+	scenarios.Threat
+	origin int
+}
+
 // weights are the threats' severity weights.
-func weights(ths []scenarios.Threat) []float64 {
+func weights(ths []facing) []float64 {
 	w := make([]float64, len(ths))
 	for i, th := range ths {
 		w[i] = th.Severity.Weight()
@@ -163,7 +174,7 @@ func (r *runner) generations(t *testing.T, hs []evolve.Generation, first int) []
 // evaluator runs a candidate's trials in this process, each in its own
 // bubble (the simulated tier) or in real time (the wire tier), or in a
 // child process with Subprocess isolation.
-func (r *runner) evaluator(t *testing.T, threats *[]scenarios.Threat, iso evolve.Isolation) (evolve.Evaluator, error) {
+func (r *runner) evaluator(t *testing.T, threats *[]facing, iso evolve.Isolation) (evolve.Evaluator, error) {
 	if err := iso.Available(); err != nil {
 		return nil, err
 	}
@@ -173,7 +184,7 @@ func (r *runner) evaluator(t *testing.T, threats *[]scenarios.Threat, iso evolve
 	return func(ctx context.Context, g *genome.Genome, trials []evolve.Trial) ([]evolve.Outcome, error) {
 		out := make([]evolve.Outcome, len(trials))
 		for i, tr := range trials {
-			res, m, _ := r.runTrial(t, (*threats)[tr.Threat], g, tr.Seed)
+			res, m, _ := r.runTrial(t, (*threats)[tr.Threat].Threat, g, tr.Seed)
 			out[i] = r.outcome(res, m)
 		}
 		return out, nil
@@ -189,14 +200,14 @@ const probeVariants = 16
 // toward the smallest parameters that still do (bisecting each parameter in
 // turn). It returns at most one such threat per declared threat, and only
 // threats not already faced.
-func (r *runner) probe(ctx context.Context, t *testing.T, g *genome.Genome, faced []scenarios.Threat) []scenarios.Threat {
+func (r *runner) probe(ctx context.Context, t *testing.T, g *genome.Genome, faced []facing) []facing {
 	rnd := seed.New(seed.Mix(r.seed, 0x9B0B))
 	breaks := func(th scenarios.Threat, s uint64) bool {
 		res, m, _ := r.runTrial(t, th, g, s)
 		return !r.outcome(res, m).Passed
 	}
-	var found []scenarios.Threat
-	for _, th := range r.threats {
+	var found []facing
+	for origin, th := range r.threats {
 		capped := th.AtMost()
 		ps := capped.Params()
 		if len(ps) == 0 {
@@ -234,22 +245,13 @@ func (r *runner) probe(ctx context.Context, t *testing.T, g *genome.Genome, face
 				}
 			}
 			small := scaled(capped.WithValues(vals), r.scale)
-			if !facing(faced, small) {
-				found = append(found, small)
+			if !slices.ContainsFunc(faced, func(f facing) bool { return f.String() == small.String() }) {
+				found = append(found, facing{small, origin})
 			}
 			break
 		}
 	}
 	return found
-}
-
-func facing(ths []scenarios.Threat, th scenarios.Threat) bool {
-	for _, o := range ths {
-		if o.String() == th.String() {
-			return true
-		}
-	}
-	return false
 }
 
 // property checks with rapid that the champion meets the SLO under every

@@ -14,7 +14,6 @@ import (
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/genome"
-	"github.com/rafaelabs/rafael/scenarios"
 )
 
 // With Subprocess isolation every candidate's trials run in a fresh copy
@@ -49,7 +48,7 @@ type evalTrial struct {
 }
 
 // subprocessEvaluator runs each candidate's trials in a child process.
-func (r *runner) subprocessEvaluator(t *testing.T, threats *[]scenarios.Threat) evolve.Evaluator {
+func (r *runner) subprocessEvaluator(t *testing.T, threats *[]facing) evolve.Evaluator {
 	dir := t.TempDir()
 	n := 0
 	return func(ctx context.Context, g *genome.Genome, trials []evolve.Trial) ([]evolve.Outcome, error) {
@@ -61,12 +60,11 @@ func (r *runner) subprocessEvaluator(t *testing.T, threats *[]scenarios.Threat) 
 		job := evalJob{Test: t.Name(), Seed: r.seed, Genome: data, Result: filepath.Join(dir, fmt.Sprintf("result-%d.json", n))}
 		for _, tr := range trials {
 			th := (*threats)[tr.Threat]
-			base := r.origin(th)
 			var vals []float64
 			for _, p := range th.Params() {
 				vals = append(vals, p.Value)
 			}
-			job.Trials = append(job.Trials, evalTrial{Threat: base, Values: vals, Seed: tr.Seed})
+			job.Trials = append(job.Trials, evalTrial{Threat: th.origin, Values: vals, Seed: tr.Seed})
 		}
 		path := filepath.Join(dir, fmt.Sprintf("job-%d.json", n))
 		body, _ := json.Marshal(job)
@@ -92,21 +90,6 @@ func (r *runner) subprocessEvaluator(t *testing.T, threats *[]scenarios.Threat) 
 		}
 		return outcomes, nil
 	}
-}
-
-// origin returns the index of the declared threat th is, or is a variant of.
-func (r *runner) origin(th scenarios.Threat) int {
-	for i, d := range r.threats {
-		if d.String() == th.String() {
-			return i
-		}
-	}
-	for i, d := range r.threats {
-		if d.Name == th.Name && len(d.Params()) == len(th.Params()) {
-			return i
-		}
-	}
-	return 0
 }
 
 func readOutcomes(path string, n int) ([]evolve.Outcome, error) {
