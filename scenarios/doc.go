@@ -14,6 +14,9 @@
 // recover, see [Threat.Phases]), a String for reports, and a rapid generator
 // of its parameters within their declared ranges ([Threat.Generator]), whose
 // shrinking finds the smallest threat that still breaks the code.
+// [Threat.AtMost] caps those ranges at the threat's own values (every threat
+// up to this one, as the harness's property check draws them), and
+// [Threat.WithValues] rebuilds a threat from parameter values.
 //
 // Threats act on [faults.Target]s, so the same threat drives an embedded
 // Toxiproxy on the wire tier and an in-process hook on the simulated tier.

@@ -39,3 +39,14 @@ func ExampleCompose() {
 	fmt.Println(th, th.Inject, th.Validate())
 	// Output: flaky-api() [high] 4s <nil>
 }
+
+func ExampleThreat_AtMost() {
+	db := faults.NewHook("postgres", 1)
+	upTo := scenarios.DBOutage(db, 2*time.Second).AtMost()
+	p := upTo.Params()[0]
+	fmt.Println(p.Name, time.Duration(p.Min), "to", time.Duration(p.Max))
+	fmt.Println(upTo.WithValues([]float64{float64(700 * time.Millisecond)}))
+	// Output:
+	// outage 500ms to 2s
+	// db-outage(outage=700ms) [high]
+}
