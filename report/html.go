@@ -125,7 +125,7 @@ svg rect.baseline { fill: #8c959f; } svg rect.evolved { fill: #0969da; }
 <h2>Threats</h2>
 <table>
 <tr><th>Threat</th><th>Severity</th><th>Before</th><th>SLO</th>{{if .R.Evolved}}<th>After</th><th>Verdict</th>{{end}}</tr>
-{{range .R.Threats}}<tr><td><code>{{.Threat}}</code></td><td>{{.Severity}}</td><td class="num">{{.Score}}</td><td class="{{passes .Passed}}">{{passes .Passed}}</td>{{if $.R.Evolved}}<td class="num">{{with .Evolved}}{{.}}{{else}}not run{{end}}</td><td class="{{.Verdict}}">{{.Verdict}}</td>{{end}}</tr>
+{{range .R.Threats}}<tr><td><code>{{.Threat}}</code></td><td>{{.Severity}}</td><td class="num">{{.Score}}</td><td class="{{.Status}}">{{.Status}}</td>{{if $.R.Evolved}}<td class="num">{{with .Evolved}}{{.}}{{else}}not run{{end}}</td><td class="{{.Verdict}}">{{.Verdict}}</td>{{end}}</tr>
 {{end}}</table>
 {{range .Charts}}{{template "chart" .}}{{end}}
 <h2>Latency</h2>
@@ -161,7 +161,7 @@ svg rect.baseline { fill: #8c959f; } svg rect.evolved { fill: #0969da; }
 func met(r *Report) string {
 	k := 0
 	for _, t := range r.Threats {
-		if r.Evolved == nil && t.Passed || r.Evolved != nil && t.EvolvedPassed {
+		if r.Evolved == nil && t.Status == Met || r.Evolved != nil && t.EvolvedStatus == Met {
 			k++
 		}
 	}

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/rafaelabs/rafael/slo"
+
 	"bytes"
 	"fmt"
 	"os"
@@ -25,7 +27,7 @@ func (r *Report) Markdown() []byte {
 		for _, c := range r.Counterexamples {
 			fmt.Fprintf(&b, "\n**%s**: smallest breaking threat `%s`, seed %d", c.Name, c.Threat, c.Seed)
 			if len(c.Violations) > 0 {
-				fmt.Fprintf(&b, " (%s)", strings.Join(c.Violations, "; "))
+				fmt.Fprintf(&b, " (%s)", joinViolations(c.Violations))
 			}
 			b.WriteString(". Replay:\n\n")
 			fence(&b, "sh", c.Replay)
@@ -52,7 +54,7 @@ func (r *Report) headline() string {
 	if r.Evolved == nil {
 		failing := 0
 		for _, t := range r.Threats {
-			if !t.Passed {
+			if t.Status != Met {
 				failing++
 			}
 		}
@@ -79,7 +81,7 @@ func (r *Report) threatTable(b *bytes.Buffer) {
 	if r.Evolved == nil {
 		b.WriteString("| Threat | Severity | Score | Trials | SLO |\n|---|---|---:|---:|---|\n")
 		for _, t := range r.Threats {
-			fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |\n", cell(t.Threat), t.Severity, t.Score, t.Score.Trials, passes(t.Passed))
+			fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |\n", cell(t.Threat), t.Severity, t.Score, t.Score.Trials, t.Status)
 		}
 		return
 	}
@@ -96,24 +98,6 @@ func (r *Report) threatTable(b *bytes.Buffer) {
 // String is the score with its interval: "87.5 (85.0–90.0)".
 func (s Score) String() string {
 	return fmt.Sprintf("%.1f (%.1f–%.1f)", s.Score, s.Low, s.High)
-}
-
-// String is the objective in words: "success ≥ 99 %, p99 ≤ 500ms".
-func (s SLO) String() string {
-	var parts []string
-	if s.SuccessRate > 0 {
-		parts = append(parts, fmt.Sprintf("success ≥ %g %%", 100*s.SuccessRate))
-	}
-	if s.P99 > 0 {
-		parts = append(parts, "p99 ≤ "+s.P99.String())
-	}
-	if s.RecoverWithin > 0 {
-		parts = append(parts, "recovery ≤ "+s.RecoverWithin.String())
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
 }
 
 func (r *Report) evolvedTrials() int {
@@ -189,7 +173,7 @@ func (s *Summary) Markdown() []byte {
 			after = r.Evolved.String()
 		}
 		for _, t := range r.Threats {
-			if (r.Evolved == nil && !t.Passed) || (r.Evolved != nil && t.Evolved != nil && !t.EvolvedPassed) {
+			if (r.Evolved == nil && t.Status != Met) || (r.Evolved != nil && t.Evolved != nil && t.EvolvedStatus != Met) {
 				broken++
 			}
 		}
@@ -207,4 +191,13 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// joinViolations is the violations in words, joined by "; ".
+func joinViolations(vs []slo.Violation) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v.String()
+	}
+	return strings.Join(parts, "; ")
 }

@@ -155,16 +155,7 @@ func combine(shards []source) (*Report, error) {
 			}
 		}
 	}
-	for i := range out.Threats {
-		if seen[out.Threats[i].Name] > 1 {
-			rescore(&out.Threats[i])
-		}
-	}
-	out.Baseline, out.Evolved = Overall(out.Threats)
-	out.Improvement = 0
-	if out.Evolved != nil {
-		out.Improvement = out.Evolved.Score - out.Baseline.Score
-	}
+	out.Derive()
 	return out, nil
 }
 
@@ -241,18 +232,6 @@ func addBuckets(a, b []Bucket) []Bucket {
 }
 
 func byBound(a, b Bucket) int { return cmp.Compare(a.UpTo, b.UpTo) }
-
-// rescore computes a threat's scores, passes and verdict from its trials.
-func rescore(t *Threat) {
-	t.Score = ScoreOf(t.Trials)
-	t.Passed = !slices.ContainsFunc(t.Trials, func(tr Trial) bool { return !tr.Passed })
-	if len(t.EvolvedTrials) > 0 {
-		e := ScoreOf(t.EvolvedTrials)
-		t.Evolved = &e
-		t.EvolvedPassed = !slices.ContainsFunc(t.EvolvedTrials, func(tr Trial) bool { return !tr.Passed })
-		t.Verdict = verdict(t.Passed, t.EvolvedPassed)
-	}
-}
 
 // clone is a deep copy of r, through its JSON form.
 func clone(r *Report) (*Report, error) {

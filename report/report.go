@@ -3,10 +3,21 @@ package report
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/rafaelabs/rafael/slo"
 )
 
 // SchemaVersion is the version of the report JSON this package writes.
-const SchemaVersion = 1
+//
+// Version 2 (from version 1): a trial's violations are typed objects
+// ({kind, got, want, detail}) instead of sentences; a trial has a status
+// ("met", "broken", "unstable") and a score of its own, and may carry the
+// re-measurements that made it unstable; a threat's "passed" and
+// "evolvedPassed" are replaced by "status" and "evolvedStatus" ("met",
+// "broken", "unstable" or "not run", with "notRun" saying why); p50–max are
+// the latency of the successes, failedP50–failedMax that of the failures;
+// scores are on the verdict's scale (50 and above: the SLO was met).
+const SchemaVersion = 2
 
 // Report is the outcome of one harness run of a module: what was measured
 // under each threat, and how it compares with the SLO.
@@ -18,7 +29,7 @@ type Report struct {
 	GoVersion     string    `json:"goVersion"` // runtime.Version() of the test binary
 	Start         time.Time `json:"start"`     // wall clock, UTC
 	End           time.Time `json:"end"`       // wall clock, UTC
-	SLO           SLO       `json:"slo"`
+	SLO           slo.SLO   `json:"slo"`
 
 	Genome   string   `json:"genome"`   // digest of the starting genome
 	Baseline Score    `json:"baseline"` // the starting genome's score
@@ -63,11 +74,11 @@ type Generation struct {
 // Counterexample is a threat that still breaks the champion, shrunk to the
 // smallest one found, with the command that replays it.
 type Counterexample struct {
-	Name       string   `json:"name"`   // the threat's name
-	Threat     string   `json:"threat"` // the shrunk threat with its parameters
-	Seed       uint64   `json:"seed"`
-	Replay     string   `json:"replay"`
-	Violations []string `json:"violations,omitempty"`
+	Name       string          `json:"name"`   // the threat's name
+	Threat     string          `json:"threat"` // the shrunk threat with its parameters
+	Seed       uint64          `json:"seed"`
+	Replay     string          `json:"replay"`
+	Violations []slo.Violation `json:"violations,omitempty"`
 }
 
 // AuditRef points at the guardian's audit entry for the change.
@@ -86,13 +97,6 @@ type Bucket struct {
 	Count int64         `json:"count"`
 }
 
-// SLO is the objective each trial was held to; a zero field was not checked.
-type SLO struct {
-	SuccessRate   float64       `json:"successRate"`
-	P99           time.Duration `json:"p99"`           // nanoseconds
-	RecoverWithin time.Duration `json:"recoverWithin"` // nanoseconds
-}
-
 // Score is a score from 0 to 100 with a 95 % confidence interval over trials.
 type Score struct {
 	Score  float64 `json:"score"`
@@ -103,64 +107,73 @@ type Score struct {
 
 // Threat is what was measured under one threat.
 type Threat struct {
-	Name     string   `json:"name"`              // the threat's name: "db-outage"
-	Threat   string   `json:"threat"`            // the threat with its parameters: "db-outage(outage=2s) [high]"
-	Severity string   `json:"severity"`          // "medium", "high" or "critical"
-	Passed   bool     `json:"passed"`            // every trial of the starting genome met the SLO
-	Score    Score    `json:"score"`             // the starting genome's score under this threat
-	Trials   []Trial  `json:"trials"`            // the starting genome's trials
-	Latency  []Bucket `json:"latency,omitempty"` // the starting genome's latency distribution over its trials
+	Name     string `json:"name"`     // the threat's name: "db-outage"
+	Threat   string `json:"threat"`   // the threat with its parameters: "db-outage(outage=2s) [high]"
+	Severity string `json:"severity"` // "medium", "high" or "critical"
+
+	// The starting genome's trials, their status and score.
+	Status        Status   `json:"status"`                  // met, broken, unstable or not run
+	NotRun        string   `json:"notRun,omitempty"`        // why no trial ran, when none did
+	Score         Score    `json:"score"`                   // the starting genome's score under this threat
+	Trials        []Trial  `json:"trials"`                  // the starting genome's trials
+	Latency       []Bucket `json:"latency,omitempty"`       // the latency of its successful requests over its trials
+	FailedLatency []Bucket `json:"failedLatency,omitempty"` // the latency of its failed requests
+
+	// Verdict is the threat's verdict: with evolution, "held", "mitigated",
+	// "regressed" or "vulnerable" from the two statuses (or "unstable" or
+	// "not run" when either is); without, the starting genome's status.
+	Verdict string `json:"verdict"`
 
 	// With evolution: the champion's trials under the same threat and seeds.
-	Verdict        string   `json:"verdict,omitempty"` // "mitigated", "vulnerable", "regressed" or "held"
-	Evolved        *Score   `json:"evolved,omitempty"`
-	EvolvedPassed  bool     `json:"evolvedPassed,omitempty"`
-	EvolvedTrials  []Trial  `json:"evolvedTrials,omitempty"`
-	EvolvedLatency []Bucket `json:"evolvedLatency,omitempty"`
+	Evolved              *Score   `json:"evolved,omitempty"`
+	EvolvedStatus        Status   `json:"evolvedStatus,omitempty"`
+	EvolvedTrials        []Trial  `json:"evolvedTrials,omitempty"`
+	EvolvedLatency       []Bucket `json:"evolvedLatency,omitempty"`
+	EvolvedFailedLatency []Bucket `json:"evolvedFailedLatency,omitempty"`
 }
 
-// The verdicts of a threat after evolution.
+// Status is how a genome fared under a threat, or in one trial.
+type Status string
+
+// The statuses.
 const (
-	Mitigated  = "mitigated"  // failed before, passes now
-	Vulnerable = "vulnerable" // fails now
-	Regressed  = "regressed"  // passed before, fails now
-	Held       = "held"       // passed before and now
+	Met      Status = "met"      // every trial met the SLO
+	Broken   Status = "broken"   // a trial broke the SLO, and broke it again when re-measured
+	Unstable Status = "unstable" // a trial broke the SLO, then met it when re-measured: see its reruns
+	NotRun   Status = "not run"  // no trial ran (the test's deadline, a skip)
+)
+
+// The verdicts of a threat after evolution; without evolution the verdict
+// is the starting genome's [Status].
+const (
+	Mitigated  = "mitigated"  // broken before, met now
+	Vulnerable = "vulnerable" // broken before and now
+	Regressed  = "regressed"  // met before, broken now
+	Held       = "held"       // met before and now
 )
 
 // Trial is one run of one threat against one genome with one seed.
 type Trial struct {
-	Seed       uint64   `json:"seed"`
-	Genome     string   `json:"genome"` // digest of the genome it ran
-	Passed     bool     `json:"passed"`
-	Violations []string `json:"violations,omitempty"` // how it broke the SLO
-	Replay     string   `json:"replay"`               // the command that replays it
-	Metrics    Metrics  `json:"metrics"`
+	Seed       uint64          `json:"seed"`
+	Genome     string          `json:"genome"` // digest of the genome it ran
+	Status     Status          `json:"status"` // met, broken or unstable; see [Derive]
+	Score      float64         `json:"score"`  // 0–100: [slo.Score] of the first measurement
+	Violations []slo.Violation `json:"violations,omitempty"`
+	Replay     string          `json:"replay"` // the command that replays it, pasted at the module root
+	Metrics    slo.Metrics     `json:"metrics"`
+
+	// Reruns are re-measurements of a trial that broke the SLO on the wire
+	// tier, where time is real and a busy machine can break a trial the
+	// genome would survive: if any of them met the SLO the trial is
+	// unstable, else broken.
+	Reruns []Measurement `json:"reruns,omitempty"`
 }
 
-// Metrics are the measurements of one trial. Durations are in nanoseconds;
-// on the simulated tier they are virtual time.
-type Metrics struct {
-	Requests    int     `json:"requests"`  // regular requests issued
-	Succeeded   int     `json:"succeeded"` // of those, how many returned nil
-	Hung        int     `json:"hung"`      // of those, how many never returned, even after their context ended
-	SuccessRate float64 `json:"successRate"`
-
-	P50 time.Duration `json:"p50"`
-	P90 time.Duration `json:"p90"`
-	P99 time.Duration `json:"p99"`
-	Max time.Duration `json:"max"`
-
-	Recovered bool          `json:"recovered"` // every request from some point after the fault's removal succeeded
-	Recovery  time.Duration `json:"recovery"`  // from the fault's removal until then
-
-	AttemptsPerRequest float64 `json:"attemptsPerRequest"` // calls into the dependency per workload call
-	PeakInFlight       int     `json:"peakInFlight"`       // most regular requests in flight at once
-	PeakGoroutines     int     `json:"peakGoroutines"`     // most goroutines above the trial's start
-
-	FloodCalls  int64 `json:"floodCalls,omitempty"`  // extra calls of a flood
-	FloodErrors int64 `json:"floodErrors,omitempty"` // of those, how many failed
-
-	Errors []string `json:"errors,omitempty"` // the most frequent distinct errors, with counts
-
-	Fitness float64 `json:"fitness"` // 0–1
+// Measurement is one more measurement of a trial.
+type Measurement struct {
+	Violations []slo.Violation `json:"violations,omitempty"`
+	Metrics    slo.Metrics     `json:"metrics"`
 }
+
+// Metrics are the measurements of one trial.
+type Metrics = slo.Metrics

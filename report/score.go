@@ -3,34 +3,45 @@ package report
 import (
 	"math"
 	"slices"
+
+	"github.com/rafaelabs/rafael/slo"
 )
 
-// ScoreOf is the score of a threat's trials: the mean of their
-// [Metrics.Fitness] ×100, with a 95 % confidence interval from the normal
-// approximation, 1.96·sd/√n with the sample standard deviation (zero width
-// for one trial), Low clamped at 0 and High at 100. No trials score zero.
+// ScoreOf is the score of a threat's trials on the verdict's scale: the
+// mean of their [Trial.Score] with a 95 % confidence interval from the
+// normal approximation, 1.96·sd/√n with the sample standard deviation (zero
+// width for one trial), Low clamped at 0 and High at 100. When any trial
+// broke the SLO only the trials that broke it count, so a threat scores 50
+// or more exactly when every trial met the SLO ([slo.Met]). No trials score
+// zero.
 //
-// The sums run over the fitness values in ascending order, so the score does
-// not depend on the order of the trials: shards merged in any order score
-// bit for bit what the unsharded run scores.
+// The sums run over the scores in ascending order, so the score does not
+// depend on the order of the trials: shards merged in any order score bit
+// for bit what the unsharded run scores.
 func ScoreOf(trials []Trial) Score {
-	n := len(trials)
+	var all, broken []float64
+	for _, tr := range trials {
+		all = append(all, tr.Score)
+		if tr.Score < slo.Met {
+			broken = append(broken, tr.Score)
+		}
+	}
+	if len(broken) > 0 {
+		all = broken
+	}
+	n := len(all)
 	if n == 0 {
 		return Score{}
 	}
-	fit := make([]float64, n)
-	for i, tr := range trials {
-		fit[i] = tr.Metrics.Fitness
-	}
-	mean := sum(fit) / float64(n)
-	for i, f := range fit {
-		fit[i] = (f - mean) * (f - mean)
+	mean := sum(all) / float64(n)
+	for i, f := range all {
+		all[i] = (f - mean) * (f - mean)
 	}
 	half := 0.0
 	if n > 1 {
-		half = 1.96 * math.Sqrt(sum(fit)/float64(n-1)/float64(n))
+		half = 1.96 * math.Sqrt(sum(all)/float64(n-1)/float64(n))
 	}
-	return Score{Score: 100 * mean, Low: 100 * max(0, mean-half), High: 100 * min(1, mean+half), Trials: n}
+	return Score{Score: mean, Low: max(0, mean-half), High: min(100, mean+half), Trials: len(trials)}
 }
 
 // Overall is the run's score from its threats' scores: the mean of the
@@ -90,15 +101,94 @@ func sum(xs []float64) float64 {
 	return total
 }
 
-// verdict is a threat's verdict from whether the starting genome and the
-// champion passed it.
-func verdict(before, after bool) string {
+// Derive sets, in one place, every judgement of r that follows from its
+// measurements: each trial's status and score, each threat's statuses,
+// scores and verdict, and the overall scores and improvement. The harness
+// calls it on every report it writes, and [Merge] on every merged one, so a
+// verdict and a score never disagree.
+//
+// A trial is met when its first measurement has no violations; broken when
+// it and every rerun have some; unstable when a rerun met the SLO. A
+// threat's status is not run without trials, broken when any trial is,
+// unstable when any trial is and none is broken, and met otherwise.
+func (r *Report) Derive() {
+	evolved := false
+	for i := range r.Threats {
+		t := &r.Threats[i]
+		t.Status = deriveTrials(t.Trials)
+		t.Score = ScoreOf(t.Trials)
+		if t.Status == NotRun && t.NotRun == "" {
+			t.NotRun = "no trial ran"
+		}
+		t.Evolved, t.EvolvedStatus = nil, ""
+		if len(t.EvolvedTrials) > 0 {
+			evolved = true
+			e := ScoreOf(t.EvolvedTrials)
+			t.Evolved = &e
+			t.EvolvedStatus = deriveTrials(t.EvolvedTrials)
+		}
+	}
+	for i := range r.Threats {
+		t := &r.Threats[i]
+		switch {
+		case !evolved:
+			t.Verdict = string(t.Status)
+		case t.EvolvedStatus == "":
+			t.EvolvedStatus = NotRun
+			t.Verdict = string(NotRun)
+		default:
+			t.Verdict = verdict(t.Status, t.EvolvedStatus)
+		}
+	}
+	r.Baseline, r.Evolved = Overall(r.Threats)
+	r.Improvement = 0
+	if r.Evolved != nil {
+		r.Improvement = r.Evolved.Score - r.Baseline.Score
+	}
+}
+
+// deriveTrials sets each trial's status and score and returns the status
+// of them all.
+func deriveTrials(trials []Trial) Status {
+	if len(trials) == 0 {
+		return NotRun
+	}
+	out := Met
+	for i := range trials {
+		tr := &trials[i]
+		tr.Score = slo.Score(tr.Violations, tr.Metrics.Fitness)
+		tr.Status = Met
+		if len(tr.Violations) > 0 {
+			tr.Status = Broken
+			for _, m := range tr.Reruns {
+				if len(m.Violations) == 0 {
+					tr.Status = Unstable
+				}
+			}
+		}
+		switch {
+		case tr.Status == Broken:
+			out = Broken
+		case tr.Status == Unstable && out == Met:
+			out = Unstable
+		}
+	}
+	return out
+}
+
+// verdict is a threat's verdict from the starting genome's status and the
+// champion's.
+func verdict(before, after Status) string {
 	switch {
-	case before && after:
+	case before == NotRun || after == NotRun:
+		return string(NotRun)
+	case before == Unstable || after == Unstable:
+		return string(Unstable)
+	case before == Met && after == Met:
 		return Held
-	case after:
+	case after == Met:
 		return Mitigated
-	case before:
+	case before == Met:
 		return Regressed
 	}
 	return Vulnerable

@@ -1,0 +1,116 @@
+package slo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// SLO is the objective a trial is held to. A zero field is not checked, so
+// the zero SLO only measures.
+type SLO struct {
+	// SuccessRate is the fraction of requests that must succeed: 0–1.
+	SuccessRate float64 `json:"successRate"`
+	// P99 is the bound on the 99th percentile latency of the requests that
+	// succeeded.
+	P99 time.Duration `json:"p99"`
+	// RecoverWithin is how soon after the fault is removed every request
+	// must succeed again.
+	RecoverWithin time.Duration `json:"recoverWithin"`
+}
+
+// ErrInvalid is matched by every error of [SLO.Validate].
+var ErrInvalid = errors.New("slo: invalid")
+
+// Validate reports every field out of range at once, naming it.
+func (s SLO) Validate() error {
+	var errs []error
+	if r := s.SuccessRate; r < 0 || r > 1 || math.IsNaN(r) {
+		errs = append(errs, fmt.Errorf("%w: SLO.SuccessRate = %v is outside 0–1: write 0.99 for 99 %%", ErrInvalid, r))
+	}
+	if s.P99 < 0 {
+		errs = append(errs, fmt.Errorf("%w: SLO.P99 = %v is negative", ErrInvalid, s.P99))
+	}
+	if s.RecoverWithin < 0 {
+		errs = append(errs, fmt.Errorf("%w: SLO.RecoverWithin = %v is negative", ErrInvalid, s.RecoverWithin))
+	}
+	return errors.Join(errs...)
+}
+
+// IsZero reports whether s checks nothing.
+func (s SLO) IsZero() bool { return s == SLO{} }
+
+// WithMargin is the stricter objective evolution holds candidates to: half
+// the failures s allows, and 90 % of its latency and recovery bounds, so that
+// a champion meets s itself with room to spare.
+func (s SLO) WithMargin() SLO {
+	if s.SuccessRate > 0 {
+		s.SuccessRate = 1 - (1-s.SuccessRate)/2
+	}
+	s.P99 = s.P99 * 9 / 10
+	s.RecoverWithin = s.RecoverWithin * 9 / 10
+	return s
+}
+
+// Metrics are the measurements of one trial. Durations are in nanoseconds;
+// on the simulated tier they are virtual time.
+type Metrics struct {
+	Requests    int     `json:"requests"`  // regular requests issued
+	Succeeded   int     `json:"succeeded"` // of those, how many returned nil
+	Hung        int     `json:"hung"`      // of those, how many never returned, even after their context ended (failures)
+	SuccessRate float64 `json:"successRate"`
+
+	// The latency of the requests that succeeded.
+	P50 time.Duration `json:"p50"`
+	P90 time.Duration `json:"p90"`
+	P99 time.Duration `json:"p99"`
+	Max time.Duration `json:"max"`
+
+	// The latency of the requests that failed; one that never returned is
+	// timed at the drain deadline.
+	FailedP50 time.Duration `json:"failedP50,omitempty"`
+	FailedP99 time.Duration `json:"failedP99,omitempty"`
+	FailedMax time.Duration `json:"failedMax,omitempty"`
+
+	Recovered bool          `json:"recovered"` // every request from some point after the fault's removal succeeded
+	Recovery  time.Duration `json:"recovery"`  // from the fault's removal until then
+
+	AttemptsPerRequest float64 `json:"attemptsPerRequest"` // calls into the dependency per workload call
+	PeakInFlight       int     `json:"peakInFlight"`       // most regular requests in flight at once
+	PeakGoroutines     int     `json:"peakGoroutines"`     // most goroutines above the trial's start
+
+	FloodCalls  int64 `json:"floodCalls,omitempty"`  // extra calls of a flood
+	FloodErrors int64 `json:"floodErrors,omitempty"` // of those, how many failed
+
+	// Lag is the longest a timer of the trial's driver fired late (wire
+	// tier): the host was starved of CPU for at least that long.
+	Lag time.Duration `json:"lag,omitempty"`
+
+	Errors []string `json:"errors,omitempty"` // the most frequent distinct errors, with counts
+
+	Fitness float64 `json:"fitness"` // 0–1, see [Weights.Fitness]
+}
+
+// Failed is the number of requests that did not succeed, hung ones included.
+func (m Metrics) Failed() int { return m.Requests - m.Succeeded }
+
+// String is the objective in words: "success ≥ 99 %, p99 ≤ 500ms", or
+// "none".
+func (s SLO) String() string {
+	var parts []string
+	if s.SuccessRate > 0 {
+		parts = append(parts, fmt.Sprintf("success ≥ %g %%", 100*s.SuccessRate))
+	}
+	if s.P99 > 0 {
+		parts = append(parts, "p99 ≤ "+s.P99.String())
+	}
+	if s.RecoverWithin > 0 {
+		parts = append(parts, "recovery ≤ "+s.RecoverWithin.String())
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
