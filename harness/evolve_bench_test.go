@@ -177,7 +177,7 @@ func BenchmarkSearchQuality(b *testing.B) {
 			}
 			sum := 0.0
 			for _, tr := range trials {
-				_, m, _ := r.runTrial(t, r.threats[tr.Threat], g, tr.Seed)
+				m := r.measure(t, r.threats[tr.Threat], g, tr.Seed).Metrics
 				sum += m.Fitness * r.threats[tr.Threat].Severity.Weight()
 			}
 			fitness[d] = sum / wsum

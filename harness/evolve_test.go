@@ -44,11 +44,11 @@ func TestEvolutionFindsAGenomeThatSurvives(t *testing.T) {
 	rep := Run(t, evolving(db, 11))
 	require.NotNil(t, rep.Evolved)
 	out := rep.Threats[0]
-	assert.False(t, out.Passed, "the starting genome breaks the SLO under the outage")
-	assert.True(t, out.EvolvedPassed, "the champion survives it")
+	assert.Equal(t, report.Broken, out.Status, "the starting genome breaks the SLO under the outage")
+	assert.Equal(t, report.Met, out.EvolvedStatus, "the champion survives it")
 	assert.Equal(t, report.Mitigated, out.Verdict)
 	for _, row := range rep.Threats {
-		assert.True(t, row.EvolvedPassed, row.Threat)
+		assert.Equal(t, report.Met, row.EvolvedStatus, row.Threat)
 		require.Len(t, row.EvolvedTrials, 2, "the champion runs with the baseline's seeds")
 		for i, tr := range row.EvolvedTrials {
 			assert.Equal(t, row.Trials[i].Seed, tr.Seed)

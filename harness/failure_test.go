@@ -68,7 +68,7 @@ func TestHelperFragile(t *testing.T) {
 
 var (
 	measuredLine = regexp.MustCompile(`(?m)^\s*measured: .*$`)
-	replayLine   = regexp.MustCompile(`replay: go test -run '(\S+)' -rafael\.seed=(\d+) \S+`)
+	replayLine   = regexp.MustCompile(`replay: go test \S+ -run '(\S+)' -rafael\.seed=(\d+)`)
 )
 
 func TestFragileWorkloadFailsWithTheReplayCommand(t *testing.T) {
@@ -84,6 +84,9 @@ func TestFragileWorkloadFailsWithTheReplayCommand(t *testing.T) {
 	}
 	assert.Regexp(t, `success rate 0\.[0-9]{3} \(\d+ of 100\) is below the required 0\.990`, out)
 	assert.Equal(t, 2, strings.Count(out, "broke the SLO"), "both trials fail")
+	for _, attr := range []string{"module checkout", "tier simulated", "seed ", "score ", "report "} {
+		assert.Contains(t, out, "=== ATTR  TestHelperFragile rafael."+attr, "go test -json and JUnit show the run's metadata")
+	}
 
 	// The replay command runs that one trial again and measures exactly the same.
 	m := replayLine.FindStringSubmatch(out)
@@ -260,7 +263,7 @@ func TestHelperUnfixable(t *testing.T) {
 	}
 }
 
-var breaksLine = regexp.MustCompile(`(?m)^\s*evolve\.go:\d+: rafael: (.* breaks the evolved genome \(trial seed \d+\).*)$`)
+var breaksLine = regexp.MustCompile(`(?m)^\s*evolution\.go:\d+: rafael: (.* breaks the evolved genome \(trial seed \d+\).*)$`)
 
 func TestACounterexampleIsShrunkAndReplays(t *testing.T) {
 	dir := t.TempDir()
@@ -272,7 +275,7 @@ func TestACounterexampleIsShrunkAndReplays(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(dir, "testdata", "rapid", "TestHelperUnfixable_evolved_db-outage_property", "*.fail"))
 	assert.Len(t, files, 1, "the shrunk failure is kept as a rapid fail file")
 
-	m := regexp.MustCompile(`counterexample: .* replay=go test -run '(\S+)' -rafael\.seed=(\d+)`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`counterexample: .* replay=go test \S+ -run '(\S+)' -rafael\.seed=(\d+)`).FindStringSubmatch(out)
 	require.NotNil(t, m, "the report carries the replay command")
 	first := breaksLine.FindStringSubmatch(out)
 	require.NotNil(t, first)

@@ -19,6 +19,7 @@ var (
 	flagUpdate = boolFlag("rafael.update", "let a genome the guardian approved replace the module's genome file (env RAFAEL_UPDATE)")
 	flagOut    = flag.String("rafael.out", "", "directory for reports, instead of the test's artifact directory (env RAFAEL_OUT)")
 	flagDir    = flag.String("rafael.dir", "", "the guardian's directory (genome files, audit log), instead of Spec.Dir or testdata/rafael (env RAFAEL_DIR)")
+	flagStrict = boolFlag("rafael.strict", "fail trials that broke the SLO and met it when measured again (unstable), too (env RAFAEL_STRICT)")
 )
 
 // settings are the flag and environment values in force for one Run.
@@ -27,6 +28,7 @@ type settings struct {
 	tier    Tier   // Auto: not given
 	trials  int    // 0: not given
 	update  bool
+	strict  bool
 	out     string
 	dir     string
 	sources []string // what was given where, for the log: "-rafael.seed=7"
@@ -75,6 +77,13 @@ func readSettings(getenv func(string) string) (settings, error) {
 			errs = append(errs, fmt.Sprintf("rafael.update %q: want true or false", v))
 		}
 		s.update = b
+	}
+	if v := get(&flagStrict.value, "rafael.strict", "RAFAEL_STRICT"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("rafael.strict %q: want true or false", v))
+		}
+		s.strict = b
 	}
 	s.out = get(flagOut, "rafael.out", "RAFAEL_OUT")
 	s.dir = get(flagDir, "rafael.dir", "RAFAEL_DIR")

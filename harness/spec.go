@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/rafaelabs/rafael/slo"
 	"go.uber.org/goleak"
 )
 
@@ -63,13 +65,11 @@ func ParseTier(s string) (Tier, error) {
 	return Auto, fmt.Errorf("harness: unknown tier %q: want simulated or wire", s)
 }
 
-// SLO is the objective every trial is held to. A zero field is not checked,
-// so the zero SLO only measures.
-type SLO struct {
-	SuccessRate   float64       // fraction of requests that must succeed: 0–1
-	P99           time.Duration // the 99th percentile latency may not exceed it
-	RecoverWithin time.Duration // every request must succeed again this soon after the fault is removed
-}
+// SLO is the objective every trial is held to (see slo.SLO): the fraction
+// of requests that must succeed, the bound on the p99 latency of the
+// successes, and how soon after the fault every request must succeed
+// again. A zero field is not checked, so the zero SLO only measures.
+type SLO = slo.SLO
 
 // Spec is what [Run] runs: a module, its starting genome, the threats it must
 // survive, a workload and an objective. Only Module, Threats and Workload are
@@ -101,7 +101,7 @@ type Spec struct {
 	// declared hung and failed with a goroutine dump; 0 means 20 seconds.
 	Watchdog time.Duration
 
-	Weights evolve.Weights // fitness weights; zero means 0.6·success + 0.2·recovery + 0.2·efficiency
+	Weights slo.Weights // fitness weights; zero means 0.6·success + 0.2·recovery + 0.2·efficiency
 
 	// Evolve, when set, evolves the genome after the baseline trials: the
 	// starting genome's trials then only record how it fares, and the
@@ -187,7 +187,7 @@ func (s Spec) Validate() error {
 		bad("Watchdog = %v is negative", s.Watchdog)
 	}
 	if err := s.Weights.Validate(); err != nil {
-		bad("%v", err)
+		bad("%v", strings.TrimPrefix(err.Error(), slo.ErrInvalid.Error()+": "))
 	}
 	if s.Evolve != nil {
 		if err := s.Evolve.Validate(); err != nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -27,7 +26,7 @@ import (
 const envEvaluate = "RAFAEL_EVALUATE"
 
 // crashShortfall is how far from the SLO a trial that could not run is:
-// further than any trial that ran.
+// as far as an aborted one (slo.Aborted).
 const crashShortfall = 3
 
 // evalJob is what a child process runs.
@@ -47,24 +46,27 @@ type evalTrial struct {
 	Seed   uint64    `json:"seed"`
 }
 
-// subprocessEvaluator runs each candidate's trials in a child process.
-func (r *runner) subprocessEvaluator(t *testing.T, threats *[]facing) evolve.Evaluator {
-	dir := t.TempDir()
+// spawn runs each candidate's trials in a child process (Subprocess
+// isolation).
+func (r *runner) spawn(t *testing.T) evolve.Judge {
+	var dir string
 	n := 0
-	return func(ctx context.Context, g *genome.Genome, trials []evolve.Trial) ([]evolve.Outcome, error) {
+	return func(ctx context.Context, g *genome.Genome, cases []evolve.Case) ([]evolve.Outcome, error) {
+		if dir == "" {
+			dir = t.TempDir()
+		}
 		n++
 		data, err := g.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
 		job := evalJob{Test: t.Name(), Seed: r.seed, Genome: data, Result: filepath.Join(dir, fmt.Sprintf("result-%d.json", n))}
-		for _, tr := range trials {
-			th := (*threats)[tr.Threat]
+		for _, c := range cases {
 			var vals []float64
-			for _, p := range th.Params() {
+			for _, p := range c.Threat.Params() {
 				vals = append(vals, p.Value)
 			}
-			job.Trials = append(job.Trials, evalTrial{Threat: th.origin, Values: vals, Seed: tr.Seed})
+			job.Trials = append(job.Trials, evalTrial{Threat: c.Threat.Origin, Values: vals, Seed: c.Seed})
 		}
 		path := filepath.Join(dir, fmt.Sprintf("job-%d.json", n))
 		body, _ := json.Marshal(job)
@@ -76,13 +78,13 @@ func (r *runner) subprocessEvaluator(t *testing.T, threats *[]facing) evolve.Eva
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		runErr := cmd.Run()
-		outcomes, err := readOutcomes(job.Result, len(trials))
+		outcomes, err := readOutcomes(job.Result, len(cases))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 			t.Logf("rafael: candidate %s crashed its process (%v), so it fails its trials; its last output:\n%s", g.Digest()[:19], runErr, indent(lastLines(out.String(), 12), "    "))
-			failed := make([]evolve.Outcome, len(trials))
+			failed := make([]evolve.Outcome, len(cases))
 			for i := range failed {
 				failed[i] = evolve.Outcome{Shortfall: crashShortfall}
 			}
@@ -132,29 +134,23 @@ func evaluateInChild(t *testing.T, spec Spec, set settings) bool {
 	}
 	set.seed = job.Seed
 	r := plan(t, spec, set)
-	out := make([]evolve.Outcome, len(job.Trials))
+	cases := make([]evolve.Case, len(job.Trials))
 	for i, tr := range job.Trials {
 		if tr.Threat < 0 || tr.Threat >= len(r.threats) {
 			t.Fatalf("rafael: evaluate: no threat %d", tr.Threat)
 		}
 		th := scaled(r.spec.Threats[tr.Threat].AtMost().WithValues(tr.Values), r.scale)
-		res, m, _ := r.runTrial(t, th, g, tr.Seed)
-		out[i] = r.outcome(res, m)
+		cases[i] = evolve.Case{Threat: evolve.Facing{Threat: th, Origin: tr.Threat}, Seed: tr.Seed}
+	}
+	out, err := r.judge(t)(context.Background(), g, cases)
+	if err != nil {
+		t.Fatalf("rafael: evaluate: %v", err)
 	}
 	body, _ := json.Marshal(out)
 	if err := os.WriteFile(job.Result, body, 0o600); err != nil {
 		t.Fatalf("rafael: evaluate: %v", err)
 	}
 	return true
-}
-
-// anchored turns a test name into a -run pattern that matches it alone.
-func anchored(name string) string {
-	parts := strings.Split(name, "/")
-	for i, p := range parts {
-		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
-	}
-	return strings.Join(parts, "/")
 }
 
 func lastLines(s string, n int) string {

@@ -28,7 +28,8 @@ const (
 	// Setup: the threat could not be injected as declared. Detail says why.
 	Setup
 	// Aborted: the trial did not finish (it hung past its watchdog, or
-	// panicked). Detail says why.
+	// panicked), or its bubble deadlocked. Detail says what happened, in
+	// words.
 	Aborted
 )
 
@@ -115,7 +116,7 @@ func (v Violation) String() string {
 	case Setup:
 		return "the threat could not be injected as declared: " + v.Detail
 	case Aborted:
-		return "the trial did not finish: " + v.Detail
+		return v.Detail
 	}
 	return fmt.Sprintf("%v: got %v, want %v %s", v.Kind, v.Got, v.Want, v.Detail)
 }

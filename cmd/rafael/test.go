@@ -235,7 +235,7 @@ func printRuns(w io.Writer, s *report.Summary) {
 	for _, r := range s.Reports {
 		passed := 0
 		for _, th := range r.Threats {
-			if th.Passed && r.Evolved == nil || th.EvolvedPassed {
+			if th.Verdict == string(report.Met) || th.Verdict == report.Held || th.Verdict == report.Mitigated {
 				passed++
 			}
 		}

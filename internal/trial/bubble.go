@@ -1,6 +1,7 @@
-package harness
+package trial
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"runtime"
@@ -9,24 +10,19 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/scenarios"
 )
 
-// bubbleResult is how a simulated trial ended.
-type bubbleResult struct {
-	raw      raw
-	finished bool   // the trial's driver returned its record
-	hung     bool   // the watchdog fired: the bubble never finished
-	panicked string // a panic out of the bubble, such as synctest's deadlock report
-	dump     string // the stacks of the bubble's goroutines, when it hung or deadlocked
-}
-
-// inBubble runs tr inside a testing/synctest bubble on a goroutine of its
-// own, and waits at most limit of real time for it. A bubble that is still
+// InBubble runs one trial of g under th with seed s inside a
+// testing/synctest bubble of t (the simulated tier), on a goroutine of its
+// own, and waits at most cfg.Watchdog of real time for it. A bubble still
 // running then is declared hung: its goroutines are dumped and abandoned,
 // and the test goes on. A bubble whose goroutines are left durably blocked
 // after the driver returns (a workload ignoring its context) makes synctest
 // panic; the panic is recovered and reported with the same dump.
-func inBubble(t *testing.T, tr *trial, limit time.Duration) bubbleResult {
+func InBubble(t *testing.T, cfg Config, th scenarios.Threat, g *genome.Genome, s uint64) Result {
 	type end struct {
 		raw      raw
 		finished bool
@@ -34,6 +30,7 @@ func inBubble(t *testing.T, tr *trial, limit time.Duration) bubbleResult {
 	}
 	done := make(chan end, 1)
 	ids := make(chan string, 1)
+	before := runtime.NumGoroutine()
 	go func() {
 		var e end
 		defer func() {
@@ -42,12 +39,11 @@ func inBubble(t *testing.T, tr *trial, limit time.Duration) bubbleResult {
 		}()
 		synctest.Test(t, func(*testing.T) {
 			ids <- bubbleID()
-			tr.bubble = true
-			e.raw = tr.run()
+			e.raw = newDriver(cfg, th, g, s, true).run()
 			e.finished = true
 		})
 	}()
-	watchdog := time.NewTimer(limit)
+	watchdog := time.NewTimer(cmp.Or(cfg.Watchdog, 20*time.Second))
 	defer watchdog.Stop()
 	id := func() string {
 		select {
@@ -59,14 +55,24 @@ func inBubble(t *testing.T, tr *trial, limit time.Duration) bubbleResult {
 	}
 	select {
 	case e := <-done:
-		res := bubbleResult{raw: e.raw, finished: e.finished}
+		settle(before)
+		res := finish(cfg, th, e.raw, e.finished)
 		if e.panicked != nil {
-			res.panicked = fmt.Sprint(e.panicked)
-			res.dump = dumpBubble(id())
+			res.Panicked = fmt.Sprint(e.panicked)
+			res.Dump = dumpBubble(id())
 		}
 		return res
 	case <-watchdog.C:
-		return bubbleResult{hung: true, dump: dumpBubble(id())}
+		return Result{Hung: true, Watchdog: cmp.Or(cfg.Watchdog, 20*time.Second), Dump: dumpBubble(id())}
+	}
+}
+
+// settle waits, a bounded number of yields, for the goroutine that ran a
+// bubble to exit, so that it is not counted by the next trial, whose
+// goroutine count must be the same on every replay.
+func settle(before int) {
+	for i := 0; i < 1000 && runtime.NumGoroutine() > before; i++ {
+		runtime.Gosched()
 	}
 }
 

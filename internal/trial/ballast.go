@@ -1,4 +1,4 @@
-package harness
+package trial
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"github.com/rafaelabs/rafael/faults"
 )
 
-// sharedBallast is the memory pressure of a simulated-tier run: one ballast,
+// SharedBallast is the memory pressure of a simulated-tier run: one ballast,
 // grown to the largest pressure a trial has asked for and kept until the run
 // ends. A trial's inject phase lasts microseconds of real time there, so
 // allocating, touching and returning hundreds of MiB for every trial would
@@ -17,14 +17,14 @@ import (
 // that reads the process's memory to shed load sees the pressure all run
 // long there: prove such a workload on the wire tier, where the ballast is
 // held during the inject phase only.
-type sharedBallast struct {
+type SharedBallast struct {
 	mu sync.Mutex
 	b  *faults.Ballast
 }
 
-// hold makes sure at least n bytes are held; its release does nothing (the
+// Hold makes sure at least n bytes are held; its release does nothing (the
 // run releases the ballast at its end).
-func (s *sharedBallast) hold(n int64, onErr func(error)) func() {
+func (s *SharedBallast) Hold(n int64, onErr func(error)) func() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.b == nil || s.b.Limit() < n {
@@ -46,8 +46,8 @@ func (s *sharedBallast) hold(n int64, onErr func(error)) func() {
 	return func() {}
 }
 
-// release frees the ballast.
-func (s *sharedBallast) release() {
+// Release frees the ballast.
+func (s *SharedBallast) Release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.b != nil {

@@ -1,11 +1,10 @@
-package harness
+package trial
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -29,7 +28,6 @@ func BenchmarkSimulatedTrial(b *testing.B) {
 		return p.Do(ctx, func(ctx context.Context) error { return db.Before(ctx) })
 	}
 	ran := false
-	hist := newHistogram()
 	testing.RunTests(func(string, string) (bool, error) { return true, nil }, []testing.InternalTest{{
 		Name: b.Name(),
 		F: func(t *testing.T) {
@@ -37,12 +35,10 @@ func BenchmarkSimulatedTrial(b *testing.B) {
 			b.ResetTimer()
 			b.StartTimer() // the timer is off inside RunTests
 			for n := 1; n <= b.N; n++ {
-				tr := &trial{threat: th, genome: g, workload: work, seed: uint64(n), requests: 100, drain: 2 * time.Second}
-				res := inBubble(t, tr, 20*time.Second)
-				if !res.finished || len(res.raw.samples) != 100 {
+				res := InBubble(t, Config{Workload: work, Requests: 100, Drain: 2 * time.Second}, th, g, uint64(n))
+				if !res.Finished || res.Metrics.Requests != 100 {
 					b.Fatalf("trial %d did not finish: %+v", n, res)
 				}
-				measure(th, res.raw, evolve.Weights{}, hist)
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "trials/s")

@@ -1,0 +1,150 @@
+package evolve
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/seed"
+	"github.com/rafaelabs/rafael/scenarios"
+)
+
+// Facing is a threat a campaign's search runs: a declared one (Origin is
+// its index), or a smaller variant of declared threat Origin that broke an
+// earlier champion.
+type Facing struct {
+	scenarios.Threat
+	Origin int
+}
+
+// Case is one trial a [Judge] runs: a threat and a seed.
+type Case struct {
+	Threat Facing
+	Seed   uint64
+}
+
+// Judge runs the cases' trials of g and returns one outcome per case, in
+// order. Like an [Evaluator] it must be deterministic, and a candidate that
+// cannot run is an outcome with a shortfall, not an error.
+type Judge func(ctx context.Context, g *genome.Genome, cases []Case) ([]Outcome, error)
+
+// Campaign is what [Evolve] evolves: a starting genome against declared
+// threats, judged in this process (Judge) or, with [Subprocess] isolation,
+// in a fresh process per candidate (Spawn).
+type Campaign struct {
+	Start   *genome.Genome
+	Threats []scenarios.Threat // the declared threats, at least one
+	Seed    uint64             // the run's seed: the whole campaign derives from it
+	Judge   Judge              // runs trials in this process; required
+	Spawn   Judge              // runs a candidate's trials in a fresh process; required for Subprocess isolation
+
+	// Probe, when set, probes each round's champion with smaller variants
+	// of the declared threats (see [Probe]) and runs another round against
+	// what broke it, at most two more. Leave it unset where a trial takes
+	// real seconds.
+	Probe bool
+
+	// Progress, when set, is told of every generation as it ends, numbered
+	// across rounds, and of every threat the probe found.
+	Progress func(Event)
+}
+
+// Event is a campaign's progress: a generation that ended, or a smaller
+// threat that broke the champion.
+type Event struct {
+	Generation *Generation // numbered across rounds
+	Found      *Facing
+}
+
+// Evolution is what a campaign found.
+type Evolution struct {
+	*Result              // the last round's search: its champion, fitness and reason to stop
+	History []Generation // every round's generations, numbered across rounds
+	Faced   []Facing     // the threats the last round faced: the declared ones, then what the probe found
+	Rounds  int
+}
+
+// Evolve runs a campaign: a search over the declared threats; then, with
+// Probe, a probe of its champion with smaller variants of them and, if one
+// broke it, another search that also faces it (at most two more rounds,
+// each with half the generations). The same campaign, options and seed give
+// the same evolution.
+func Evolve(ctx context.Context, c Campaign, o Options) (*Evolution, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if c.Start == nil || c.Judge == nil || len(c.Threats) == 0 {
+		return nil, errors.New("evolve: Campaign needs Start, Threats and Judge")
+	}
+	judge := c.Judge
+	switch o.Isolation {
+	case Subprocess:
+		if c.Spawn == nil {
+			return nil, fmt.Errorf("%w: Subprocess isolation needs Campaign.Spawn (harness.Run provides it)", ErrIsolationUnavailable)
+		}
+		judge = c.Spawn
+	default:
+		if err := o.Isolation.Available(); err != nil {
+			return nil, err
+		}
+	}
+	faced := make([]Facing, len(c.Threats))
+	for i, th := range c.Threats {
+		faced[i] = Facing{th, i}
+	}
+	ev := &Evolution{}
+	start := c.Start
+	for round := 0; ; round++ {
+		p := Problem{Start: start, Weights: severities(faced), Seed: seed.Mix(c.Seed, 0xE0+uint64(round)), Evaluate: cases(judge, faced)}
+		res, err := Search(ctx, p, o)
+		if err != nil {
+			return nil, err
+		}
+		first := len(ev.History)
+		for _, h := range res.History {
+			h.Index += first
+			ev.History = append(ev.History, h)
+			if c.Progress != nil {
+				c.Progress(Event{Generation: &h})
+			}
+		}
+		ev.Result, ev.Faced, ev.Rounds = res, faced, round+1
+		if !c.Probe || round == 2 || ctx.Err() != nil {
+			return ev, nil
+		}
+		found, err := Probe(ctx, c.Judge, res.Champion, c.Threats, faced, seed.Mix(c.Seed, 0x9B0B, uint64(round)))
+		if err != nil || len(found) == 0 {
+			return ev, err
+		}
+		for i := range found {
+			if c.Progress != nil {
+				c.Progress(Event{Found: &found[i]})
+			}
+		}
+		faced = append(faced, found...)
+		start = res.Champion
+		o.Generations = max(3, cmp.Or(o.Generations, 20)/2)
+	}
+}
+
+// cases turns a judge over faced threats into the search's evaluator.
+func cases(j Judge, faced []Facing) Evaluator {
+	return func(ctx context.Context, g *genome.Genome, trials []Trial) ([]Outcome, error) {
+		cs := make([]Case, len(trials))
+		for i, tr := range trials {
+			cs[i] = Case{faced[tr.Threat], tr.Seed}
+		}
+		return j(ctx, g, cs)
+	}
+}
+
+// severities are the threats' severity weights.
+func severities(ths []Facing) []float64 {
+	w := make([]float64, len(ths))
+	for i, th := range ths {
+		w[i] = th.Severity.Weight()
+	}
+	return w
+}

@@ -1,0 +1,172 @@
+package harness
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rafaelabs/rafael/evolve"
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/report"
+	"github.com/rafaelabs/rafael/scenarios"
+)
+
+// evolved evolves the genome, then runs the champion's trials as subtests
+// "evolved/<threat>/seed=<n>" with the baseline's seeds, and its property
+// check as "evolved/<threat>/property".
+func (r *runner) evolved(t *testing.T, rep *report.Report) {
+	champion, ev := r.campaign(t)
+	t.Run("evolved", func(t *testing.T) {
+		for i, th := range r.threats {
+			row := &rep.Threats[i]
+			t.Run(th.Name, func(t *testing.T) {
+				for j := range r.trials {
+					if why := r.budget(t); why != "" {
+						t.Logf("rafael: %s: the champion's later trials are not run: %s", th, why)
+						break
+					}
+					s := r.trialSeed(i, j)
+					t.Run(fmt.Sprintf("seed=%d", s), func(t *testing.T) {
+						tr, res := r.judged(t, th, champion, s, false)
+						row.EvolvedTrials = append(row.EvolvedTrials, tr)
+						row.EvolvedLatency = report.AddLatencies(row.EvolvedLatency, res.Succeeded)
+						row.EvolvedFailedLatency = report.AddLatencies(row.EvolvedFailedLatency, res.Failed)
+					})
+				}
+				if r.tier == Wire {
+					t.Logf("rafael: the property check over generated threats runs on the simulated tier only (a wire trial takes seconds); evolve there and prove the champion here")
+					return
+				}
+				t.Run("property", func(t *testing.T) { r.property(t, th, champion, rep) })
+			})
+		}
+	})
+	rep.Champion = champion.Digest()
+	for _, c := range genome.Diff(r.genome, champion) {
+		rep.GenomeDiff = append(rep.GenomeDiff, c.String())
+	}
+	rep.StartGenome, _ = r.genome.MarshalJSON()
+	rep.ChampionGenome, _ = champion.MarshalJSON()
+	rep.History = ev
+	rep.Derive()
+	switch {
+	case r.set.update && !t.Failed():
+		r.propose(t, champion, rep)
+	case r.set.update:
+		t.Logf("rafael: -rafael.update: the champion failed its checks; nothing proposed")
+	case champion != r.genome:
+		t.Logf("rafael: run with -rafael.update to propose the champion to the guardian (%s)", r.dir())
+	}
+	changes := strings.Join(rep.GenomeDiff, "; ")
+	if changes == "" {
+		changes = "none"
+	}
+	t.Logf("rafael: %s: score %s; changes: %s", r.spec.Module, scoreLine(rep), changes)
+}
+
+// campaign evolves the starting genome against the run's threats (see
+// evolve.Evolve) and returns the champion, named for the module, and the
+// history for the report.
+func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation) {
+	o := *r.spec.Evolve
+	if testing.Short() {
+		o.Generations = max(3, cmp.Or(o.Generations, 20)/4)
+		o.Population = max(4, cmp.Or(o.Population, 16)/2)
+		o.Elite = min(o.Elite, o.Population-1)
+	}
+	ctx, cancel := r.evolutionContext(t)
+	defer cancel()
+	var history []report.Generation
+	c := evolve.Campaign{
+		Start: r.genome, Threats: r.threats, Seed: r.seed, Probe: r.tier == Simulated,
+		Judge: r.judge(t), Spawn: r.spawn(t),
+		Progress: func(e evolve.Event) {
+			if h := e.Generation; h != nil {
+				history = append(history, report.Generation{Index: h.Index, Best: h.Best, Mean: h.Mean, BestGenome: h.BestGenome, Adopted: h.Adopted, Reason: h.Reason, Evaluations: h.Evaluations})
+				mark := "kept"
+				if h.Adopted {
+					mark = "adopted"
+				}
+				t.Logf("rafael: generation %d: best %.3f, mean %.3f, %s: %s", h.Index, h.Best, h.Mean, mark, h.Reason)
+			}
+			if e.Found != nil {
+				t.Logf("rafael: the champion breaks under the smaller threat %s: evolving against it too", e.Found)
+			}
+		},
+	}
+	began := time.Now()
+	ev, err := evolve.Evolve(ctx, c, o)
+	if err != nil {
+		t.Fatalf("rafael: evolution of %s: %v", r.spec.Module, err)
+	}
+	champion := ev.Champion.Clone()
+	champion.Module = r.spec.Module
+	champion.Parent = r.genome.Digest()
+	champion.Generation = r.genome.Generation + len(ev.History)
+	if champion.Digest() == r.genome.Digest() { // nothing changed but the lineage
+		champion = r.genome
+	}
+	t.Logf("rafael: %s evolved in %v (%s): fitness %.3f, %d trials", r.spec.Module, time.Since(began).Round(time.Millisecond), ev.Stopped, ev.Fitness, ev.Evaluations)
+	return champion, history
+}
+
+// judge runs a candidate's trials in this process, judged against the SLO
+// with margin (see slo.SLO.WithMargin): each in its own bubble on the
+// simulated tier, in real time on the wire tier.
+func (r *runner) judge(t *testing.T) evolve.Judge {
+	strict := r.spec.SLO.WithMargin()
+	return func(ctx context.Context, g *genome.Genome, cases []evolve.Case) ([]evolve.Outcome, error) {
+		out := make([]evolve.Outcome, len(cases))
+		for i, c := range cases {
+			res := r.measure(t, c.Threat.Threat, g, c.Seed)
+			_, short, met := res.Outcome(strict)
+			out[i] = evolve.Outcome{Fitness: res.Metrics.Fitness, Passed: met, Shortfall: short}
+		}
+		return out, ctx.Err()
+	}
+}
+
+// evolutionContext ends the search in time to verify the champion before
+// the test's deadline: it may use 60 % of the time left.
+func (r *runner) evolutionContext(t *testing.T) (context.Context, context.CancelFunc) {
+	dl, ok := t.Deadline()
+	if !ok {
+		return context.WithCancel(context.Background())
+	}
+	return context.WithTimeout(context.Background(), time.Until(dl)*6/10)
+}
+
+// property checks with rapid (evolve.Property) that the champion meets the
+// SLO under every threat up to th, and fails the subtest with the shrunk
+// counterexample, its seeds and the command that replays it.
+func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome, rep *report.Report) {
+	cx, log := evolve.Property(t.Name(), th, func(v scenarios.Threat, s uint64) error {
+		res := r.measure(t, v, g, s)
+		if vs := res.Violations(r.spec.SLO); len(vs) > 0 {
+			return fmt.Errorf("%s breaks the evolved genome (trial seed %d): %s\n  measured: %s", v, s, joinViolations(vs), summary(res.Metrics))
+		}
+		return nil
+	})
+	if cx == nil {
+		t.Logf("rafael: %s", strings.TrimSpace(log))
+		return
+	}
+	replay := r.replay(t)
+	if cx.RapidSeed != 0 {
+		replay += fmt.Sprintf(" -rapid.seed=%d", cx.RapidSeed)
+	}
+	res := r.measure(t, cx.Threat, g, cx.Seed)
+	rep.Counterexamples = append(rep.Counterexamples, report.Counterexample{Name: th.Name, Threat: cx.Threat.String(), Seed: cx.Seed, Replay: replay, Violations: res.Violations(r.spec.SLO)})
+	t.Errorf("rafael: %s\n  replay: %s\n%s", cx.Message, replay, indent(strings.TrimSpace(log), "  "))
+}
+
+// scoreLine is "87.1" or "62.0 → 91.3 (+29.3)".
+func scoreLine(rep *report.Report) string {
+	if rep.Evolved == nil {
+		return fmt.Sprintf("%.1f", rep.Baseline.Score)
+	}
+	return fmt.Sprintf("%.1f → %.1f (%+.1f)", rep.Baseline.Score, rep.Evolved.Score, rep.Improvement)
+}

@@ -1,0 +1,233 @@
+package trial
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/rafaelabs/rafael/slo"
+)
+
+// Latencies are recorded in microseconds from 1µs to one hour with three
+// significant digits: a 250ms latency is known to ±0.1 %.
+const (
+	histLowest  = 1
+	histHighest = int64(time.Hour / time.Microsecond)
+	histDigits  = 3
+)
+
+// Result is how a trial ended and what it measured.
+type Result struct {
+	Metrics  slo.Metrics
+	Finished bool          // the trial's driver returned its record
+	Hung     bool          // the watchdog fired: the bubble never finished
+	Watchdog time.Duration // the watchdog's limit, when it fired
+	Panicked string        // a panic out of the bubble, such as synctest's deadlock report
+	Dump     string        // the stacks of the bubble's goroutines, when it hung or deadlocked
+	SetupErr error         // the threat could not be injected as declared
+
+	// The latencies of the requests that succeeded and of those that
+	// failed (a request that never returned: until the drain deadline).
+	Succeeded, Failed []time.Duration
+}
+
+// Violations lists how the trial broke s, or could not run: an aborted
+// trial, a threat that could not be injected, then [slo.Check].
+func (r Result) Violations(s slo.SLO) []slo.Violation {
+	switch {
+	case r.Hung:
+		return []slo.Violation{{Kind: slo.Aborted, Detail: fmt.Sprintf("the trial hung: it was still running after %v of real time (a workload blocked on something outside the synctest bubble, such as real I/O, a mutex or a busy loop: run it on the wire tier)", r.Watchdog)}}
+	case !r.Finished:
+		return []slo.Violation{{Kind: slo.Aborted, Detail: "the trial did not finish: " + r.Panicked}}
+	}
+	var vs []slo.Violation
+	if r.Panicked != "" {
+		vs = append(vs, slo.Violation{Kind: slo.Aborted, Detail: "synctest: " + r.Panicked})
+	}
+	if r.SetupErr != nil {
+		vs = append(vs, slo.Violation{Kind: slo.Setup, Detail: r.SetupErr.Error()})
+	}
+	return append(vs, slo.Check(s, r.Metrics)...)
+}
+
+// Outcome is the trial judged against s: its violations, its shortfall
+// ([slo.Shortfall]) and whether it met s.
+func (r Result) Outcome(s slo.SLO) (vs []slo.Violation, shortfall float64, met bool) {
+	vs = r.Violations(s)
+	return vs, slo.Shortfall(vs), len(vs) == 0
+}
+
+// finish measures a driver's record.
+func finish(cfg Config, th scenarios.Threat, r raw, finished bool) Result {
+	res := Result{Finished: finished, SetupErr: r.setupErr}
+	if finished {
+		res.Metrics, res.Succeeded, res.Failed = measure(th, r, cfg.Weights)
+	}
+	return res
+}
+
+// histograms are reused across trials: one costs 40 KiB to make.
+var histograms = sync.Pool{New: func() any { return hdrhistogram.New(histLowest, histHighest, histDigits) }}
+
+// measure turns a trial's record into its metrics and fitness, and the
+// latencies of its successes and failures.
+func measure(th scenarios.Threat, r raw, w slo.Weights) (m slo.Metrics, ok, failed []time.Duration) {
+	m = slo.Metrics{Requests: len(r.samples), Lag: r.lag}
+	for _, s := range r.samples {
+		d := s.end - s.start
+		switch {
+		case !s.done:
+			m.Hung++
+			failed = append(failed, max(0, r.deadline-s.start))
+		case s.err == nil:
+			m.Succeeded++
+			ok = append(ok, d)
+		default:
+			failed = append(failed, d)
+		}
+	}
+	if m.Requests > 0 {
+		m.SuccessRate = float64(m.Succeeded) / float64(m.Requests)
+	}
+	h := histograms.Get().(*hdrhistogram.Histogram)
+	defer histograms.Put(h)
+	q := percentiles(h, ok, 50, 90, 99)
+	m.P50, m.P90, m.P99, m.Max = q[0], q[1], q[2], q[3]
+	q = percentiles(h, failed, 50, 99)
+	m.FailedP50, m.FailedP99, m.FailedMax = q[0], q[1], q[2]
+	m.Recovered, m.Recovery = recovery(th, r.samples)
+	m.AttemptsPerRequest = 1
+	if r.attempts > 0 && r.calls > 0 {
+		m.AttemptsPerRequest = float64(r.attempts) / float64(r.calls)
+	}
+	m.PeakInFlight = peakInFlight(r.samples)
+	m.PeakGoroutines = r.peakGoroutines
+	m.FloodCalls, m.FloodErrors = r.flood.Calls, r.flood.Errors
+	m.Errors = topErrors(r.samples, 3)
+	m.Fitness = w.Fitness(m.SuccessRate, recoveryScore(th, m), 1/max(1, m.AttemptsPerRequest))
+	return m, ok, failed
+}
+
+// percentiles returns the percentiles ps of ds, then their maximum
+// (exactly); all zero for no ds.
+func percentiles(h *hdrhistogram.Histogram, ds []time.Duration, ps ...float64) []time.Duration {
+	out := make([]time.Duration, len(ps)+1)
+	if len(ds) == 0 {
+		return out
+	}
+	h.Reset()
+	var top time.Duration
+	for _, d := range ds {
+		top = max(top, d)
+		_ = h.RecordValue(min(histHighest, int64(d/time.Microsecond)))
+	}
+	for i, v := range h.ValueAtPercentilesSlice(ps) {
+		out[i] = min(top, time.Duration(v)*time.Microsecond)
+	}
+	out[len(ps)] = top
+	return out
+}
+
+// recovery finds when the workload came back after the fault was removed:
+// the end of the first success after the last failure among the requests
+// that started once the inject phase was over. With no such failure it
+// recovered at once; if the last of them failed it never did.
+func recovery(th scenarios.Threat, ss []sample) (bool, time.Duration) {
+	healed := th.Steady + th.Inject
+	lastFail := -1
+	after := ss[:0:0]
+	for _, s := range ss {
+		if s.start >= healed {
+			after = append(after, s)
+		}
+	}
+	for i, s := range after {
+		if !s.done || s.err != nil {
+			lastFail = i
+		}
+	}
+	switch {
+	case lastFail < 0:
+		return true, 0
+	case lastFail == len(after)-1:
+		return false, th.Recover
+	}
+	return true, max(0, after[lastFail+1].end-healed)
+}
+
+// recoveryScore is 1 for an instant recovery, falling to 0 for one that took
+// the whole recover phase or never came.
+func recoveryScore(th scenarios.Threat, m slo.Metrics) float64 {
+	switch {
+	case !m.Recovered:
+		return 0
+	case th.Recover <= 0:
+		return 1
+	}
+	return max(0, 1-float64(m.Recovery)/float64(th.Recover))
+}
+
+// peakInFlight is the most requests in flight at once, from their start and
+// end times (a request that never returned is in flight forever).
+func peakInFlight(ss []sample) int {
+	type edge struct {
+		at    time.Duration
+		delta int
+	}
+	es := make([]edge, 0, 2*len(ss))
+	for _, s := range ss {
+		es = append(es, edge{s.start, +1})
+		if s.done {
+			es = append(es, edge{s.end, -1})
+		}
+	}
+	// At equal times ends come first: a request that ends as another starts
+	// does not overlap it.
+	sort.Slice(es, func(i, j int) bool {
+		if es[i].at != es[j].at {
+			return es[i].at < es[j].at
+		}
+		return es[i].delta < es[j].delta
+	})
+	n, peak := 0, 0
+	for _, e := range es {
+		n += e.delta
+		peak = max(peak, n)
+	}
+	return peak
+}
+
+// topErrors returns the n most frequent distinct errors, with their counts.
+func topErrors(ss []sample, n int) []string {
+	counts := map[string]int{}
+	for _, s := range ss {
+		switch {
+		case !s.done:
+			counts["never returned, even after its context was cancelled"]++
+		case s.err != nil:
+			counts[s.err.Error()]++
+		}
+	}
+	type kv struct {
+		msg string
+		n   int
+	}
+	var all []kv
+	for k, v := range counts {
+		all = append(all, kv{k, v})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].n != all[j].n {
+			return all[i].n > all[j].n
+		}
+		return all[i].msg < all[j].msg
+	})
+	var out []string
+	for _, e := range all[:min(n, len(all))] {
+		out = append(out, fmt.Sprintf("%d× %s", e.n, e.msg))
+	}
+	return out
+}

@@ -1,0 +1,360 @@
+// Package trial runs one trial: one threat against one genome with one
+// seed, on either tier. It dispatches the workload's requests at seeded
+// arrival times, injects the threat's faults, flood and memory pressure and
+// heals them, drains the requests in flight, and measures the trial into
+// slo.Metrics. It knows nothing of reports or evolution, and needs a
+// *testing.T only to open a synctest bubble ([InBubble]).
+package trial
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing/synctest"
+	"time"
+
+	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/seed"
+	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/rafaelabs/rafael/slo"
+)
+
+// Workload is one request of the code under test, made through p. It must
+// return when ctx is done.
+type Workload func(ctx context.Context, p *genome.Policy) error
+
+// Config is what every trial of a run shares.
+type Config struct {
+	Workload Workload
+	Requests int           // regular requests per trial; 0 means 100
+	Drain    time.Duration // how long requests may still run after the last phase; 0: the recover phase, at least 1s
+	Watchdog time.Duration // the real time a simulated trial may take; 0 means 20s
+	Weights  slo.Weights   // of the fitness
+
+	// Hold holds n bytes of memory pressure and returns its release; nil
+	// gives each trial a ballast of its own.
+	Hold func(n int64, onErr func(error)) (release func())
+}
+
+// Run runs one trial of g under th with seed s in real time (the wire
+// tier) and measures it.
+func Run(cfg Config, th scenarios.Threat, g *genome.Genome, s uint64) Result {
+	d := newDriver(cfg, th, g, s, false)
+	return finish(cfg, th, d.run(), true)
+}
+
+// sample is what happened to one regular request.
+type sample struct {
+	start, end time.Duration // offsets from the trial's start
+	err        error
+	done       bool // false: it never returned
+}
+
+// raw is a trial's record before it becomes metrics.
+type raw struct {
+	samples        []sample
+	attempts       int64 // attempts the policy made, hedges included
+	calls          int64 // workload calls, flood included
+	flood          faults.LoadResult
+	peakGoroutines int
+	lag            time.Duration // the longest the driver woke late
+	deadline       time.Duration // the drain deadline: a request still running then failed then
+	setupErr       error         // the trial could not run as declared (a fault failed to apply, a ballast over its cap)
+}
+
+// reseeder is a target whose random decisions can restart from a seed, such
+// as a faults.Hook.
+type reseeder interface{ Reseed(uint64) }
+
+// driver runs one trial. It is the same on both tiers: inside a synctest
+// bubble its timers are virtual, outside they are real.
+type driver struct {
+	threat   scenarios.Threat
+	genome   *genome.Genome
+	workload Workload
+	seed     uint64
+	requests int
+	drain    time.Duration
+	bubble   bool // running inside a synctest bubble
+	hold     func(n int64, onErr func(error)) func()
+
+	t0       time.Time
+	ctx      context.Context
+	call     func(context.Context) error
+	attempts atomic.Int64
+	calls    atomic.Int64
+	idle     atomic.Int64 // workers waiting for a request
+	jobs     chan job
+	wg       sync.WaitGroup
+
+	mu      sync.Mutex // guards what follows
+	samples []sample
+	setup   []error
+	flood   faults.LoadResult
+
+	baseline, peak int           // goroutines at the start, and most above it
+	lag            time.Duration // the longest the driver woke late
+	stop, release  func()        // heal the faults and free the ballast
+}
+
+// job is one regular request: its index and arrival offset.
+type job struct {
+	k  int
+	at time.Duration
+}
+
+func newDriver(cfg Config, th scenarios.Threat, g *genome.Genome, s uint64, bubble bool) *driver {
+	drain := cfg.Drain
+	if drain == 0 {
+		drain = max(th.Recover, time.Second)
+	}
+	return &driver{threat: th, genome: g, workload: cfg.Workload, seed: s, requests: cmp.Or(cfg.Requests, 100),
+		drain: drain, bubble: bubble, hold: cfg.Hold, stop: func() {}, release: func() {}}
+}
+
+// run drives the trial: requests at seeded arrival times over the three
+// phases, the threat's faults, flood and ballast during the inject phase,
+// then a drain for requests in flight.
+func (d *driver) run() raw {
+	d.t0 = time.Now()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d.ctx = ctx
+	if err := d.prepare(); err != nil {
+		return raw{setupErr: err}
+	}
+	th := d.threat
+	total := th.Duration()
+	arrivals := arrivalTimes(d.requests, total, seed.New(seed.Mix(d.seed, 3)))
+	d.samples = make([]sample, len(arrivals))
+	d.jobs = make(chan job)
+	d.baseline = d.goroutines()
+
+	// Events in time order: the inject phase's start and end, and arrivals.
+	injectAt, recoverAt := th.Steady, th.Steady+th.Inject
+	injected, healed := false, false
+	for k := 0; k <= len(arrivals); k++ {
+		next := total
+		if k < len(arrivals) {
+			next = arrivals[k]
+		}
+		if !injected && injectAt <= next {
+			d.sleepUntil(injectAt)
+			injected = true
+			d.inject()
+		}
+		if injected && !healed && recoverAt <= next {
+			d.sleepUntil(recoverAt)
+			healed = true
+			d.stop()
+			d.release()
+		}
+		if k == len(arrivals) {
+			break
+		}
+		d.sleepUntil(next)
+		d.dispatch(job{k, next})
+		if k%sampleEvery == 0 {
+			d.sampleGoroutines()
+		}
+	}
+	close(d.jobs)
+	d.sampleGoroutines()
+	deadline := total + d.drain
+	d.wait(deadline, cancel)
+	d.stop()
+	d.release()
+	return d.record(arrivals, deadline)
+}
+
+// prepare reseeds the threat's targets and compiles the genome into the
+// policy the workload runs through, observed to count attempts.
+func (d *driver) prepare() error {
+	for i, tg := range d.threat.Targets() {
+		if r, ok := tg.(reseeder); ok {
+			r.Reseed(seed.Mix(d.seed, 1, uint64(i)))
+		}
+	}
+	obs := genome.ObserverFunc(func(e genome.Event) {
+		if e.Kind == genome.EventAttempt || e.Kind == genome.EventHedge {
+			d.attempts.Add(1)
+		}
+	})
+	policy, err := genome.Compile(d.genome, genome.WithSeed(seed.Mix(d.seed, 2)), genome.WithObserver(obs))
+	if err != nil {
+		return fmt.Errorf("compile the genome: %w", err)
+	}
+	d.call = func(ctx context.Context) (err error) {
+		d.calls.Add(1)
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("workload panicked: %v", r)
+			}
+		}()
+		return d.workload(ctx, policy)
+	}
+	return nil
+}
+
+// inject starts the threat's faults, its memory pressure and its flood.
+func (d *driver) inject() {
+	th := d.threat
+	d.stop = th.Schedule(d.onErr)
+	if th.Ballast > 0 {
+		h := d.hold
+		if h == nil {
+			h = hold
+		}
+		d.release = h(th.Ballast, d.onErr)
+	}
+	if th.Flood != nil {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			res, _ := th.Flood.Run(d.ctx, d.call)
+			d.mu.Lock()
+			d.flood = res
+			d.mu.Unlock()
+		}()
+	}
+}
+
+func (d *driver) onErr(err error) {
+	d.mu.Lock()
+	d.setup = append(d.setup, err)
+	d.mu.Unlock()
+}
+
+// dispatch hands a request to an idle worker, or to a new one when every
+// worker is busy, so that arrivals never wait (an open system, as real
+// traffic is) and a worker's stack, once grown, serves many requests.
+func (d *driver) dispatch(j job) {
+	select {
+	case d.jobs <- j:
+	default:
+		d.wg.Add(1)
+		go d.worker(j)
+	}
+}
+
+func (d *driver) worker(j job) {
+	defer d.wg.Done()
+	for ok := true; ok; {
+		err := d.call(d.ctx)
+		end := time.Since(d.t0)
+		d.mu.Lock()
+		d.samples[j.k] = sample{start: j.at, end: end, err: err, done: true}
+		d.mu.Unlock()
+		d.idle.Add(1)
+		j, ok = <-d.jobs
+		d.idle.Add(-1)
+	}
+}
+
+// wait drains: it waits for the requests in flight until deadline, then
+// cancels them and gives them a last second to notice before they count as
+// hung.
+func (d *driver) wait(deadline time.Duration, cancel func()) {
+	all := make(chan struct{})
+	go func() { d.wg.Wait(); close(all) }()
+	drain := time.NewTimer(max(0, deadline-time.Since(d.t0)))
+	defer drain.Stop()
+	select {
+	case <-all:
+		return
+	case <-drain.C:
+	}
+	cancel()
+	last := time.NewTimer(time.Second)
+	defer last.Stop()
+	select {
+	case <-all:
+	case <-last.C:
+	}
+}
+
+// record is the trial's record once drained.
+func (d *driver) record(arrivals []time.Duration, deadline time.Duration) raw {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k := range d.samples {
+		if !d.samples[k].done {
+			d.samples[k].start = arrivals[k]
+		}
+	}
+	return raw{
+		samples:        append([]sample(nil), d.samples...),
+		attempts:       d.attempts.Load(),
+		calls:          d.calls.Load(),
+		flood:          d.flood,
+		peakGoroutines: d.peak,
+		lag:            d.lag,
+		deadline:       deadline,
+		setupErr:       errors.Join(d.setup...),
+	}
+}
+
+// sampleEvery is how often, in arrivals, the driver counts goroutines: a
+// count inside a bubble waits for the bubble to settle, which costs about a
+// microsecond.
+const sampleEvery = 8
+
+// sampleGoroutines records the goroutines above the trial's start. Idle
+// workers are not counted: whether a request found one idle or started a
+// new one can depend on the order of things due at the same instant, and
+// the count must not.
+func (d *driver) sampleGoroutines() {
+	d.peak = max(d.peak, d.goroutines()-int(d.idle.Load())-d.baseline)
+}
+
+// goroutines counts the process's goroutines. Inside a bubble it first lets
+// every goroutine of the bubble run until it blocks, so that the count is
+// the same on every replay.
+func (d *driver) goroutines() int {
+	if d.bubble {
+		synctest.Wait()
+	}
+	return runtime.NumGoroutine()
+}
+
+// sleepUntil sleeps until offset at from the trial's start and records how
+// late it woke: on a starved host, real time passes while the driver is not
+// scheduled.
+func (d *driver) sleepUntil(at time.Duration) {
+	if w := at - time.Since(d.t0); w > 0 {
+		time.Sleep(w)
+	}
+	d.lag = max(d.lag, time.Since(d.t0)-at)
+}
+
+// arrivalTimes spreads n requests over total: request k arrives at a seeded
+// point of the k-th of n equal slots, so every phase gets its share and no
+// two requests arrive at the same instant.
+func arrivalTimes(n int, total time.Duration, r *seed.Rand) []time.Duration {
+	out := make([]time.Duration, n)
+	slot := float64(total) / float64(n)
+	for k := range out {
+		out[k] = time.Duration((float64(k) + r.Float64()) * slot)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// hold grows a ballast of n bytes and returns the function that releases it.
+func hold(n int64, onErr func(error)) (release func()) {
+	b, err := faults.NewBallast(n)
+	if err == nil {
+		err = b.Grow(n)
+	}
+	if err != nil {
+		onErr(fmt.Errorf("memory pressure: %w", err))
+		return func() {}
+	}
+	return b.Release
+}

@@ -1,0 +1,119 @@
+package trial
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/sim"
+	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/rafaelabs/rafael/slo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// store is an in-process dependency: a call that takes 2ms, behind a hook.
+func store(h *faults.Hook) func(context.Context) error {
+	return faults.FuncErr(h, func(ctx context.Context) error { return sim.Work(ctx, 2*time.Millisecond) })
+}
+
+func through(call func(context.Context) error) Workload {
+	return func(ctx context.Context, p *genome.Policy) error { return p.Do(ctx, call) }
+}
+
+// resilient retries through a 2s outage and cuts a 500ms latency short.
+func resilient() *genome.Genome {
+	return &genome.Genome{
+		Timeout: &genome.Timeout{PerAttempt: 100 * time.Millisecond, Overall: 4 * time.Second},
+		Retry:   &genome.Retry{MaxAttempts: 12, BaseDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond, Multiplier: 2, Jitter: 0.2},
+	}
+}
+
+func TestRecoveryPeakAndErrors(t *testing.T) {
+	th := scenarios.DBOutage(faults.NewHook("db", 1), 2*time.Second) // steady 1s, inject 2s, recover 2s: healed at 3s
+	ms := time.Millisecond
+	fail := errors.New("refused")
+	ok := func(start, end time.Duration) sample { return sample{start: start, end: end, done: true} }
+	bad := func(start, end time.Duration) sample { return sample{start: start, end: end, err: fail, done: true} }
+
+	rec, d := recovery(th, []sample{ok(0, ms), bad(1500*ms, 1500*ms), ok(3100*ms, 3110*ms)})
+	assert.True(t, rec)
+	assert.Zero(t, d, "no failure once healed: recovered at once")
+
+	rec, d = recovery(th, []sample{bad(3100*ms, 3100*ms), bad(3300*ms, 3300*ms), ok(3500*ms, 3520*ms), ok(4*time.Second, 4*time.Second)})
+	assert.True(t, rec)
+	assert.Equal(t, 520*ms, d, "the first success after the last failure ended at 3.52s")
+
+	rec, d = recovery(th, []sample{ok(3100*ms, 3100*ms), bad(4900*ms, 4900*ms)})
+	assert.False(t, rec, "the last request failed")
+	assert.Equal(t, 2*time.Second, d)
+
+	rec, _ = recovery(th, []sample{ok(3100*ms, 3100*ms), {start: 3200 * ms}})
+	assert.False(t, rec, "a request that never returned is a failure")
+
+	assert.Equal(t, 2, peakInFlight([]sample{ok(0, 10*ms), ok(5*ms, 20*ms), ok(10*ms, 30*ms), ok(30*ms, 40*ms)}),
+		"a request ending as another starts does not overlap it")
+	assert.Equal(t, 3, peakInFlight([]sample{{start: 0}, {start: ms}, ok(2*ms, 3*ms)}), "hung requests stay in flight")
+
+	errs := topErrors([]sample{bad(0, 0), bad(0, 0), {start: 0}, sample{err: errors.New("x"), done: true}}, 2)
+	assert.Equal(t, []string{"2× refused", "1× never returned, even after its context was cancelled"}, errs)
+
+	m, succ, failed := measure(th, raw{samples: []sample{ok(0, 10*ms), bad(1500*ms, 1500*ms), ok(3100*ms, 3300*ms), {start: 4 * time.Second}}, attempts: 8, calls: 4, deadline: 6 * time.Second}, slo.Weights{})
+	assert.Equal(t, 4, m.Requests)
+	assert.Equal(t, 2, m.Succeeded)
+	assert.Equal(t, 1, m.Hung)
+	assert.InDelta(t, 2.0/4, m.SuccessRate, 1e-9)
+	assert.Equal(t, 200*ms, m.Max, "the latency of the successes only")
+	assert.Equal(t, 200*ms, m.P99, "percentiles never exceed the exact maximum")
+	assert.InDelta(t, 10*ms, m.P50, float64(ms/100), "p50 to within HdrHistogram's three digits")
+	assert.Equal(t, 2*time.Second, m.FailedMax, "a request that never returned fails at the drain deadline")
+	assert.Equal(t, []time.Duration{10 * ms, 200 * ms}, succ)
+	assert.Equal(t, []time.Duration{0, 2 * time.Second}, failed)
+	assert.False(t, m.Recovered, "the hung request came after the heal")
+	assert.Equal(t, 2.0, m.AttemptsPerRequest)
+	assert.InDelta(t, 0.6*(2.0/4)+0.2*0+0.2*0.5, m.Fitness, 1e-9)
+}
+
+func TestSameSeedSameMeasurements(t *testing.T) {
+	db := faults.NewHook("db", 1)
+	g := resilient()
+	g.Module = "checkout"
+	g.CircuitBreaker = &genome.CircuitBreaker{Threshold: 3, OpenDuration: 300 * time.Millisecond, HalfOpenProbes: 1, Window: 10, FailureRate: 0.5}
+	for _, th := range []scenarios.Threat{
+		scenarios.DBOutage(db, 2*time.Second),
+		scenarios.Latency(db, 300*time.Millisecond, scenarios.Jitter(200*time.Millisecond)),
+		scenarios.Compose("flaky", scenarios.High, 3*time.Second, scenarios.Step{Target: db, Fault: faults.Error{Rate: 0.3}}),
+	} {
+		cfg := Config{Workload: through(store(db)), Requests: 200, Drain: time.Second}
+		a, b, other := InBubble(t, cfg, th, g, 7), InBubble(t, cfg, th, g, 7), InBubble(t, cfg, th, g, 8)
+		require.True(t, a.Finished && b.Finished && other.Finished)
+		assert.Equal(t, a.Metrics, b.Metrics, "%s: the same seed measures the same", th)
+		assert.Equal(t, a.Succeeded, b.Succeeded, "%s: every request takes as long", th)
+		assert.Equal(t, a.Failed, b.Failed, "%s: every request fails alike", th)
+		assert.NotEqual(t, a.Succeeded, other.Succeeded, "%s: another seed, other arrivals", th)
+	}
+}
+
+func TestAPanickingWorkloadFailsItsRequestsOnly(t *testing.T) {
+	db := faults.NewHook("db", 1)
+	th := scenarios.DBOutage(db, time.Second)
+	cfg := Config{Requests: 50, Drain: time.Second,
+		Workload: func(ctx context.Context, p *genome.Policy) error {
+			return p.Do(ctx, func(ctx context.Context) error {
+				if err := db.Before(ctx); err != nil {
+					panic(err)
+				}
+				return nil
+			})
+		}}
+	res := InBubble(t, cfg, th, &genome.Genome{Module: "m"}, 1)
+	require.True(t, res.Finished)
+	m := res.Metrics
+	assert.Less(t, m.SuccessRate, 1.0)
+	assert.Greater(t, m.SuccessRate, 0.5)
+	require.NotEmpty(t, m.Errors)
+	assert.Contains(t, m.Errors[0], "workload panicked")
+}
