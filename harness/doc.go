@@ -18,10 +18,29 @@
 // flood and memory pressure during the inject phase, and measures: success
 // rate, latency percentiles (HdrHistogram), time to recover after the fault
 // is removed, attempts per request, peak requests in flight and peak
-// goroutines. Its fitness is 0.6·success + 0.2·recovery + 0.2·efficiency
-// (see evolve.Weights) and its score is 100 × fitness. A trial that breaks
-// the SLO fails its subtest with what was measured, what was required, the
-// seed and the command that replays it.
+// goroutines; the latency of successes and of failures apart, a request
+// that never returns failing at the drain deadline. Package slo judges it:
+// its fitness is 0.6·success + 0.2·recovery + 0.2·efficiency (slo.Weights),
+// and its score is on its verdict's scale — 50 + 50·fitness when it meets
+// the SLO, below 50 when it breaks any term. A trial that breaks the SLO
+// fails its subtest with which term broke and by how much, what was
+// measured, the seed and the command that replays it, to paste at the
+// module's root: go test ./pkg -run '^…$' -rafael.seed=N.
+//
+// On the wire tier a broken trial is measured again (twice at most): a
+// trial that then meets the SLO is unstable — logged with both
+// measurements, reported as such, and failed only with -rafael.strict — and
+// one that breaks it every time fails. A threat none of whose trials ran
+// (the test's deadline came first) is skipped and reported as not run.
+//
+// # Reports
+//
+// Each Run writes its report as JSON, Markdown and HTML to -rafael.out, or
+// the test's artifact directory with go test -artifacts, or else
+// rafael-out/reports at the module's root (add rafael-out/ to .gitignore);
+// a second Run in the same test gets its own files. The path is logged,
+// printed where go test ./... shows it, and attached with the module, tier,
+// seed and score as test attributes (go test -json, gotestsum's JUnit).
 //
 // # Evolution
 //
@@ -43,7 +62,8 @@
 //   - [Wire]: real time, real sockets, through an embedded Toxiproxy
 //     (faults.Proxy) to real servers; Spec.TimeScale compresses the phases.
 //
-// Auto, the zero Tier, picks Wire when a threat acts on a network proxy.
+// Auto, the zero Tier, picks Wire when a threat's target is networked
+// (a proxy, or a hook in front of a real driver, dialer or transport).
 //
 // # Flags
 //

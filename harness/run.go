@@ -79,6 +79,9 @@ func Run(t *testing.T, spec Spec) *report.Report {
 	rep.End = time.Now().UTC()
 	rep.Derive()
 	r.write(t, rep)
+	if r.sim != nil {
+		r.sim.Close()
+	}
 	checkLeaks(t, spec.Module, ignore, spec.LeakOptions, r.tier == Wire)
 	if why := r.budget(t); rep.Baseline.Trials == 0 && why != "" {
 		t.Skipf("rafael: %s: no trial ran, nothing is judged: %s", spec.Module, why)
@@ -97,6 +100,7 @@ type runner struct {
 	genome  *genome.Genome
 	threats []scenarios.Threat // scaled for the wire tier
 	scale   float64
+	sim     *trial.Sim    // runs the simulated tier's trials; nil on the wire tier
 	pkg     string        // the package, for replay commands: "./examples_test"
 	longest time.Duration // the longest real time a trial took so far
 }
@@ -123,6 +127,8 @@ func plan(t *testing.T, spec Spec, set settings) *runner {
 		b := &trial.SharedBallast{}
 		r.cfg.Hold = b.Hold
 		t.Cleanup(b.Release)
+		r.sim = trial.NewSim()
+		t.Cleanup(r.sim.Close)
 	}
 	for _, th := range spec.Threats {
 		r.threats = append(r.threats, scaled(th, r.scale))

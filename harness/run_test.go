@@ -132,3 +132,31 @@ func TestValidateRefusesBadSpecsBeforeAnyTrial(t *testing.T) {
 	assert.Equal(t, Wire, wire.tier())
 	require.NoError(t, wire.Validate())
 }
+
+// The same seed measures the same, trial for trial, whatever else runs on
+// the machine: virtual time does not see the load.
+func TestSameSeedSameMeasurements(t *testing.T) {
+	t.Setenv("RAFAEL_OUT", t.TempDir())
+	db := faults.NewHook("db", 1)
+	spec := Spec{
+		Module: "checkout",
+		Genome: resilient(),
+		Threats: []scenarios.Threat{
+			scenarios.DBOutage(db, 2*time.Second),
+			scenarios.Latency(db, 300*time.Millisecond, scenarios.Jitter(200*time.Millisecond)),
+		},
+		Workload: through(store(db)),
+		Seed:     7,
+		Trials:   2,
+		Requests: 200,
+	}
+	a, b := Run(t, spec), Run(t, spec)
+	require.Len(t, a.Threats, 2)
+	for i := range a.Threats {
+		require.Len(t, b.Threats[i].Trials, len(a.Threats[i].Trials))
+		for j, tr := range a.Threats[i].Trials {
+			assert.Equal(t, tr.Metrics, b.Threats[i].Trials[j].Metrics, "%s, trial %d", a.Threats[i].Name, j)
+		}
+	}
+	assert.Equal(t, a.Baseline, b.Baseline)
+}

@@ -61,7 +61,7 @@ func (r *runner) measure(t *testing.T, th scenarios.Threat, g *genome.Genome, s 
 	began := time.Now()
 	defer func() { r.longest = max(r.longest, time.Since(began)) }()
 	if r.tier == Simulated {
-		return trial.InBubble(t, r.cfg, th, g, s)
+		return r.sim.Run(t, r.cfg, th, g, s)
 	}
 	return trial.Run(r.cfg, th, g, s)
 }

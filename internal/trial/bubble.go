@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -16,46 +17,106 @@ import (
 )
 
 // InBubble runs one trial of g under th with seed s inside a
-// testing/synctest bubble of t (the simulated tier), on a goroutine of its
-// own, and waits at most cfg.Watchdog of real time for it. A bubble still
-// running then is declared hung: its goroutines are dumped and abandoned,
-// and the test goes on. A bubble whose goroutines are left durably blocked
-// after the driver returns (a workload ignoring its context) makes synctest
-// panic; the panic is recovered and reported with the same dump.
+// testing/synctest bubble of t (the simulated tier): [Sim.Run] on a Sim of
+// its own.
 func InBubble(t *testing.T, cfg Config, th scenarios.Threat, g *genome.Genome, s uint64) Result {
-	type end struct {
-		raw      raw
-		finished bool
-		panicked any
+	sim := NewSim()
+	defer sim.Close()
+	return sim.Run(t, cfg, th, g, s)
+}
+
+// Sim runs simulated trials one after another, each in a synctest bubble of
+// its own, from one long-lived goroutine (so that starting and ending a
+// trial's goroutine does not change the goroutine count the next trial
+// measures). Close ends it.
+type Sim struct {
+	jobs  chan simJob
+	close sync.Once
+}
+
+type simJob struct {
+	t    *testing.T
+	d    *driver
+	done chan simEnd
+	ids  chan string
+}
+
+type simEnd struct {
+	raw      raw
+	finished bool
+	panicked any
+}
+
+// NewSim starts a Sim.
+func NewSim() *Sim {
+	s := &Sim{}
+	s.start()
+	return s
+}
+
+func (s *Sim) start() {
+	s.jobs = make(chan simJob)
+	go func(jobs chan simJob) {
+		for j := range jobs {
+			j.done <- s.bubble(j)
+		}
+	}(s.jobs)
+}
+
+// bubble runs one job's trial in a bubble, recovering synctest's panics.
+func (s *Sim) bubble(j simJob) (e simEnd) {
+	defer func() { e.panicked = recover() }()
+	synctest.Test(j.t, func(*testing.T) {
+		j.ids <- bubbleID()
+		e.raw = j.d.run()
+		e.finished = true
+	})
+	return e
+}
+
+// Close ends the Sim's goroutine. A Sim whose last bubble hung leaves that
+// bubble's goroutines behind: they are abandoned.
+// Close is idempotent.
+func (s *Sim) Close() { s.close.Do(func() { close(s.jobs) }) }
+
+// Run runs one trial of g under th with seed s inside a testing/synctest
+// bubble of t, and waits at most cfg.Watchdog of real time for it. A bubble
+// still running then is declared hung: its goroutines are dumped and
+// abandoned (the Sim goes on with a fresh goroutine), and the test goes on.
+// A bubble whose goroutines are left durably blocked after the driver
+// returns (a workload ignoring its context) makes synctest panic; the panic
+// is recovered and reported with the same dump.
+//
+// The goroutine count a trial measures must not depend on goroutines
+// outside its bubble: if the process's count changed across the trial (a
+// subtest's goroutine still exiting, say), the trial, which is
+// deterministic, is run again, up to twice.
+func (s *Sim) Run(t *testing.T, cfg Config, th scenarios.Threat, g *genome.Genome, seed uint64) Result {
+	for attempt := 0; ; attempt++ {
+		before := runtime.NumGoroutine()
+		res := s.once(t, cfg, th, g, seed)
+		if !res.Finished || res.Hung || runtime.NumGoroutine() == before || attempt == 2 {
+			return res
+		}
 	}
-	done := make(chan end, 1)
-	ids := make(chan string, 1)
-	before := runtime.NumGoroutine()
-	go func() {
-		var e end
-		defer func() {
-			e.panicked = recover()
-			done <- e
-		}()
-		synctest.Test(t, func(*testing.T) {
-			ids <- bubbleID()
-			e.raw = newDriver(cfg, th, g, s, true).run()
-			e.finished = true
-		})
-	}()
-	watchdog := time.NewTimer(cmp.Or(cfg.Watchdog, 20*time.Second))
+}
+
+func (s *Sim) once(t *testing.T, cfg Config, th scenarios.Threat, g *genome.Genome, seed uint64) Result {
+	j := simJob{t: t, d: newDriver(cfg, th, g, seed, true), done: make(chan simEnd, 1), ids: make(chan string, 1)}
+	s.jobs <- j
+	limit := cmp.Or(cfg.Watchdog, 20*time.Second)
+	watchdog := time.NewTimer(limit)
 	defer watchdog.Stop()
 	id := func() string {
 		select {
-		case id := <-ids:
+		case id := <-j.ids:
 			return id
 		default:
 			return ""
 		}
 	}
 	select {
-	case e := <-done:
-		settle(before)
+	case e := <-j.done:
 		res := finish(cfg, th, e.raw, e.finished)
 		if e.panicked != nil {
 			res.Panicked = fmt.Sprint(e.panicked)
@@ -63,16 +124,9 @@ func InBubble(t *testing.T, cfg Config, th scenarios.Threat, g *genome.Genome, s
 		}
 		return res
 	case <-watchdog.C:
-		return Result{Hung: true, Watchdog: cmp.Or(cfg.Watchdog, 20*time.Second), Dump: dumpBubble(id())}
-	}
-}
-
-// settle waits, a bounded number of yields, for the goroutine that ran a
-// bubble to exit, so that it is not counted by the next trial, whose
-// goroutine count must be the same on every replay.
-func settle(before int) {
-	for i := 0; i < 1000 && runtime.NumGoroutine() > before; i++ {
-		runtime.Gosched()
+		dump := dumpBubble(id())
+		s.start() // the old goroutine is stuck in the hung bubble
+		return Result{Hung: true, Watchdog: limit, Dump: dump}
 	}
 }
 
