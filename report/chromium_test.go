@@ -5,14 +5,11 @@ package report
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,52 +52,6 @@ func headless(t *testing.T, bin, page string, args ...string) (stdout []byte, co
 		}
 	}
 	return out.Bytes(), console
-}
-
-var (
-	svgRe  = regexp.MustCompile(`(?s)<svg id="([^"]+)".*?</svg>`)
-	markRe = regexp.MustCompile(`<(circle|rect) class="([a-z]+)"[^>]*data-value="([^"]+)"`)
-)
-
-// marks returns, per chart id in the DOM, its data points as
-// "class=value", in document order.
-func marks(dom string) map[string][]string {
-	out := map[string][]string{}
-	for _, m := range svgRe.FindAllStringSubmatch(dom, -1) {
-		out[m[1]] = []string{}
-		for _, k := range markRe.FindAllStringSubmatch(m[0], -1) {
-			out[m[1]] = append(out[m[1]], k[2]+"="+k[3])
-		}
-	}
-	return out
-}
-
-// wantMarks is what each chart of r must show.
-func wantMarks(r *Report) map[string][]string {
-	want := map[string][]string{}
-	if len(r.History) > 0 {
-		for _, class := range []string{"best", "mean"} {
-			for _, g := range r.History {
-				want["fitness"] = append(want["fitness"], class+"="+num(map[string]float64{"best": g.Best, "mean": g.Mean}[class]))
-			}
-		}
-	}
-	for _, t := range r.Threats {
-		want["threats"] = append(want["threats"], "baseline="+num(t.Score.Score))
-		if t.Evolved != nil {
-			want["threats"] = append(want["threats"], "evolved="+num(t.Evolved.Score))
-		}
-	}
-	for i, t := range r.Threats {
-		id := fmt.Sprintf("latency-%d", i+1)
-		for k, b := range t.Latency {
-			want[id] = append(want[id], "baseline="+strconv.FormatInt(b.Count, 10))
-			if len(t.EvolvedLatency) > 0 {
-				want[id] = append(want[id], "evolved="+strconv.FormatInt(t.EvolvedLatency[k].Count, 10))
-			}
-		}
-	}
-	return want
 }
 
 // TestHTMLInChromium opens the HTML of the fixtures in headless Chromium,

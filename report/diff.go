@@ -9,7 +9,7 @@ import (
 )
 
 // ErrRegression is matched by [DiffResult.Err] when a run's score dropped by
-// more than the threshold.
+// more than the threshold, or a threat it ran before did not run.
 var ErrRegression = errors.New("report: resilience regressed")
 
 // DiffResult compares two summaries run by run: a run is a module on a
@@ -25,19 +25,44 @@ type DiffRow struct {
 	Module string
 	Tier   string
 	Seed   uint64
-	Old    *Score  // the baseline score in the old summary; nil: not in it
-	New    *Score  // the baseline score in the new summary; nil: not in it
+	Old    *Score  // the run's baseline score in the old summary, over the compared threats; nil: not in it
+	New    *Score  // the run's baseline score in the new summary, over the compared threats; nil: not in it
 	Change float64 // New − Old in points; 0 unless both are there
-	// Regressed: the score dropped by more than the threshold.
+
+	// Unstable are the threats unstable in either summary: left out of
+	// both scores, and no regression by themselves.
+	Unstable []string
+	// NotRun are the threats that ran in the old summary and are not run
+	// in the new one: left out of both scores, and a regression.
+	NotRun []string
+
+	// Regressed: the score dropped by more than the threshold, or a
+	// threat stopped running.
 	Regressed bool
 }
 
 // Diff compares the baseline scores (the genome the module ships, not a
 // champion it has not adopted) of the runs in old and new. A run whose
 // score drops by more than threshold points has regressed; a run in only
-// one summary is listed but is not a regression. A nil summary, a negative
-// threshold, a nil report or one run listed twice (merge shards first with
-// [Merge]) is an error.
+// one summary is listed but is not a regression.
+//
+// The scores compared are the run's severity-weighted score ([Overall])
+// over its threats, less two kinds, which are left out of both sides and
+// listed in the row instead:
+//
+//   - A threat unstable in either summary: it broke the SLO and then met it
+//     when measured again, so its score is the machine's load as much as
+//     the code's. Gating on it would make the gate flip with the load; it
+//     is listed, not gated.
+//   - A threat that ran in the old summary (met or broken) and is "not run"
+//     in the new one: a threat that stops running must not pass as a
+//     threat that is met, so it is a regression whatever the threshold.
+//
+// Threats only one summary declares count on their side as before (a test
+// that gains a breaking threat loses points); a threat not run on both
+// sides, or only in the old one, counts on neither. A nil summary, a
+// negative threshold, a nil report or one run listed twice (merge shards
+// first with [Merge]) is an error.
 func Diff(old, new *Summary, threshold float64) (*DiffResult, error) {
 	if old == nil || new == nil {
 		return nil, fmt.Errorf("report: diff: a summary is nil")
@@ -45,42 +70,85 @@ func Diff(old, new *Summary, threshold float64) (*DiffResult, error) {
 	if threshold < 0 {
 		return nil, fmt.Errorf("report: diff: threshold %g is negative: it is the largest drop allowed, in points", threshold)
 	}
-	rows := map[run]*DiffRow{}
+	type pair struct{ old, new *Report }
+	runs := map[run]*pair{}
 	for side, s := range []*Summary{old, new} {
 		for i, r := range s.Reports {
 			if r == nil {
 				return nil, fmt.Errorf("report: diff: report %d of the %s summary is nil", i+1, [2]string{"old", "new"}[side])
 			}
 			k := run{r.Module, r.Tier, r.Seed}
-			row := rows[k]
-			if row == nil {
-				row = &DiffRow{Module: r.Module, Tier: r.Tier, Seed: r.Seed}
-				rows[k] = row
+			p := runs[k]
+			if p == nil {
+				p = &pair{}
+				runs[k] = p
 			}
-			slot := &row.Old
+			slot := &p.old
 			if side == 1 {
-				slot = &row.New
+				slot = &p.new
 			}
 			if *slot != nil {
 				return nil, fmt.Errorf("report: diff: the %s summary lists %s (%s tier, seed %d) twice: merge its shards first",
 					[2]string{"old", "new"}[side], r.Module, r.Tier, r.Seed)
 			}
-			b := r.Baseline
-			*slot = &b
+			*slot = r
 		}
 	}
 	d := &DiffResult{Threshold: threshold}
-	for _, row := range rows {
+	for k, p := range runs {
+		row := DiffRow{Module: k.module, Tier: k.tier, Seed: k.seed}
+		left := map[string]bool{}
+		if p.old != nil && p.new != nil {
+			row.Unstable, row.NotRun = compare(p.old, p.new)
+			for _, n := range slices.Concat(row.Unstable, row.NotRun) {
+				left[n] = true
+			}
+		}
+		score := func(r *Report) *Score {
+			if r == nil {
+				return nil
+			}
+			s, _ := Overall(slices.DeleteFunc(slices.Clone(r.Threats), func(t Threat) bool { return left[t.Name] }))
+			return &s
+		}
+		row.Old, row.New = score(p.old), score(p.new)
 		if row.Old != nil && row.New != nil {
 			row.Change = row.New.Score - row.Old.Score
-			row.Regressed = -row.Change > threshold
+			row.Regressed = -row.Change > threshold || len(row.NotRun) > 0
 		}
-		d.Rows = append(d.Rows, *row)
+		d.Rows = append(d.Rows, row)
 	}
 	slices.SortFunc(d.Rows, func(a, b DiffRow) int {
 		return cmp.Or(cmp.Compare(a.Module, b.Module), cmp.Compare(a.Tier, b.Tier), cmp.Compare(a.Seed, b.Seed))
 	})
 	return d, nil
+}
+
+// compare lists, in the order of the new report's threats then the old
+// one's, the threats unstable in either report and the threats the old
+// report ran that the new one did not.
+func compare(old, new *Report) (unstable, notRun []string) {
+	status := func(r *Report, name string) Status {
+		if i := slices.IndexFunc(r.Threats, func(t Threat) bool { return t.Name == name }); i >= 0 {
+			return r.Threats[i].Status
+		}
+		return ""
+	}
+	seen := map[string]bool{}
+	for _, t := range slices.Concat(new.Threats, old.Threats) {
+		if seen[t.Name] {
+			continue
+		}
+		seen[t.Name] = true
+		before, after := status(old, t.Name), status(new, t.Name)
+		switch {
+		case before == Unstable || after == Unstable:
+			unstable = append(unstable, t.Name)
+		case (before == Met || before == Broken) && after == NotRun:
+			notRun = append(notRun, t.Name)
+		}
+	}
+	return unstable, notRun
 }
 
 // Regressed reports whether any run regressed.
@@ -89,30 +157,51 @@ func (d *DiffResult) Regressed() bool {
 }
 
 // Err is nil, or an error matching [ErrRegression] that names every run
-// that regressed, with its scores.
+// that regressed and why.
 func (d *DiffResult) Err() error {
 	var bad []string
 	for _, r := range d.Rows {
-		if r.Regressed {
-			bad = append(bad, r.String())
+		if !r.Regressed {
+			continue
 		}
+		var why []string
+		if -r.Change > d.Threshold {
+			why = append(why, fmt.Sprintf("%.1f → %.1f (%+.1f), a drop of more than %g points", r.Old.Score, r.New.Score, r.Change, d.Threshold))
+		}
+		if len(r.NotRun) > 0 {
+			why = append(why, fmt.Sprintf("%s ran before and did not run now", strings.Join(r.NotRun, ", ")))
+		}
+		bad = append(bad, fmt.Sprintf("%s (%s, seed %d): %s", r.Module, r.Tier, r.Seed, strings.Join(why, "; ")))
 	}
 	if len(bad) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w by more than %g points: %s", ErrRegression, d.Threshold, strings.Join(bad, "; "))
+	return fmt.Errorf("%w: %s", ErrRegression, strings.Join(bad, "; "))
 }
 
-// String is the row in one line: "checkout (simulated, seed 42): 91.2 → 80.1 (-11.1)".
+// String is the row in one line: "checkout (simulated, seed 42): 91.2 →
+// 80.1 (-11.1)", then the threats left out: "; unstable, left out:
+// latency; not run now, ran before: flood".
 func (r DiffRow) String() string {
 	name := fmt.Sprintf("%s (%s, seed %d)", r.Module, r.Tier, r.Seed)
+	var s string
 	switch {
 	case r.Old == nil:
-		return fmt.Sprintf("%s: new, %.1f", name, r.New.Score)
+		s = fmt.Sprintf("%s: new, %.1f", name, r.New.Score)
 	case r.New == nil:
-		return fmt.Sprintf("%s: gone, was %.1f", name, r.Old.Score)
+		s = fmt.Sprintf("%s: gone, was %.1f", name, r.Old.Score)
+	case r.Old.Trials == 0 && r.New.Trials == 0:
+		s = name + ": no threat to compare"
+	default:
+		s = fmt.Sprintf("%s: %.1f → %.1f (%+.1f)", name, r.Old.Score, r.New.Score, r.Change)
 	}
-	return fmt.Sprintf("%s: %.1f → %.1f (%+.1f)", name, r.Old.Score, r.New.Score, r.Change)
+	if len(r.Unstable) > 0 {
+		s += "; unstable, left out: " + strings.Join(r.Unstable, ", ")
+	}
+	if len(r.NotRun) > 0 {
+		s += "; not run now, ran before: " + strings.Join(r.NotRun, ", ")
+	}
+	return s
 }
 
 // String is the comparison, one run a line, regressions marked.
@@ -128,7 +217,7 @@ func (d *DiffResult) String() string {
 	if err := d.Err(); err != nil {
 		fmt.Fprintf(&b, "%v\n", err)
 	} else {
-		fmt.Fprintf(&b, "no run dropped by more than %g points\n", d.Threshold)
+		fmt.Fprintf(&b, "no run dropped by more than %g points, and no threat stopped running\n", d.Threshold)
 	}
 	return b.String()
 }

@@ -5,14 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"os"
 	"path/filepath"
+
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 )
 
 // ErrSchema is matched by the error for a report of a schema version this
-// package does not read.
-var ErrSchema = errors.New("report: unknown schema version")
+// package does not read: one older or newer than [SchemaVersion], or none.
+var ErrSchema = errors.New("report: unsupported schema version")
 
 // MarshalIndent returns the report as indented JSON.
 func (r *Report) MarshalIndent() ([]byte, error) {
@@ -58,8 +59,15 @@ func (r *Report) WriteFiles(dir, base string) ([]string, error) {
 }
 
 // ReadFile reads a report written by [Report.WriteFile]. A file that is not
-// JSON, is cut short, or has an unknown schema version is an error naming
-// the file and the problem.
+// JSON, is cut short, has a field this version does not know, or has
+// another schema version is an error naming the file and the problem; the
+// schema error matches [ErrSchema].
+//
+// A version 1 file is refused, not converted: its scores were on another
+// scale, its latencies mixed failures with successes and its violations
+// were sentences, so a converted report would show verdicts and numbers
+// its run never measured. The error says to run the tests again with this
+// version, which writes version 2.
 func ReadFile(path string) (*Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -74,8 +82,12 @@ func ReadFile(path string) (*Report, error) {
 	switch {
 	case head.SchemaVersion == nil:
 		return nil, fmt.Errorf("%w: %s has no schemaVersion: is it a RAFAEL report?", ErrSchema, path)
-	case *head.SchemaVersion != SchemaVersion:
-		return nil, fmt.Errorf("%w: %s has schemaVersion %d; this version of rafael reads %d", ErrSchema, path, *head.SchemaVersion, SchemaVersion)
+	case *head.SchemaVersion < SchemaVersion:
+		return nil, fmt.Errorf("%w: %s has schemaVersion %d, written by an older rafael; this version reads %d and does not convert older reports, whose scores and latencies meant other things: run the tests again with this version (go test, or rafael test) to write it anew",
+			ErrSchema, path, *head.SchemaVersion, SchemaVersion)
+	case *head.SchemaVersion > SchemaVersion:
+		return nil, fmt.Errorf("%w: %s has schemaVersion %d; this version of rafael reads %d: read it with the rafael that wrote it, or a newer one",
+			ErrSchema, path, *head.SchemaVersion, SchemaVersion)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

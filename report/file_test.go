@@ -8,18 +8,23 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rafaelabs/rafael/slo"
 )
 
 func sample() *Report {
-	return &Report{
+	r := &Report{
 		SchemaVersion: SchemaVersion, Module: "checkout", Seed: 42, Tier: "simulated", GoVersion: "go1.26.8",
 		Start: time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 24, 3, 0, 1, 0, time.UTC),
-		SLO:      SLO{SuccessRate: 0.99, P99: 500 * time.Millisecond},
-		Genome:   "sha256:abc",
-		Baseline: Score{Score: 87.5, Low: 85, High: 90, Trials: 3},
-		Threats: []Threat{{Name: "db-outage", Threat: "db-outage(outage=2s) [high]", Severity: "high", Passed: true,
-			Trials: []Trial{{Seed: 7, Passed: true, Metrics: Metrics{Requests: 100, Succeeded: 100, SuccessRate: 1, P99: 2 * time.Second}}}}},
+		SLO:    slo.SLO{SuccessRate: 0.99, P99: 500 * time.Millisecond},
+		Genome: "sha256:abc",
+		Threats: []Threat{{Name: "db-outage", Threat: "db-outage(outage=2s) [high]", Severity: "high",
+			Trials: []Trial{{Seed: 7, Replay: "go test . -run '^TestX$/^db-outage$/^seed=7$' -rafael.seed=42",
+				Violations: []slo.Violation{{Kind: slo.P99, Got: float64(2 * time.Second), Want: float64(500 * time.Millisecond)}},
+				Metrics:    Metrics{Requests: 100, Succeeded: 100, SuccessRate: 1, P99: 2 * time.Second, Fitness: 0.9}}}}},
 	}
+	r.Derive()
+	return r
 }
 
 func TestWriteThenRead(t *testing.T) {
@@ -45,15 +50,31 @@ func TestReadFileNamesTheFileAndTheProblem(t *testing.T) {
 		body, want string
 	}{
 		"truncated.json": {string(data[:len(data)/2]), "truncated.json: not a complete JSON report"},
-		"future.json":    {`{"schemaVersion": 9, "module": "x"}`, "future.json has schemaVersion 9; this version of rafael reads 1"},
+		"future.json":    {`{"schemaVersion": 9, "module": "x"}`, "future.json has schemaVersion 9; this version of rafael reads 2"},
 		"other.json":     {`{"module": "x"}`, "other.json has no schemaVersion"},
-		"unknown.json":   {`{"schemaVersion": 1, "modul": "x"}`, `unknown.json: json: unknown field "modul"`},
+		"unknown.json":   {`{"schemaVersion": 2, "modul": "x"}`, `unknown.json: json: unknown field "modul"`},
+		"kind.json":      {`{"schemaVersion": 2, "threats": [{"trials": [{"violations": [{"kind": "p100"}]}]}]}`, `kind.json: slo: unknown violation kind "p100"`},
 	} {
 		_, err := ReadFile(write(name, tc.body))
 		assert.ErrorContains(t, err, tc.want, name)
 	}
-	_, err = ReadFile(write("future2.json", `{"schemaVersion": 2}`))
+	_, err = ReadFile(write("future2.json", `{"schemaVersion": 3}`))
 	assert.ErrorIs(t, err, ErrSchema)
+}
+
+// A version 1 report is refused with what to do, not half read: its scores
+// and latencies meant other things.
+func TestReadFileRefusesVersion1(t *testing.T) {
+	v1 := `{"schemaVersion": 1, "module": "checkout", "threats": [{"name": "db-outage", "passed": true,
+		"trials": [{"seed": 7, "passed": true, "violations": [], "metrics": {"p99": 1, "fitness": 0.9}}]}]}`
+	path := filepath.Join(t.TempDir(), "old.json")
+	require.NoError(t, os.WriteFile(path, []byte(v1), 0o644))
+	r, err := ReadFile(path)
+	assert.Nil(t, r)
+	require.ErrorIs(t, err, ErrSchema)
+	for _, want := range []string{path, "schemaVersion 1", "older rafael", "reads 2", "run the tests again with this version"} {
+		assert.ErrorContains(t, err, want)
+	}
 }
 
 func TestWriteFiles(t *testing.T) {

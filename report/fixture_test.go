@@ -4,43 +4,54 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/rafaelabs/rafael/slo"
 )
 
-// The fixtures are built by hand: a full report with evolution data
-// (evolved) and one of a run that only measured (measured). Every derived
-// number goes through ScoreOf and Overall, as the harness's do.
+// The fixtures are built by hand: a run on the wire tier that only
+// measured (measured), with a broken, an unstable and a met threat and one
+// that did not run; and a run on the simulated tier that evolved (evolved),
+// with a mitigated, a held and a vulnerable threat and one that did not
+// run. Their trials are judged with slo.Check and every status, score and
+// verdict is set by Derive, as the harness's are.
 
-// trials makes one trial per fitness value, seeds from base.
-func trials(threat, genome string, base uint64, slo time.Duration, fitness ...float64) []Trial {
-	out := make([]Trial, len(fitness))
-	for i, f := range fitness {
-		seed := base + uint64(i)
-		ok := f >= 0.8
-		tr := Trial{
-			Seed: seed, Genome: genome, Passed: ok,
-			Replay: fmt.Sprintf("go test -run '^TestCheckout$/^%s$/^seed=%d$' -rafael.seed=42 ./examples_test", threat, seed),
-			Metrics: Metrics{
-				Requests: 200, Succeeded: int(200 * f), SuccessRate: float64(int(200*f)) / 200,
-				P50: time.Duration(20+i) * time.Millisecond, P90: time.Duration(120+10*i) * time.Millisecond,
-				P99: time.Duration(float64(slo) * (1.6 - f)), Max: time.Duration(float64(slo) * (2 - f)),
-				Recovered: ok, Recovery: time.Duration(300*(1+i)) * time.Millisecond,
-				AttemptsPerRequest: 1 + (1-f)*2, PeakInFlight: 8 + i, PeakGoroutines: 12 + i,
-				Fitness: f,
-			},
-		}
-		if !ok {
-			tr.Violations = []string{fmt.Sprintf("success rate %.3f < 0.990", tr.Metrics.SuccessRate)}
-			tr.Metrics.Errors = []string{"dial tcp: connection refused ×" + fmt.Sprint(200-tr.Metrics.Succeeded)}
-		}
-		out[i] = tr
+// fixtureSLO is the objective of the fixtures.
+var fixtureSLO = slo.SLO{SuccessRate: 0.99, P99: 500 * time.Millisecond, RecoverWithin: 2 * time.Second}
+
+const ms = time.Millisecond
+
+// metrics is a measurement of 200 requests: ok succeeded with the given
+// p99; the failures took about failed (a refused connection fails fast); a
+// zero recovery means it never recovered.
+func metrics(i, ok int, p99, failed, recovery time.Duration, fitness float64) Metrics {
+	m := Metrics{
+		Requests: 200, Succeeded: ok, SuccessRate: float64(ok) / 200,
+		P50: time.Duration(20+i) * ms, P90: time.Duration(120+10*i) * ms, P99: p99, Max: p99 + 200*ms,
+		Recovered: recovery > 0, Recovery: recovery,
+		AttemptsPerRequest: 1 + float64(200-ok)/100, PeakInFlight: 8 + i, PeakGoroutines: 12 + i,
+		Fitness: fitness,
 	}
-	return out
+	if n := 200 - ok; n > 0 {
+		m.FailedP50, m.FailedP99, m.FailedMax = failed, 4*failed, 5*failed+time.Duration(i)*ms
+		m.Errors = []string{fmt.Sprintf("dial tcp: connection refused ×%d", n)}
+	}
+	return m
+}
+
+// trial is the trial of threat with seed, judged against fixtureSLO; reruns
+// are its re-measurements.
+func trial(threat, genome string, seed uint64, m Metrics, reruns ...Metrics) Trial {
+	tr := Trial{Seed: seed, Genome: genome, Violations: slo.Check(fixtureSLO, m), Metrics: m,
+		Replay: fmt.Sprintf("go test ./examples_test -run '^TestCheckout$/^%s$/^seed=%d$' -rafael.seed=42", threat, seed)}
+	for _, x := range reruns {
+		tr.Reruns = append(tr.Reruns, Measurement{Violations: slo.Check(fixtureSLO, x), Metrics: x})
+	}
+	return tr
 }
 
 // buckets makes a latency distribution with the standard bounds.
 func buckets(counts ...int64) []Bucket {
-	bounds := []time.Duration{time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond, 100 * time.Millisecond,
-		500 * time.Millisecond, time.Second, 5 * time.Second}
+	bounds := []time.Duration{time.Millisecond, 5 * ms, 20 * ms, 100 * ms, 500 * ms, time.Second, 5 * time.Second}
 	out := make([]Bucket, len(counts))
 	for i, c := range counts {
 		out[i] = Bucket{UpTo: bounds[i], Count: c}
@@ -48,79 +59,110 @@ func buckets(counts ...int64) []Bucket {
 	return out
 }
 
-func passedAll(ts []Trial) bool {
-	for _, t := range ts {
-		if !t.Passed {
-			return false
-		}
-	}
-	return true
-}
-
-// row fills a threat's derived fields from its trials.
-func row(t Threat) Threat {
-	t.Score = ScoreOf(t.Trials)
-	t.Passed = passedAll(t.Trials)
-	if len(t.EvolvedTrials) > 0 {
-		e := ScoreOf(t.EvolvedTrials)
-		t.Evolved = &e
-		t.EvolvedPassed = passedAll(t.EvolvedTrials)
-		t.Verdict = verdict(t.Passed, t.EvolvedPassed)
-	}
-	return t
-}
-
 const (
 	startDigest    = "sha256:5f1c0b9e2a7d"
 	championDigest = "sha256:c4a81e07d3b2"
 )
 
-// measured is a report of a run without evolution.
-func measured() *Report {
-	slo := 500 * time.Millisecond
-	r := &Report{
-		SchemaVersion: SchemaVersion, Module: "checkout", Seed: 42, Tier: "simulated", GoVersion: "go1.26.8",
+// notRun is why the fixtures' fourth threat did not run.
+const notRun = "the test's deadline (go test -timeout) came before its first trial"
+
+// base is a report of module checkout with seed 42 on tier, without threats.
+func base(tier string) *Report {
+	return &Report{
+		SchemaVersion: SchemaVersion, Module: "checkout", Seed: 42, Tier: tier, GoVersion: "go1.26.8",
 		Start:  time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC),
 		End:    time.Date(2026, 11, 24, 3, 0, 2, 500_000_000, time.UTC),
-		SLO:    SLO{SuccessRate: 0.99, P99: slo, RecoverWithin: 2 * time.Second},
+		SLO:    fixtureSLO,
 		Genome: startDigest,
-		Threats: []Threat{
-			row(Threat{Name: "db-outage", Threat: "db-outage(outage=2s) [high]", Severity: "high",
-				Trials:  trials("db-outage", startDigest, 100, slo, 0.55, 0.62, 0.48),
-				Latency: buckets(40, 220, 130, 60, 90, 40, 20)}),
-			row(Threat{Name: "latency", Threat: "latency(delay=300ms, jitter=100ms) [medium]", Severity: "medium",
-				Trials:  trials("latency", startDigest, 200, slo, 0.91, 0.88, 0.93),
-				Latency: buckets(0, 10, 30, 80, 420, 50, 10)}),
-			row(Threat{Name: "flood", Threat: "flood(rate=2000/s) [critical]", Severity: "critical",
-				Trials:  trials("flood", startDigest, 300, slo, 0.35, 0.41, 0.30),
-				Latency: buckets(10, 40, 90, 150, 180, 80, 50)}),
-		},
 	}
-	r.Baseline, r.Evolved = Overall(r.Threats)
+}
+
+// The threats of both fixtures.
+var (
+	dbOutage = Threat{Name: "db-outage", Threat: "db-outage(outage=2s) [high]", Severity: "high"}
+	latency  = Threat{Name: "latency", Threat: "latency(delay=300ms, jitter=100ms) [medium]", Severity: "medium"}
+	flood    = Threat{Name: "flood", Threat: "flood(rate=2000/s) [critical]", Severity: "critical"}
+	stampede = Threat{Name: "cache-stampede", Threat: "cache-stampede(keys=1) [medium]", Severity: "medium", NotRun: notRun}
+)
+
+// measured is a report of a run on the wire tier without evolution: the
+// trials that broke the SLO were measured again; db-outage broke it again
+// (broken), latency's trial 201 met it the second time (unstable).
+func measured() *Report {
+	r := base("wire")
+	g := startDigest
+	db, lat, fl := dbOutage, latency, flood
+	db.Trials = []Trial{
+		trial("db-outage", g, 100, metrics(0, 110, 410*ms, 3*ms, 0, 0.55), metrics(0, 118, 395*ms, 3*ms, 0, 0.57)),
+		trial("db-outage", g, 101, metrics(1, 124, 430*ms, 3*ms, 2600*ms, 0.62), metrics(1, 121, 420*ms, 3*ms, 2700*ms, 0.61)),
+		trial("db-outage", g, 102, metrics(2, 96, 450*ms, 3*ms, 0, 0.48), metrics(2, 99, 440*ms, 3*ms, 0, 0.49)),
+	}
+	db.Latency, db.FailedLatency = buckets(0, 40, 160, 90, 40), buckets(150, 100, 20)
+	slow := metrics(1, 200, 620*ms, 0, 300*ms, 0.88)
+	slow.Lag = 180 * ms
+	lat.Trials = []Trial{
+		trial("latency", g, 200, metrics(0, 200, 440*ms, 0, 300*ms, 0.91)),
+		trial("latency", g, 201, slow, metrics(1, 200, 470*ms, 0, 300*ms, 0.90)),
+		trial("latency", g, 202, metrics(2, 199, 450*ms, 2*time.Second, 300*ms, 0.93)),
+	}
+	lat.Latency, lat.FailedLatency = buckets(0, 10, 30, 80, 420, 50), buckets(0, 0, 0, 0, 0, 0, 1)
+	fl.Trials = []Trial{
+		trial("flood", g, 300, metrics(0, 70, 480*ms, 40*ms, 1200*ms, 0.35), metrics(0, 72, 470*ms, 40*ms, 1300*ms, 0.36)),
+		trial("flood", g, 301, metrics(1, 82, 700*ms, 40*ms, 0, 0.41), metrics(1, 80, 690*ms, 40*ms, 0, 0.40)),
+		trial("flood", g, 302, metrics(2, 60, 490*ms, 40*ms, 1500*ms, 0.30), metrics(2, 64, 480*ms, 40*ms, 1400*ms, 0.31)),
+	}
+	fl.Latency, fl.FailedLatency = buckets(10, 40, 60, 50, 40, 12), buckets(0, 0, 188, 200)
+	r.Threats = []Threat{db, lat, fl, stampede}
+	r.Derive()
 	return r
 }
 
-// evolved is measured after an evolution: the champion's trials, the
-// history, a counterexample, the genome diff and the audit reference.
+// evolved is a report of a run on the simulated tier that evolved: the
+// champion's trials on the same seeds, the history, a counterexample, the
+// genome diff and the audit reference.
 func evolved() *Report {
-	r := measured()
-	slo := r.SLO.P99
-	ev := []struct {
-		fitness []float64
-		latency []Bucket
-	}{
-		{[]float64{0.93, 0.95, 0.91}, buckets(180, 250, 110, 40, 15, 5, 0)},
-		{[]float64{0.94, 0.92, 0.95}, buckets(0, 12, 40, 150, 380, 18, 0)},
-		{[]float64{0.58, 0.66, 0.52}, buckets(60, 120, 160, 140, 70, 40, 10)},
+	r := base("simulated")
+	g, c := startDigest, championDigest
+	db, lat, fl, st := dbOutage, latency, flood, stampede
+	db.Trials = []Trial{
+		trial("db-outage", g, 100, metrics(0, 110, 410*ms, 3*ms, 0, 0.55)),
+		trial("db-outage", g, 101, metrics(1, 124, 430*ms, 3*ms, 2600*ms, 0.62)),
+		trial("db-outage", g, 102, metrics(2, 96, 450*ms, 3*ms, 0, 0.48)),
 	}
-	for i := range r.Threats {
-		t := r.Threats[i]
-		t.EvolvedTrials = trials(t.Name, championDigest, uint64(100*(i+1)), slo, ev[i].fitness...)
-		t.EvolvedLatency = ev[i].latency
-		r.Threats[i] = row(t)
+	db.EvolvedTrials = []Trial{
+		trial("db-outage", c, 100, metrics(0, 200, 380*ms, 0, 400*ms, 0.93)),
+		trial("db-outage", c, 101, metrics(1, 199, 390*ms, 450*ms, 450*ms, 0.95)),
+		trial("db-outage", c, 102, metrics(2, 200, 370*ms, 0, 500*ms, 0.91)),
 	}
-	r.Baseline, r.Evolved = Overall(r.Threats)
-	r.Improvement = r.Evolved.Score - r.Baseline.Score
+	db.Latency, db.FailedLatency = buckets(0, 40, 160, 90, 40), buckets(150, 100, 20)
+	db.EvolvedLatency, db.EvolvedFailedLatency = buckets(0, 120, 300, 150, 29), buckets(0, 0, 0, 0, 1)
+	lat.Trials = []Trial{
+		trial("latency", g, 200, metrics(0, 200, 440*ms, 0, 300*ms, 0.91)),
+		trial("latency", g, 201, metrics(1, 200, 460*ms, 0, 300*ms, 0.88)),
+		trial("latency", g, 202, metrics(2, 200, 450*ms, 0, 300*ms, 0.93)),
+	}
+	lat.EvolvedTrials = []Trial{
+		trial("latency", c, 200, metrics(0, 200, 420*ms, 0, 300*ms, 0.94)),
+		trial("latency", c, 201, metrics(1, 200, 430*ms, 0, 300*ms, 0.92)),
+		trial("latency", c, 202, metrics(2, 200, 410*ms, 0, 300*ms, 0.95)),
+	}
+	lat.Latency, lat.EvolvedLatency = buckets(0, 10, 30, 80, 430, 50), buckets(0, 12, 40, 150, 398)
+	fl.Trials = []Trial{
+		trial("flood", g, 300, metrics(0, 70, 480*ms, 40*ms, 1200*ms, 0.35)),
+		trial("flood", g, 301, metrics(1, 82, 700*ms, 40*ms, 0, 0.41)),
+		trial("flood", g, 302, metrics(2, 60, 490*ms, 40*ms, 1500*ms, 0.30)),
+	}
+	fl.EvolvedTrials = []Trial{
+		trial("flood", c, 300, metrics(0, 199, 645*ms, 60*ms, 900*ms, 0.58)),
+		trial("flood", c, 301, metrics(1, 198, 480*ms, 60*ms, 800*ms, 0.66)),
+		trial("flood", c, 302, metrics(2, 196, 520*ms, 60*ms, 950*ms, 0.52)),
+	}
+	fl.Latency, fl.FailedLatency = buckets(10, 40, 60, 50, 40, 12), buckets(0, 0, 188, 200)
+	fl.EvolvedLatency, fl.EvolvedFailedLatency = buckets(60, 120, 160, 140, 70, 40, 3), buckets(0, 0, 0, 7)
+	r.Threats = []Threat{db, lat, fl, st}
+	r.Derive()
+
 	r.Champion = championDigest
 	r.GenomeDiff = []string{
 		"- retry.maxAttempts: 2",
@@ -146,8 +188,9 @@ func evolved() *Report {
 	r.History[5].BestGenome = championDigest
 	r.Counterexamples = []Counterexample{{
 		Name: "flood", Threat: "flood(rate=1250/s) [critical]", Seed: 301,
-		Replay:     "go test -run '^TestCheckout$/^flood$/^seed=301$' -rafael.seed=42 ./examples_test",
-		Violations: []string{"success rate 0.660 < 0.990", "p99 940ms > 500ms"},
+		Replay: "go test ./examples_test -run '^TestCheckout$/^flood$/^seed=301$' -rafael.seed=42",
+		Violations: slo.Check(fixtureSLO, Metrics{Requests: 200, Succeeded: 132, SuccessRate: 0.66, P99: 940 * ms,
+			Recovered: true, Recovery: time.Second}),
 	}}
 	r.Audit = &AuditRef{Status: "pending", Seq: 12, Hash: "sha256:9e0d44a1b6f3c2", Impact: "medium", Trusted: true}
 	return r

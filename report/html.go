@@ -5,16 +5,21 @@ import (
 	"fmt"
 	"html/template"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // HTML renders the report as one self-contained page: inline CSS, SVG
 // charts drawn in Go (fitness per generation, score per threat before and
-// after, latency distribution per threat), no script and no external
-// asset. Each chart is an <svg> with an id ("fitness", "threats",
-// "latency-1", …) whose <circle> and <rect> marks carry data-value; a chart
-// with nothing to draw says so instead. The page holds nothing of the time
-// it was rendered, so the same report renders the same bytes. Like
+// after, and per threat the latency distribution of the successful
+// requests and, apart, that of the failed ones), no script and no
+// external asset. It shows what [Report.Markdown] shows of every threat
+// not met: the broken term and by how much, the seed, the measurements and
+// the replay command, or why the threat did not run. Each chart is an
+// <svg> with an id ("fitness", "threats", "latency-1", "failed-latency-1",
+// …) whose <circle> and <rect> marks carry data-value; a chart with
+// nothing to draw says so instead. The page holds nothing of the time it
+// was rendered, so the same report renders the same bytes. Like
 // [Report.Markdown] it is for people and may change between versions.
 func (r *Report) HTML() ([]byte, error) {
 	var b bytes.Buffer
@@ -30,17 +35,18 @@ type pageData struct {
 	Anchor   string // the section's id in a summary page; "" on a report's own page
 	Headline string
 	Duration time.Duration
+	Findings []finding
 	Charts   []chart
-	Latency  []chart
+	Latency  []chart // per threat, the successes' chart then the failures'
 }
 
 // page lays out r, with every chart id prefixed by prefix (a summary page
 // holds several reports and an id must be unique in a page).
 func (r *Report) page(prefix string) pageData {
-	p := pageData{R: r, Headline: r.headline(), Duration: r.End.Sub(r.Start).Round(time.Millisecond)}
+	p := pageData{R: r, Headline: r.headline(), Duration: r.End.Sub(r.Start).Round(time.Millisecond), Findings: r.findings(maxShown)}
 	p.Charts = []chart{fitnessChart(r.History), threatChart(r.Threats, r.Evolved != nil)}
 	for i, t := range r.Threats {
-		p.Latency = append(p.Latency, latencyChart(i, t))
+		p.Latency = append(p.Latency, latencyChart(i, t), failedLatencyChart(i, t))
 	}
 	if prefix != "" {
 		p.Anchor = prefix
@@ -54,7 +60,7 @@ func (r *Report) page(prefix string) pageData {
 }
 
 // HTML renders the summary as one self-contained page: a table of the runs
-// (module, tier, seed, score before and after, threats meeting the SLO),
+// (module, tier, seed, score before and after, threats by verdict),
 // each linked to its section, then every run's report as [Report.HTML]
 // renders it, charts included (their ids prefixed "run-<n>-"). Like the
 // other renderings it is for people and may change between versions.
@@ -71,11 +77,14 @@ func (s *Summary) HTML() ([]byte, error) {
 }
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"passes": passes,
-	"met":    met,
-	"f":      func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
-	"right":  func(f frame) string { return strconv.FormatFloat(f.X+f.W, 'f', 1, 64) },
-	"bottom": func(f frame) string { return strconv.FormatFloat(f.Y+f.H, 'f', 1, 64) },
+	"cls":      func(s any) string { return strings.ReplaceAll(fmt.Sprint(s), " ", "-") },
+	"score":    func(s Score) string { return scoreText(&s) },
+	"scorep":   scoreText,
+	"scores":   (*Report).scores,
+	"verdicts": (*Report).verdicts,
+	"f":        func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"right":    func(f frame) string { return strconv.FormatFloat(f.X+f.W, 'f', 1, 64) },
+	"bottom":   func(f frame) string { return strconv.FormatFloat(f.Y+f.H, 'f', 1, 64) },
 }).Parse(`{{define "head"}}<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -89,6 +98,8 @@ h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-
 table { border-collapse: collapse; width: 100%; } th, td { border: 1px solid #d0d7de; padding: .3rem .5rem; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .mitigated, .held, .met { color: #1a7f37; } .vulnerable, .regressed, .broken { color: #cf222e; font-weight: 600; }
+.unstable { color: #9a6700; font-weight: 600; } .not-run { color: #59636e; font-style: italic; }
+li { margin: .15rem 0; }
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; }
 .empty { border: 1px dashed #d0d7de; padding: 1rem; color: #59636e; }
 svg { display: block; width: 100%; height: auto; }
@@ -102,6 +113,7 @@ svg polyline.mean, svg circle.mean, svg rect.mean { stroke: #bc4c00; fill: #bc4c
 svg polyline.mean { fill: none; stroke-dasharray: 5 3; }
 svg polyline.ci { stroke: #1f2328; stroke-width: 1.5; }
 svg rect.baseline { fill: #8c959f; } svg rect.evolved { fill: #0969da; }
+svg polyline.met { stroke: #1a7f37; stroke-width: 1; stroke-dasharray: 4 3; }
 </style>
 </head>
 {{end}}
@@ -112,8 +124,8 @@ svg rect.baseline { fill: #8c959f; } svg rect.evolved { fill: #0969da; }
 {{define "summary"}}{{template "head" "summary"}}<body>
 <h1>RAFAEL resilience summary</h1>
 <table>
-<tr><th>Run</th><th>Tier</th><th>Seed</th><th>Score</th><th>Threats meeting the SLO</th></tr>
-{{range .}}<tr><td><a href="#{{.Anchor}}">{{.R.Module}}</a></td><td>{{.R.Tier}}</td><td class="num">{{.R.Seed}}</td><td class="num">{{f .R.Baseline.Score}}{{with .R.Evolved}} → {{f .Score}}{{end}}</td><td class="num">{{met .R}}</td></tr>
+<tr><th>Run</th><th>Tier</th><th>Seed</th><th>Score</th><th>Threats</th></tr>
+{{range .}}<tr><td><a href="#{{.Anchor}}">{{.R.Module}}</a></td><td>{{.R.Tier}}</td><td class="num">{{.R.Seed}}</td><td class="num">{{scores .R}}</td><td>{{verdicts .R}}</td></tr>
 {{end}}</table>
 {{range .}}{{template "report" .}}{{end}}</body>
 </html>
@@ -124,9 +136,19 @@ svg rect.baseline { fill: #8c959f; } svg rect.evolved { fill: #0969da; }
 
 <h2>Threats</h2>
 <table>
-<tr><th>Threat</th><th>Severity</th><th>Before</th><th>SLO</th>{{if .R.Evolved}}<th>After</th><th>Verdict</th>{{end}}</tr>
-{{range .R.Threats}}<tr><td><code>{{.Threat}}</code></td><td>{{.Severity}}</td><td class="num">{{.Score}}</td><td class="{{.Status}}">{{.Status}}</td>{{if $.R.Evolved}}<td class="num">{{with .Evolved}}{{.}}{{else}}not run{{end}}</td><td class="{{.Verdict}}">{{.Verdict}}</td>{{end}}</tr>
+<tr><th>Threat</th><th>Severity</th><th>{{if .R.Evolved}}Before{{else}}Score{{end}}</th><th>Status</th>{{if .R.Evolved}}<th>After</th><th>Verdict</th>{{end}}</tr>
+{{range .R.Threats}}<tr><td><code>{{.Threat}}</code></td><td>{{.Severity}}</td><td class="num">{{score .Score}}</td><td class="{{cls .Status}}">{{.Status}}</td>{{if $.R.Evolved}}<td class="num">{{scorep .Evolved}}</td><td class="{{cls .Verdict}}">{{.Verdict}}</td>{{end}}</tr>
 {{end}}</table>
+{{with .Findings}}<h2>Threats that did not meet the SLO</h2>
+{{range .}}<p><strong>{{.Name}}</strong> <code>{{.Threat}}</code>{{with .Who}}, {{.}}{{end}}: <span class="{{cls .Status}}">{{.Status}}</span>: {{.Summary}}.</p>
+{{if .Trials}}<ul>
+{{range .Trials}}<li>seed {{.Seed}} {{.Head}}<ul>
+{{range .Lines}}<li>{{.}}</li>
+{{end}}{{with .Replay}}<li>replay: <code>{{.}}</code></li>
+{{end}}</ul></li>
+{{end}}{{with .More}}<li>{{.}}</li>
+{{end}}</ul>
+{{end}}{{end}}{{end}}
 {{range .Charts}}{{template "chart" .}}{{end}}
 <h2>Latency</h2>
 {{range .Latency}}{{template "chart" .}}{{end}}
@@ -155,15 +177,3 @@ svg rect.baseline { fill: #8c959f; } svg rect.evolved { fill: #0969da; }
 {{end}}{{range .Legend}}<rect class="{{.Class}}" x="{{f .X}}" y="6" width="12" height="12"/><text x="{{f .X}}" y="16" dx="16">{{.Label}}</text>
 {{end}}</svg>
 {{end}}{{end}}`))
-
-// met is "k of n": the threats of r that meet the SLO, after evolution when
-// there was one.
-func met(r *Report) string {
-	k := 0
-	for _, t := range r.Threats {
-		if r.Evolved == nil && t.Status == Met || r.Evolved != nil && t.EvolvedStatus == Met {
-			k++
-		}
-	}
-	return fmt.Sprintf("%d of %d", k, len(r.Threats))
-}

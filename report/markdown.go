@@ -1,8 +1,6 @@
 package report
 
 import (
-	"github.com/rafaelabs/rafael/slo"
-
 	"bytes"
 	"fmt"
 	"os"
@@ -10,11 +8,15 @@ import (
 	"time"
 )
 
-// Markdown renders the report for a pull-request comment: a summary line
-// with the baseline and evolved scores and their delta, a table of the
-// threats with their verdicts, the counterexamples with the commands that
-// replay them, the genome diff and the audit reference. The text is for
-// people and may change between versions; JSON is the contract.
+// Markdown renders the report for a pull-request comment: a headline with
+// the baseline and evolved scores, their delta and the threats counted by
+// verdict; a table of the threats; for every threat a genome broke, was
+// unstable under or did not face, which term of the SLO broke and by how
+// much, the trial's seed, what it measured (the latency of successes apart
+// from that of failures; both measurements of an unstable trial) and the
+// command that replays it, or why it did not run; then the
+// counterexamples, the genome diff and the audit reference. The text is
+// for people and may change between versions; JSON is the contract.
 func (r *Report) Markdown() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "### RAFAEL: %s\n\n", r.Module)
@@ -22,12 +24,18 @@ func (r *Report) Markdown() []byte {
 	fmt.Fprintf(&b, "Seed %d, %s tier, %s, %d trials in %s. SLO: %s.\n\n", r.Seed, r.Tier, r.GoVersion,
 		r.Baseline.Trials+r.evolvedTrials(), r.End.Sub(r.Start).Round(time.Millisecond), r.SLO)
 	r.threatTable(&b)
+	if fs := r.findings(maxShown); len(fs) > 0 {
+		b.WriteString("\n#### Threats that did not meet the SLO\n")
+		for _, f := range fs {
+			findingMarkdown(&b, f)
+		}
+	}
 	if len(r.Counterexamples) > 0 {
 		b.WriteString("\n#### Still breaks it\n")
 		for _, c := range r.Counterexamples {
-			fmt.Fprintf(&b, "\n**%s**: smallest breaking threat `%s`, seed %d", c.Name, c.Threat, c.Seed)
+			fmt.Fprintf(&b, "\n**%s**: smallest breaking threat %s, seed %d", c.Name, code(c.Threat), c.Seed)
 			if len(c.Violations) > 0 {
-				fmt.Fprintf(&b, " (%s)", joinViolations(c.Violations))
+				fmt.Fprintf(&b, " (%s)", violations(c.Violations))
 			}
 			b.WriteString(". Replay:\n\n")
 			fence(&b, "sh", c.Replay)
@@ -48,50 +56,62 @@ func (r *Report) Markdown() []byte {
 	return b.Bytes()
 }
 
-// headline is the one-line answer: the score before and after, and how many
-// threats each verdict has.
+// findingMarkdown writes one finding: the threat, the genome and its
+// status, then each trial shown with its measurements and replay command.
+func findingMarkdown(b *bytes.Buffer, f finding) {
+	fmt.Fprintf(b, "\n**%s** %s", f.Name, code(f.Threat))
+	if f.Who != "" {
+		fmt.Fprintf(b, ", %s", f.Who)
+	}
+	fmt.Fprintf(b, ": **%s**: %s.\n", f.Status, f.Summary)
+	if len(f.Trials) > 0 {
+		b.WriteString("\n")
+	}
+	for _, t := range f.Trials {
+		fmt.Fprintf(b, "- seed %d %s\n", t.Seed, t.Head)
+		for _, l := range t.Lines {
+			fmt.Fprintf(b, "  - %s\n", l)
+		}
+		if t.Replay != "" {
+			fmt.Fprintf(b, "  - replay: %s\n", code(t.Replay))
+		}
+	}
+	if f.More != "" {
+		fmt.Fprintf(b, "- %s\n", f.More)
+	}
+}
+
+// headline is the one-line answer: the score before and after, and the
+// threats counted by verdict (unstable and not run included).
 func (r *Report) headline() string {
 	if r.Evolved == nil {
-		failing := 0
-		for _, t := range r.Threats {
-			if t.Status != Met {
-				failing++
-			}
+		score := "not measured: no trial ran"
+		if r.Baseline.Trials > 0 {
+			score = r.Baseline.String()
 		}
-		return fmt.Sprintf("Resilience %s, no evolution in this run: %d of %d threats break the SLO.",
-			r.Baseline, failing, len(r.Threats))
+		return fmt.Sprintf("Resilience %s, no evolution in this run; threats: %s.", score, r.verdicts())
 	}
-	counts := map[string]int{}
-	for _, t := range r.Threats {
-		counts[t.Verdict]++
-	}
-	var parts []string
-	for _, v := range []string{Mitigated, Held, Regressed, Vulnerable} {
-		if counts[v] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
-		}
-	}
-	return fmt.Sprintf("Resilience %.1f → %.1f (%+.1f points, %+.1f %%): baseline %s, evolved %s; threats %s.",
+	return fmt.Sprintf("Resilience %.1f → %.1f (%+.1f points, %+.1f %%): baseline %s, evolved %s; threats: %s.",
 		r.Baseline.Score, r.Evolved.Score, r.Evolved.Score-r.Baseline.Score, r.ImprovementPercent(),
-		r.Baseline, *r.Evolved, strings.Join(parts, ", "))
+		scoreText(&r.Baseline), *r.Evolved, r.verdicts())
 }
 
 // threatTable writes one row per threat.
 func (r *Report) threatTable(b *bytes.Buffer) {
 	if r.Evolved == nil {
-		b.WriteString("| Threat | Severity | Score | Trials | SLO |\n|---|---|---:|---:|---|\n")
+		b.WriteString("| Threat | Severity | Score | Trials | Status |\n|---|---|---:|---:|---|\n")
 		for _, t := range r.Threats {
-			fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |\n", cell(t.Threat), t.Severity, t.Score, t.Score.Trials, t.Status)
+			fmt.Fprintf(b, "| %s | %s | %s | %d | %s |\n", code(cell(t.Threat)), t.Severity, scoreText(&t.Score), t.Score.Trials, t.Status)
 		}
 		return
 	}
 	b.WriteString("| Threat | Severity | Before | After | Change | Verdict |\n|---|---|---:|---:|---:|---|\n")
 	for _, t := range r.Threats {
-		after, delta := "not run", ""
-		if t.Evolved != nil {
-			after, delta = t.Evolved.String(), fmt.Sprintf("%+.1f", t.Evolved.Score-t.Score.Score)
+		delta := ""
+		if t.Evolved != nil && t.Evolved.Trials > 0 && t.Score.Trials > 0 {
+			delta = fmt.Sprintf("%+.1f", t.Evolved.Score-t.Score.Score)
 		}
-		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %s |\n", cell(t.Threat), t.Severity, t.Score, after, delta, t.Verdict)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", code(cell(t.Threat)), t.Severity, scoreText(&t.Score), scoreText(t.Evolved), delta, t.Verdict)
 	}
 }
 
@@ -100,6 +120,7 @@ func (s Score) String() string {
 	return fmt.Sprintf("%.1f (%.1f–%.1f)", s.Score, s.Low, s.High)
 }
 
+// evolvedTrials is how many trials the champion ran.
 func (r *Report) evolvedTrials() int {
 	if r.Evolved == nil {
 		return 0
@@ -107,16 +128,28 @@ func (r *Report) evolvedTrials() int {
 	return r.Evolved.Trials
 }
 
-func passes(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "broken"
-}
-
 // cell escapes what would end a table cell.
 func cell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// code is s as inline code, between runs of backticks longer than any in s
+// (and padded with spaces when s starts or ends with one).
+func code(s string) string {
+	longest, run := 0, 0
+	for _, c := range s {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	f := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return f + s + f
 }
 
 // fence writes lines as a code block whose fence is longer than any run of
@@ -161,23 +194,19 @@ func (r *Report) AppendStepSummary(getenv func(string) string) (path string, err
 	return path, nil
 }
 
-// Markdown renders the summary: a table with one row per run, then each
-// run's report as [Report.Markdown] renders it.
+// Markdown renders the summary: a table with one row per run (its scores
+// and its threats counted by verdict), then each run's report as
+// [Report.Markdown] renders it.
 func (s *Summary) Markdown() []byte {
 	var b bytes.Buffer
 	b.WriteString("## RAFAEL: resilience of " + plural(len(s.Reports), "run") + "\n\n")
-	b.WriteString("| Module | Tier | Seed | Before | After | Threats still breaking the SLO |\n|---|---|---:|---:|---:|---:|\n")
+	b.WriteString("| Module | Tier | Seed | Before | After | Threats |\n|---|---|---:|---:|---:|---|\n")
 	for _, r := range s.Reports {
-		after, broken := "no evolution", 0
+		after := "no evolution"
 		if r.Evolved != nil {
-			after = r.Evolved.String()
+			after = scoreText(r.Evolved)
 		}
-		for _, t := range r.Threats {
-			if (r.Evolved == nil && t.Status != Met) || (r.Evolved != nil && t.Evolved != nil && t.EvolvedStatus != Met) {
-				broken++
-			}
-		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %d of %d |\n", cell(r.Module), r.Tier, r.Seed, r.Baseline, after, broken, len(r.Threats))
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s |\n", cell(r.Module), r.Tier, r.Seed, scoreText(&r.Baseline), after, r.verdicts())
 	}
 	for _, r := range s.Reports {
 		b.WriteString("\n")
@@ -191,13 +220,4 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
-}
-
-// joinViolations is the violations in words, joined by "; ".
-func joinViolations(vs []slo.Violation) string {
-	parts := make([]string, len(vs))
-	for i, v := range vs {
-		parts[i] = v.String()
-	}
-	return strings.Join(parts, "; ")
 }

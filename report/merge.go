@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,15 +22,17 @@ type Summary struct {
 // that each ran some of the threats or trials, as with go test -run) become
 // one report whose threats are the union of theirs, in order of first
 // appearance, whose trials are the union by seed, whose latency
-// distributions are summed, and whose scores, verdicts and improvement are
-// computed again with [ScoreOf] and [Overall], so merging the shards gives
-// the report of the unsharded run. Shards must agree on what they share
-// (SLO, starting genome, Go version, a threat's parameters and severity, a
-// trial run twice, and the champion, diff, history and audit reference of an
-// evolution); where they do not, or a report is nil or of another schema
-// version, Merge returns an error naming the report and the problem. A run
-// that only one report holds is that report, copied; the inputs are not
-// modified.
+// distributions (of successes and of failures) are summed, and whose
+// statuses, scores, verdicts and improvement are derived again with
+// [Report.Derive], so merging the shards gives the report of the unsharded
+// run: a threat one shard did not run and another did is run, and a threat
+// met in one shard and broken in another is broken. Shards must agree on
+// what they share (SLO, starting genome, Go version, a threat's parameters
+// and severity, a trial run twice, and the champion, diff, history and
+// audit reference of an evolution); where they do not, or a report is nil
+// or of another schema version, Merge returns an error naming the report
+// and the problem. A run that only one report holds is a copy of that
+// report, derived again too; the inputs are not modified.
 func Merge(reports ...*Report) (*Summary, error) {
 	srcs := make([]source, len(reports))
 	for i, r := range reports {
@@ -113,13 +116,6 @@ func combine(shards []source) (*Report, error) {
 		shards[i].r = r
 	}
 	out, first := shards[0].r, shards[0]
-	if len(shards) == 1 {
-		return out, nil
-	}
-	seen := map[string]int{} // threat name → how many shards ran it
-	for _, t := range out.Threats {
-		seen[t.Name]++
-	}
 	evo := first // the first shard that evolved, whose evolution the others must share
 	for _, s := range shards[1:] {
 		r := s.r
@@ -146,7 +142,6 @@ func combine(shards []source) (*Report, error) {
 			}
 		}
 		for _, t := range r.Threats {
-			seen[t.Name]++
 			i := slices.IndexFunc(out.Threats, func(u Threat) bool { return u.Name == t.Name })
 			if i < 0 {
 				out.Threats = append(out.Threats, t)
@@ -182,10 +177,18 @@ func shareEvolution(evo *source, out *Report, s source) error {
 	return nil
 }
 
-// joinThreat adds shard t's trials and latency counts to u.
+// joinThreat adds shard t's trials and latency counts to u, and its reason
+// for not running when it differs from u's ([Report.Derive] drops the
+// reason when either shard ran the threat).
 func joinThreat(u *Threat, t Threat) error {
 	if u.Threat != t.Threat || u.Severity != t.Severity {
 		return fmt.Errorf("ran as %q [%s] and as %q [%s]: shards of one run share a threat's parameters", u.Threat, u.Severity, t.Threat, t.Severity)
+	}
+	switch {
+	case u.NotRun == "":
+		u.NotRun = t.NotRun
+	case t.NotRun != "" && !strings.Contains(u.NotRun, t.NotRun):
+		u.NotRun += "; " + t.NotRun
 	}
 	var err error
 	if u.Trials, err = joinTrials(u.Trials, t.Trials); err != nil {
@@ -195,7 +198,9 @@ func joinThreat(u *Threat, t Threat) error {
 		return fmt.Errorf("champion's %w", err)
 	}
 	u.Latency = addBuckets(u.Latency, t.Latency)
+	u.FailedLatency = addBuckets(u.FailedLatency, t.FailedLatency)
 	u.EvolvedLatency = addBuckets(u.EvolvedLatency, t.EvolvedLatency)
+	u.EvolvedFailedLatency = addBuckets(u.EvolvedFailedLatency, t.EvolvedFailedLatency)
 	return nil
 }
 

@@ -11,12 +11,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/rafaelabs/rafael/slo"
 )
 
-// shard keeps, of each threat of whole, the trials (and the champion's
-// trials) whose index is in [from, to), and the latency counts of those
-// trials' share; threats left with no trial are dropped, as go test -run
-// drops them.
+// shard keeps, of each threat of whole in keep, the trials (and the
+// champion's trials) whose index is in [from, to), and the latency counts
+// of those trials' share; threats not in keep are dropped, as go test -run
+// drops them. The shard is derived on its own, as the harness derives it.
 func shard(whole *Report, keep map[string][2]int, start time.Time) *Report {
 	r, err := clone(whole)
 	if err != nil {
@@ -34,14 +36,11 @@ func shard(whole *Report, keep map[string][2]int, start time.Time) *Report {
 			t.EvolvedTrials = t.EvolvedTrials[span[0]:span[1]]
 		}
 		t.Latency, t.EvolvedLatency = share(t.Latency, span), share(t.EvolvedLatency, span)
-		ts = append(ts, row(t))
+		t.FailedLatency, t.EvolvedFailedLatency = share(t.FailedLatency, span), share(t.EvolvedFailedLatency, span)
+		ts = append(ts, t)
 	}
 	r.Threats = ts
-	r.Baseline, r.Evolved = Overall(ts)
-	r.Improvement = 0
-	if r.Evolved != nil {
-		r.Improvement = r.Evolved.Score - r.Baseline.Score
-	}
+	r.Derive()
 	return r
 }
 
@@ -62,15 +61,15 @@ func share(bs []Bucket, span [2]int) []Bucket {
 	return out
 }
 
-// shards splits a three-trial report into three shards: the first runs
-// db-outage; the second the first trial of latency; the third latency's two
-// other trials and flood.
+// shards splits a fixture into three shards: the first runs db-outage; the
+// second the first trial of latency; the third latency's two other trials
+// and flood, and holds cache-stampede, which did not run.
 func shards(whole *Report) []*Report {
 	t0 := whole.Start
 	return []*Report{
 		shard(whole, map[string][2]int{"db-outage": {0, 3}}, t0),
 		shard(whole, map[string][2]int{"latency": {0, 1}}, t0.Add(time.Second)),
-		shard(whole, map[string][2]int{"latency": {1, 3}, "flood": {0, 3}}, t0.Add(1500*time.Millisecond)),
+		shard(whole, map[string][2]int{"latency": {1, 3}, "flood": {0, 3}, "cache-stampede": {0, 0}}, t0.Add(1500*time.Millisecond)),
 	}
 }
 
@@ -91,9 +90,54 @@ func TestMergeOfShardsIsTheUnshardedReport(t *testing.T) {
 			got := sum.Reports[0]
 			assert.Equal(t, whole.Baseline, got.Baseline)
 			assert.Equal(t, whole.Evolved, got.Evolved)
-			assert.Equal(t, []string{"latency", "flood", "db-outage"}, names(got.Threats))
+			assert.Equal(t, []string{"latency", "flood", "cache-stampede", "db-outage"}, names(got.Threats))
 		})
 	}
+}
+
+// A threat's status, score and verdict are derived again from the shards'
+// trials together, not taken from either shard.
+func TestMergeDerivesAgain(t *testing.T) {
+	parts := shards(measured())
+	first, rest := parts[1].Threats[0], parts[2].Threats[0]
+	require.Equal(t, "latency", first.Name)
+	require.Equal(t, Met, first.Status, "the shard with latency's first trial met the SLO")
+	require.GreaterOrEqual(t, first.Score.Score, slo.Met)
+	require.Equal(t, Unstable, rest.Status)
+
+	sum, err := Merge(parts...)
+	require.NoError(t, err)
+	lat := sum.Reports[0].Threats[1]
+	assert.Equal(t, Unstable, lat.Status, "one unstable trial makes the merged threat unstable")
+	assert.Equal(t, string(Unstable), lat.Verdict)
+	assert.Less(t, lat.Score.Score, slo.Met, "an unstable threat does not score as met")
+	assert.Equal(t, 3, lat.Score.Trials)
+
+	st := sum.Reports[0].Threats[3]
+	assert.Equal(t, NotRun, st.Status, "a threat no shard ran is not run")
+	assert.Equal(t, notRun, st.NotRun)
+
+	// A threat one shard did not run and another ran is run.
+	a, b := shards(measured())[0], shards(measured())[0]
+	a.Threats[0].Trials, a.Threats[0].Latency, a.Threats[0].FailedLatency = nil, nil, nil
+	a.Threats[0].NotRun = "skipped in this shard"
+	a.Derive()
+	require.Equal(t, NotRun, a.Threats[0].Status)
+	sum, err = Merge(a, b)
+	require.NoError(t, err)
+	db := sum.Reports[0].Threats[0]
+	assert.Equal(t, Broken, db.Status)
+	assert.Empty(t, db.NotRun, "a threat that ran keeps no reason for not running")
+	assert.Equal(t, b.Threats[0].Score, db.Score)
+
+	// A report that says met where its trials broke the SLO is derived
+	// again when merged, even alone.
+	lie := measured()
+	lie.Threats[0].Status, lie.Threats[0].Verdict, lie.Threats[0].Score.Score = Met, string(Met), 99
+	sum, err = Merge(lie)
+	require.NoError(t, err)
+	assert.Equal(t, Broken, sum.Reports[0].Threats[0].Status)
+	assert.Equal(t, measured(), sum.Reports[0])
 }
 
 func names(ts []Threat) []string {
@@ -107,7 +151,7 @@ func names(ts []Threat) []string {
 func TestMergeLeavesInputsAloneAndKeepsRunsApart(t *testing.T) {
 	a, b := evolved(), measured()
 	b.Module = "billing"
-	c := measured()
+	c := evolved()
 	c.Seed = 7
 	sum, err := Merge(a, b, c)
 	require.NoError(t, err)
@@ -116,7 +160,7 @@ func TestMergeLeavesInputsAloneAndKeepsRunsApart(t *testing.T) {
 	for _, r := range sum.Reports {
 		got = append(got, r.Module+"/"+r.Tier)
 	}
-	assert.Equal(t, []string{"billing/simulated", "checkout/simulated", "checkout/simulated"}, got)
+	assert.Equal(t, []string{"billing/wire", "checkout/simulated", "checkout/simulated"}, got)
 	assert.Equal(t, []uint64{42, 7, 42}, []uint64{sum.Reports[0].Seed, sum.Reports[1].Seed, sum.Reports[2].Seed})
 	assert.Equal(t, a, sum.Reports[2], "a run in one report is that report")
 }
@@ -133,7 +177,7 @@ func TestMergeRefusesWhatIsNotOneRun(t *testing.T) {
 	}{
 		"none":   {nil, "no reports"},
 		"nil":    {[]*Report{evolved(), nil}, "report 2 is nil"},
-		"schema": {parts(func(p []*Report) { p[1].SchemaVersion = 3 }), "report 2 (checkout) has schemaVersion 3; this version of rafael reads 1"},
+		"schema": {parts(func(p []*Report) { p[1].SchemaVersion = 3 }), "report 2 (checkout) has schemaVersion 3; this version of rafael reads 2"},
 		"module": {parts(func(p []*Report) { p[0].Module = "" }), "report 1 names no module"},
 		"slo":    {parts(func(p []*Report) { p[2].SLO.P99 = time.Second }), "report 1 (checkout) and report 3 (checkout) disagree on the SLO"},
 		"genome": {parts(func(p []*Report) { p[1].Genome = "sha256:other" }), "disagree on the starting genome"},
@@ -143,6 +187,11 @@ func TestMergeRefusesWhatIsNotOneRun(t *testing.T) {
 			tr.Metrics.Fitness = 0.1
 			p[2].Threats[0].Trials = []Trial{tr}
 		}), "trial with seed 200 differs between shards (fitness 0.91 and 0.1)"},
+		"rerun": {parts(func(p []*Report) {
+			tr := p[2].Threats[0].Trials[0] // latency's trial 201, measured once
+			tr.Reruns = []Measurement{{Metrics: tr.Metrics}}
+			p[1].Threats[0].Trials = append(p[1].Threats[0].Trials, tr)
+		}), "trial with seed 201 differs between shards"},
 		"champion": {parts(func(p []*Report) { p[1].Champion = "sha256:else" }), `evolved differently (champions "sha256:c4a81e07d3b2" and "sha256:else")`},
 	} {
 		_, err := Merge(tc.in...)
@@ -168,10 +217,10 @@ func TestMergeFilesNamesTheFile(t *testing.T) {
 	_, err = MergeFiles(paths...)
 	assert.ErrorContains(t, err, "shard2.json: not a complete JSON report")
 
-	require.NoError(t, os.WriteFile(paths[1], []byte(`{"schemaVersion": 2, "module": "checkout"}`), 0o644))
+	require.NoError(t, os.WriteFile(paths[1], []byte(`{"schemaVersion": 1, "module": "checkout"}`), 0o644))
 	_, err = MergeFiles(paths...)
 	assert.ErrorIs(t, err, ErrSchema)
-	assert.ErrorContains(t, err, "shard2.json has schemaVersion 2")
+	assert.ErrorContains(t, err, "shard2.json has schemaVersion 1, written by an older rafael")
 
 	good := filepath.Join(dir, "good.json")
 	require.NoError(t, shards(evolved())[1].WriteFile(good))
@@ -185,16 +234,21 @@ func TestMergeFilesNamesTheFile(t *testing.T) {
 
 func TestScoreOf(t *testing.T) {
 	assert.Equal(t, Score{}, ScoreOf(nil))
-	one := ScoreOf([]Trial{{Metrics: Metrics{Fitness: 0.5}}})
-	assert.Equal(t, Score{Score: 50, Low: 50, High: 50, Trials: 1}, one, "one trial: no interval")
-	// 0.2, 0.4, 0.6: mean 0.4, sample sd 0.2, half-width 1.96·0.2/√3.
-	s := ScoreOf([]Trial{{Metrics: Metrics{Fitness: 0.6}}, {Metrics: Metrics{Fitness: 0.2}}, {Metrics: Metrics{Fitness: 0.4}}})
-	assert.InDelta(t, 40, s.Score, 1e-9)
-	assert.InDelta(t, 40-100*1.96*0.2/1.7320508075688772, s.Low, 1e-9)
-	assert.InDelta(t, 40+100*1.96*0.2/1.7320508075688772, s.High, 1e-9)
-	wide := ScoreOf([]Trial{{Metrics: Metrics{Fitness: 0}}, {Metrics: Metrics{Fitness: 1}}})
+	one := ScoreOf([]Trial{{Score: 75}})
+	assert.Equal(t, Score{Score: 75, Low: 75, High: 75, Trials: 1}, one, "one trial: no interval")
+	// 60, 80, 100: mean 80, sample sd 20, half-width 1.96·20/√3.
+	s := ScoreOf([]Trial{{Score: 100}, {Score: 60}, {Score: 80}})
+	assert.InDelta(t, 80, s.Score, 1e-9)
+	assert.InDelta(t, 80-1.96*20/1.7320508075688772, s.Low, 1e-9)
+	assert.InDelta(t, min(100, 80+1.96*20/1.7320508075688772), s.High, 1e-9)
+	wide := ScoreOf([]Trial{{Score: 1}, {Score: 49}})
 	assert.Equal(t, 0.0, wide.Low, "clamped at 0")
-	assert.Equal(t, 100.0, wide.High, "clamped at 100")
+	// When a trial broke the SLO only the broken ones count: one broken
+	// trial among met ones pulls the threat below 50, where its verdict is.
+	mixed := ScoreOf([]Trial{{Score: 100}, {Score: 100}, {Score: 45}})
+	assert.Equal(t, Score{Score: 45, Low: 45, High: 45, Trials: 3}, mixed)
+	high := ScoreOf([]Trial{{Score: 99}, {Score: 100}, {Score: 51}, {Score: 52}})
+	assert.Equal(t, 100.0, high.High, "clamped at 100")
 }
 
 func TestOverallWeighsBySeverity(t *testing.T) {

@@ -156,7 +156,7 @@ const (
 type Trial struct {
 	Seed       uint64          `json:"seed"`
 	Genome     string          `json:"genome"` // digest of the genome it ran
-	Status     Status          `json:"status"` // met, broken or unstable; see [Derive]
+	Status     Status          `json:"status"` // met, broken or unstable; see [Report.Derive]
 	Score      float64         `json:"score"`  // 0–100: [slo.Score] of the first measurement
 	Violations []slo.Violation `json:"violations,omitempty"`
 	Replay     string          `json:"replay"` // the command that replays it, pasted at the module root

@@ -109,23 +109,29 @@ func sum(xs []float64) float64 {
 //
 // A trial is met when its first measurement has no violations; broken when
 // it and every rerun have some; unstable when a rerun met the SLO. A
-// threat's status is not run without trials, broken when any trial is,
-// unstable when any trial is and none is broken, and met otherwise.
+// threat's status is not run without trials ([Threat.NotRun] says why:
+// "no trial ran" when nothing else did), broken when any trial is,
+// unstable when any trial is and none is broken, and met otherwise. With
+// evolution, a threat the champion did not face is not run for it, and so
+// is its verdict.
 func (r *Report) Derive() {
 	evolved := false
 	for i := range r.Threats {
 		t := &r.Threats[i]
-		t.Status = deriveTrials(t.Trials)
+		t.Status = deriveTrials(t.Trials) // scores the trials: ScoreOf reads their scores
 		t.Score = ScoreOf(t.Trials)
-		if t.Status == NotRun && t.NotRun == "" {
+		switch {
+		case t.Status != NotRun:
+			t.NotRun = "" // a shard that did not run it, merged with one that did
+		case t.NotRun == "":
 			t.NotRun = "no trial ran"
 		}
 		t.Evolved, t.EvolvedStatus = nil, ""
 		if len(t.EvolvedTrials) > 0 {
 			evolved = true
+			t.EvolvedStatus = deriveTrials(t.EvolvedTrials)
 			e := ScoreOf(t.EvolvedTrials)
 			t.Evolved = &e
-			t.EvolvedStatus = deriveTrials(t.EvolvedTrials)
 		}
 	}
 	for i := range r.Threats {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/rafaelabs/rafael/slo"
 )
 
 // A chart is an SVG drawing computed in Go: the template only places what
@@ -125,17 +127,20 @@ func fitnessChart(h []Generation) chart {
 	return c
 }
 
-// threatChart draws each threat's score before and, with evolution, after.
+// threatChart draws each threat's score before and, with evolution, after,
+// with the line at 50 above which the SLO was met. A threat a genome did
+// not run has no bar for it.
 func threatChart(ts []Threat, evolved bool) chart {
-	c := newChart("threats", "Score per threat, before and after evolution (0–100, 95 % interval)")
+	c := newChart("threats", "Score per threat, before and after evolution (0–100, 95 % interval; 50 and above: the SLO was met)")
 	if !evolved {
-		c.Title = "Score per threat (0–100, 95 % interval); no evolution in this run"
+		c.Title = "Score per threat (0–100, 95 % interval; 50 and above: the SLO was met); no evolution in this run"
 	}
 	if len(ts) == 0 {
 		c.Empty = "No threats were run."
 		return c
 	}
 	c.yAxis(100, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) })
+	c.Lines = append(c.Lines, line{Class: "met", Points: fmt.Sprintf("%.1f,%.1f %.1f,%.1f", c.Frame.X, c.y(slo.Met, 100), c.Frame.X+c.Frame.W, c.y(slo.Met, 100))})
 	slot := c.Frame.W / float64(len(ts))
 	for i, t := range ts {
 		scores := []*Score{&t.Score}
@@ -145,7 +150,7 @@ func threatChart(ts []Threat, evolved bool) chart {
 		}
 		c.group(float64(i)*slot, slot, len(scores), func(j int, x, w float64) {
 			s := scores[j]
-			if s == nil {
+			if s == nil || s.Trials == 0 {
 				return
 			}
 			c.Bars = append(c.Bars, bar{X: x, Y: c.y(s.Score, 100), W: w, H: c.y(0, 100) - c.y(s.Score, 100),
@@ -164,18 +169,32 @@ func threatChart(ts []Threat, evolved bool) chart {
 	return c
 }
 
-// latencyChart draws a threat's latency distribution, the starting genome's
-// beside the champion's.
+// latencyChart draws the latency distribution of a threat's successful
+// requests, the starting genome's beside the champion's.
 func latencyChart(i int, t Threat) chart {
-	c := newChart(fmt.Sprintf("latency-%d", i+1), "Latency distribution under "+t.Threat)
-	if len(t.Latency) == 0 && len(t.EvolvedLatency) == 0 {
-		c.Empty = "No latency distribution was recorded for this threat."
+	c := newChart(fmt.Sprintf("latency-%d", i+1), "Latency of the successful requests under "+t.Threat)
+	return c.histogram(t.Latency, t.EvolvedLatency, "No latency of successful requests was recorded for this threat.")
+}
+
+// failedLatencyChart draws the latency distribution of a threat's failed
+// requests (a request that never returned is timed at the drain deadline),
+// apart from the successes, so fast errors never look like fast service.
+func failedLatencyChart(i int, t Threat) chart {
+	c := newChart(fmt.Sprintf("failed-latency-%d", i+1), "Latency of the failed requests under "+t.Threat)
+	return c.histogram(t.FailedLatency, t.EvolvedFailedLatency, "No failed request was timed for this threat.")
+}
+
+// histogram draws a latency distribution, the starting genome's (base)
+// beside the champion's (evolved, when there is one), or says empty.
+func (c chart) histogram(base, evolved []Bucket, empty string) chart {
+	if len(base) == 0 && len(evolved) == 0 {
+		c.Empty = empty
 		return c
 	}
-	series := [][]Bucket{t.Latency}
+	series := [][]Bucket{base}
 	classes := []string{"baseline"}
-	if len(t.EvolvedLatency) > 0 {
-		series, classes = append(series, t.EvolvedLatency), append(classes, "evolved")
+	if len(evolved) > 0 {
+		series, classes = append(series, evolved), append(classes, "evolved")
 	}
 	// One slot per distinct bound, in order of the bounds.
 	var bounds []int64

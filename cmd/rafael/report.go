@@ -4,11 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"github.com/rafaelabs/rafael/report"
 )
 
@@ -77,12 +77,16 @@ func reportMergeCommand() *command {
 		summary: "merge the reports of shards, packages and tests; print the summary",
 		help: `Merge joins reports with report.Merge: shards of one run (the same module,
 tier and seed) become one report; other runs stay rows of the summary. It
-prints the summary's Markdown. With -o FILE.json the merged report is written
-there (the inputs must be one run); with -o DIR each run is written as
-<module>.<tier>.<seed>.json, .md and .html, with summary.md.`,
+prints the summary's Markdown, or with -table a table of the runs and, under
+each, every threat not met: the broken terms of the SLO and by how much, the
+seed, what was measured (both measurements of an unstable trial) and the
+replay command, or why the threat did not run. With -o FILE.json the merged
+report is written there (the inputs must be one run); with -o DIR each run is
+written as <module>.<tier>.<seed>.json, .md and .html, with summary.md and
+summary.html.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&out, "o", "", "where to write the merged reports: FILE.json (one run) or a directory")
-			fs.BoolVar(&table, "table", false, "print a table of the runs instead of the summary's Markdown")
+			fs.BoolVar(&table, "table", false, "print a table of the runs and their threats not met instead of the summary's Markdown")
 		},
 		run: func(e *env, args []string) int {
 			if len(args) == 0 {
@@ -116,11 +120,15 @@ func reportDiffCommand() *command {
 	return &command{
 		name:    "diff",
 		args:    "<old> <new> [-threshold POINTS]",
-		summary: "compare two sets of reports; exit 1 when a score regressed",
+		summary: "compare two sets of reports; exit 1 when a score regressed or a threat stopped running",
 		help: `Diff compares the baseline scores of the runs in old and new (each a report
 file or a directory of reports, merged first) with report.Diff, prints one line
-per run, and exits 1 when a run's score dropped by more than -threshold points:
-a regression gate for CI.`,
+per run, and exits 1 when a run's score dropped by more than -threshold points,
+or a threat that ran in old is "not run" in new: a regression gate for CI.
+A threat unstable on either side (it broke the SLO, then met it when measured
+again) is left out of both scores and listed, so the gate does not flip with
+the machine's load. Reports of schema version 1 are refused (exit 2): run the
+tests again with this rafael to write them anew.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.Float64Var(&threshold, "threshold", 0, "the largest drop in points (0–100) that is not a regression")
 		},

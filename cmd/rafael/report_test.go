@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/rafaelabs/rafael/report"
+	"github.com/rafaelabs/rafael/slo"
 )
 
 // sampleReport is a small report of module on the simulated tier whose
-// trials all have the given fitness, under the named threats.
+// trials all met the SLO with the given fitness, under the named threats.
 func sampleReport(module string, seed uint64, fitness float64, threats ...string) *report.Report {
 	r := &report.Report{
 		SchemaVersion: report.SchemaVersion,
@@ -21,20 +22,40 @@ func sampleReport(module string, seed uint64, fitness float64, threats ...string
 		GoVersion:     "go1.26.8",
 		Start:         time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
 		End:           time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC),
-		SLO:           report.SLO{SuccessRate: 0.99, P99: 3 * time.Second},
+		SLO:           slo.SLO{SuccessRate: 0.99, P99: 3 * time.Second},
 		Genome:        "sha256:" + strings.Repeat("ab", 32),
 	}
 	for i, name := range threats {
-		trials := []report.Trial{{
-			Seed: uint64(100 + i), Genome: r.Genome, Passed: true, Replay: "go test -run X",
-			Metrics: report.Metrics{Requests: 100, Succeeded: 100, SuccessRate: 1, Recovered: true, AttemptsPerRequest: 1, Fitness: fitness},
-		}}
 		r.Threats = append(r.Threats, report.Threat{
-			Name: name, Threat: name + " [high]", Severity: "high", Passed: true,
-			Score: report.ScoreOf(trials), Trials: trials,
+			Name: name, Threat: name + " [high]", Severity: "high",
+			Trials: []report.Trial{{
+				Seed: uint64(100 + i), Genome: r.Genome, Replay: "go test -run X",
+				Metrics: report.Metrics{Requests: 100, Succeeded: 100, SuccessRate: 1, Recovered: true, AttemptsPerRequest: 1, Fitness: fitness},
+			}},
 		})
 	}
-	r.Baseline, _ = report.Overall(r.Threats)
+	r.Derive()
+	return r
+}
+
+// troubled is sampleReport with threat "db-outage" broken on its p99 (trial
+// seed 100), "latency" unstable (seed 101: its p99 broke, then met the SLO
+// when measured again), and "flood" not run.
+func troubled() *report.Report {
+	r := sampleReport("checkout", 7, 0.9, "db-outage", "latency", "flood")
+	slow := func(t *report.Trial, p99 time.Duration) {
+		t.Metrics.P99 = p99
+		t.Violations = slo.Check(r.SLO, t.Metrics)
+	}
+	db, lat := &r.Threats[0].Trials[0], &r.Threats[1].Trials[0]
+	slow(db, 3870*time.Millisecond)
+	db.Replay = "go test ./checkout -run '^TestCheckout$/^db-outage$/^seed=100$' -rafael.seed=7"
+	again := lat.Metrics
+	slow(lat, 3300*time.Millisecond)
+	lat.Reruns = []report.Measurement{{Metrics: again}}
+	r.Threats[2].Trials = nil
+	r.Threats[2].NotRun = "the test's deadline came first"
+	r.Derive()
 	return r
 }
 
@@ -109,7 +130,7 @@ func TestReportDiffGatesRegressions(t *testing.T) {
 	if !strings.Contains(stderr, "rafael: report diff: ") || !strings.Contains(stderr, "regressed") {
 		t.Errorf("regression not explained: %q", stderr)
 	}
-	wantExit(t, exitOK, "report", "diff", oldDir, worse, "-threshold", "25") // 20 points is within 25
+	wantExit(t, exitOK, "report", "diff", oldDir, worse, "-threshold", "25") // 10 points is within 25
 	wantUsage(t, []string{"report", "diff", oldDir, worse, "-threshold", "-1"}, "threshold")
 }
 
@@ -125,7 +146,11 @@ func TestReportBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	future := filepath.Join(dir, "future.json")
-	if err := os.WriteFile(future, []byte(strings.Replace(string(data), `"schemaVersion": 1`, `"schemaVersion": 2`, 1)), 0o644); err != nil {
+	if err := os.WriteFile(future, []byte(strings.Replace(string(data), `"schemaVersion": 2`, `"schemaVersion": 3`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "old.json")
+	if err := os.WriteFile(old, []byte(`{"schemaVersion": 1, "module": "checkout", "threats": [{"name": "x", "passed": true}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(dir, "missing.json")
@@ -144,7 +169,64 @@ func TestReportBadInput(t *testing.T) {
 		{[]string{"report", "diff", good}, []string{"want <old> <new>"}},
 		{[]string{"report", "diff", good, truncated}, []string{"truncated.json"}},
 		{[]string{"report", "diff", future, good}, []string{"future.json"}},
+		{[]string{"report", "render", old}, []string{"old.json", "schemaVersion 1", "older rafael", "run the tests again"}},
+		{[]string{"report", "diff", old, good}, []string{"old.json", "schemaVersion 1"}},
 	} {
 		wantUsage(t, tc.args, tc.msgs...)
+	}
+}
+
+// merge -table and render say, of every threat not met, what broke, by how
+// much, on which seed and how to replay it; of an unstable threat both
+// measurements; of a threat not run that it did not run, and why.
+func TestReportShowsWhatBroke(t *testing.T) {
+	path := writeReport(t, t.TempDir(), "run.json", troubled())
+	table, _ := wantExit(t, exitOK, "report", "merge", path, "-table")
+	md, _ := wantExit(t, exitOK, "report", "render", path)
+	for name, out := range map[string]string{"merge -table": table, "render": md} {
+		for _, want := range []string{
+			"p99 latency 3.87s is above the required 3s (+29 %)",
+			"seed 100",
+			"go test ./checkout -run '^TestCheckout$/^db-outage$/^seed=100$' -rafael.seed=7",
+			"seed 101 is unstable",
+			"first: p99 latency 3.3s is above the required 3s (+10 %)",
+			"rerun 1: met the SLO",
+			"not run", "the test's deadline came first",
+			"1 broken, 1 unstable, 1 not run",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s does not say %q:\n%s", name, want, out)
+			}
+		}
+	}
+	if !strings.Contains(table, "0/3") {
+		t.Errorf("merge -table counts a threat not met as met:\n%s", table)
+	}
+}
+
+// diff leaves an unstable threat out and gates a threat that stopped
+// running.
+func TestReportDiffUnstableAndNotRun(t *testing.T) {
+	oldDir := t.TempDir()
+	writeReport(t, oldDir, "a.json", sampleReport("checkout", 7, 0.9, "db-outage", "latency", "flood"))
+
+	shaky := sampleReport("checkout", 7, 0.9, "db-outage", "latency", "flood")
+	lat := &shaky.Threats[1].Trials[0]
+	again := lat.Metrics
+	lat.Metrics.P99 = 4 * time.Second
+	lat.Violations = slo.Check(shaky.SLO, lat.Metrics)
+	lat.Reruns = []report.Measurement{{Metrics: again}}
+	shaky.Derive()
+	out, _ := wantExit(t, exitOK, "report", "diff", oldDir, writeReport(t, t.TempDir(), "a.json", shaky))
+	if !strings.Contains(out, "unstable, left out: latency") {
+		t.Errorf("diff does not list the unstable threat:\n%s", out)
+	}
+
+	gone := sampleReport("checkout", 7, 0.9, "db-outage", "latency", "flood")
+	gone.Threats[2].Trials = nil
+	gone.Derive()
+	_, stderr := wantExit(t, exitFailure, "report", "diff", oldDir, writeReport(t, t.TempDir(), "a.json", gone), "-threshold", "100")
+	if !strings.Contains(stderr, "flood ran before and did not run now") {
+		t.Errorf("diff does not say which threat stopped running: %q", stderr)
 	}
 }

@@ -53,7 +53,7 @@ func commands() []*command {
 	}
 }
 
-const exitCodesHelp = `Exit codes: 0 ok; 1 a failure was found (tests failed, a report regressed,
+const exitCodesHelp = `Exit codes: 0 ok; 1 a failure was found (tests failed, a report regressed or a threat stopped running,
 the audit log does not verify); 2 bad usage or bad input.`
 
 // run runs the rafael command line args (without the program name) and

@@ -27,8 +27,10 @@ func testCommand() *command {
 after --, RAFAEL_OUT=DIR in the environment (so every harness.Run writes its
 report there, and packages without RAFAEL stay unaffected), and prints one
 line per package, each failed test with its output, and each report written.
-Then it merges the reports (report.Merge), prints a table of the runs, and
-writes DIR/merged/: every run as JSON, Markdown and HTML, and summary.md.
+Then it merges the reports (report.Merge), prints a table of the runs and,
+under each, every threat not met (what broke and by how much, the seed and
+the replay command, or why it did not run), and writes DIR/merged/: every run
+as JSON, Markdown and HTML, and summary.md and summary.html.
 With $GITHUB_STEP_SUMMARY set, the summary's Markdown is appended to it once
 (the test binaries do not append their own).
 
@@ -227,22 +229,11 @@ func summarize(e *env, dir string) int {
 	return exitOK
 }
 
-// printRuns prints one line per run of s: module, tier, seed, score (before
-// → after evolution) and how many threats meet the SLO (after evolution,
-// when there was one).
+// printRuns prints the runs of s as report.Summary.Text lays them out: one
+// line per run (module, tier, seed, score before → after evolution, the
+// threats that meet the SLO, the threats by verdict), and under it, for
+// every threat not met, the broken terms, the seed, what was measured and
+// the replay command, or why the threat did not run.
 func printRuns(w io.Writer, s *report.Summary) {
-	fmt.Fprintf(w, "%-20s %-9s %-21s %-13s %s\n", "MODULE", "TIER", "SEED", "SCORE", "THREATS PASSED")
-	for _, r := range s.Reports {
-		passed := 0
-		for _, th := range r.Threats {
-			if th.Verdict == string(report.Met) || th.Verdict == report.Held || th.Verdict == report.Mitigated {
-				passed++
-			}
-		}
-		score := fmt.Sprintf("%.1f", r.Baseline.Score)
-		if r.Evolved != nil {
-			score += fmt.Sprintf(" → %.1f", r.Evolved.Score)
-		}
-		fmt.Fprintf(w, "%-20s %-9s %-21d %-13s %d/%d\n", r.Module, r.Tier, r.Seed, score, passed, len(r.Threats))
-	}
+	w.Write(s.Text())
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
-	"runtime/metrics"
 	"sort"
 	"strings"
 	"sync"
@@ -87,25 +86,8 @@ func (s *Sim) Close() { s.close.Do(func() { close(s.jobs) }) }
 // A bubble whose goroutines are left durably blocked after the driver
 // returns (a workload ignoring its context) makes synctest panic; the panic
 // is recovered and reported with the same dump.
-//
-// The goroutine count a trial measures must not depend on goroutines
-// outside its bubble: if the process's count changed across the trial (a
-// subtest's goroutine still exiting, say) or a garbage collection ran
-// during it (whose finalizers run on a goroutine that counts while it
-// runs), the trial, which is deterministic, is run again, up to three
-// times.
 func (s *Sim) Run(t *testing.T, cfg Config, th scenarios.Threat, g *genome.Genome, seed uint64) Result {
-	gcs := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
-	for attempt := 0; ; attempt++ {
-		metrics.Read(gcs)
-		gc, before := gcs[0].Value.Uint64(), runtime.NumGoroutine()
-		res := s.once(t, cfg, th, g, seed)
-		metrics.Read(gcs)
-		quiet := runtime.NumGoroutine() == before && gcs[0].Value.Uint64() == gc
-		if !res.Finished || res.Hung || quiet || attempt == 3 {
-			return res
-		}
-	}
+	return s.once(t, cfg, th, g, seed)
 }
 
 func (s *Sim) once(t *testing.T, cfg Config, th scenarios.Threat, g *genome.Genome, seed uint64) Result {

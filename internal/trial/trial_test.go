@@ -90,6 +90,8 @@ func TestSameSeedSameMeasurements(t *testing.T) {
 		cfg := Config{Workload: through(store(db)), Requests: 200, Drain: time.Second}
 		a, b, other := InBubble(t, cfg, th, g, 7), InBubble(t, cfg, th, g, 7), InBubble(t, cfg, th, g, 8)
 		require.True(t, a.Finished && b.Finished && other.Finished)
+		assert.InDelta(t, a.Metrics.PeakGoroutines, b.Metrics.PeakGoroutines, 2, "a diagnostic of the whole process")
+		a.Metrics.PeakGoroutines, b.Metrics.PeakGoroutines = 0, 0
 		assert.Equal(t, a.Metrics, b.Metrics, "%s: the same seed measures the same", th)
 		assert.Equal(t, a.Succeeded, b.Succeeded, "%s: every request takes as long", th)
 		assert.Equal(t, a.Failed, b.Failed, "%s: every request fails alike", th)
