@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/stretchr/testify/assert"
@@ -102,4 +104,70 @@ func TestTwoRunsInOneTestKeepBothReports(t *testing.T) {
 	first, err := report.ReadFile(a.Files[0])
 	require.NoError(t, err)
 	assert.Equal(t, a.Genome, first.Genome, "the first run's report is the first run's")
+}
+
+// A request that never returns on its own is a failure, timed at the drain
+// deadline, and scores the same on both tiers. (Before: the wire tier left
+// such requests out and scored a permanent hang 94.0, the simulated tier
+// 0.0.)
+func TestAHangIsAFailureOnBothTiers(t *testing.T) {
+	t.Setenv("RAFAEL_OUT", t.TempDir())
+	scores := map[Tier]float64{}
+	for _, tier := range []Tier{Simulated, Wire} {
+		db := faults.NewHook("db", 1)
+		rep := Run(t, Spec{
+			Module:    "hangs-" + tier.String(),
+			Threats:   []scenarios.Threat{scenarios.DBOutage(db, time.Second)},
+			Workload:  func(ctx context.Context, _ *genome.Policy) error { <-ctx.Done(); return ctx.Err() },
+			Tier:      tier,
+			Trials:    1,
+			Requests:  10,
+			TimeScale: 0.1,
+			Drain:     100 * time.Millisecond,
+		})
+		row := rep.Threats[0]
+		require.Len(t, row.Trials, 1, tier)
+		m := row.Trials[0].Metrics
+		assert.Zero(t, m.Succeeded, tier)
+		assert.Equal(t, 10, m.Requests-m.Succeeded, "%v: every request failed", tier)
+		assert.Greater(t, m.FailedP50, time.Duration(0), "%v: failures are timed at the drain deadline", tier)
+		assert.Zero(t, m.P99, "%v: no success, no success latency", tier)
+		scores[tier] = rep.Baseline.Score
+	}
+	assert.Equal(t, scores[Simulated], scores[Wire], "one meaning for a score on both tiers")
+}
+
+// TestHelperSlowP99 breaks only its p99: 300ms of latency against a 50ms
+// bound, every request succeeding.
+func TestHelperSlowP99(t *testing.T) {
+	helper(t, "p99")
+	db := faults.NewHook("db", 1)
+	Run(t, Spec{
+		Module:   "slow",
+		Threats:  []scenarios.Threat{scenarios.Latency(db, 300*time.Millisecond)},
+		Workload: through(store(db)),
+		SLO:      SLO{SuccessRate: 0.5, P99: 50 * time.Millisecond},
+		Trials:   1,
+	})
+}
+
+// A trial that breaks only its p99 is broken, and its score says so.
+// (Before: such a trial scored 100.)
+func TestBreakingP99AloneScoresBelowMet(t *testing.T) {
+	dir := t.TempDir()
+	out := childIn(t, dir, "p99", "^TestHelperSlowP99$", "-rafael.out="+dir)
+	assert.Contains(t, out, "p99 latency")
+	assert.Contains(t, out, "--- FAIL: TestHelperSlowP99/latency/seed=")
+	rep, err := report.ReadFile(filepath.Join(dir, "TestHelperSlowP99.slow.json"))
+	require.NoError(t, err)
+	row := rep.Threats[0]
+	require.Len(t, row.Trials, 1)
+	require.NotEmpty(t, row.Trials[0].Violations)
+	for _, v := range row.Trials[0].Violations {
+		assert.Equal(t, "p99", v.Kind.String(), "only the p99 broke: %v", v)
+	}
+	assert.Equal(t, 1.0, row.Trials[0].Metrics.SuccessRate)
+	assert.Equal(t, report.Broken, row.Status)
+	assert.Less(t, row.Trials[0].Score, 50.0)
+	assert.Less(t, rep.Baseline.Score, 50.0)
 }
