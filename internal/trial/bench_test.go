@@ -34,8 +34,10 @@ func BenchmarkSimulatedTrial(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.StartTimer() // the timer is off inside RunTests
+			sim := NewSim() // as harness.Run does: one for the run
+			defer sim.Close()
 			for n := 1; n <= b.N; n++ {
-				res := InBubble(t, Config{Workload: work, Requests: 100, Drain: 2 * time.Second}, th, g, uint64(n))
+				res := sim.Run(t, Config{Workload: work, Requests: 100, Drain: 2 * time.Second}, th, g, uint64(n))
 				if !res.Finished || res.Metrics.Requests != 100 {
 					b.Fatalf("trial %d did not finish: %+v", n, res)
 				}

@@ -76,6 +76,7 @@ var histograms = sync.Pool{New: func() any { return hdrhistogram.New(histLowest,
 // latencies of its successes and failures.
 func measure(th scenarios.Threat, r raw, w slo.Weights) (m slo.Metrics, ok, failed []time.Duration) {
 	m = slo.Metrics{Requests: len(r.samples), Lag: r.lag}
+	ok = make([]time.Duration, 0, len(r.samples))
 	for _, s := range r.samples {
 		d := s.end - s.start
 		switch {
