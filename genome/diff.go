@@ -2,7 +2,6 @@ package genome
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -83,7 +82,7 @@ func Diff(a, b *Genome) Delta {
 			}
 			if k == GeneFallback {
 				fa, fb := a.Fallback, b.Fallback
-				if !bytes.Equal(compact(fa.Value), compact(fb.Value)) {
+				if !bytes.Equal(canonicalOrSelf(fa.Value), canonicalOrSelf(fb.Value)) {
 					d = append(d, Change{Kind: Changed, Gene: k, Field: "fallback.value", From: string(fa.Value), To: string(fb.Value)})
 				}
 				if fa.ErrorClass != fb.ErrorClass {
@@ -107,12 +106,4 @@ func geneSummary(g *Genome, k GeneKind) string {
 		parts = append(parts, fmt.Sprintf("errorClass %s", g.Fallback.ErrorClass))
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
-}
-
-func compact(raw []byte) []byte {
-	var b bytes.Buffer
-	if json.Compact(&b, raw) != nil {
-		return raw
-	}
-	return b.Bytes()
 }

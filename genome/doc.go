@@ -30,8 +30,10 @@
 // Decoding is strict: an unknown field, gene or parameter, a wrong type or a
 // newer schema version is an error that says what was expected. [Load] reads
 // and validates a file; [Genome.Digest] is the SHA-256 of the canonical JSON
-// that [Genome.MarshalJSON] writes; [Diff] lists what changed between two
-// genomes.
+// that [Genome.MarshalJSON] writes, so a genome keeps its digest however its
+// JSON is indented, ordered, escaped or re-encoded (the static fallback value
+// is canonicalized after RFC 8785, without rounding numbers); [Diff] lists
+// what changed between two genomes.
 //
 // # The compiled policy
 //

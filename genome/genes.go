@@ -137,7 +137,7 @@ func (k FallbackKind) String() string { return choiceName(fallbackKindNames, uin
 // It never masks the caller's own cancellation.
 type Fallback struct {
 	Kind       FallbackKind    // static, cached or error
-	Value      json.RawMessage // the static value, as JSON (kind static; empty means the zero value)
+	Value      json.RawMessage // the static value, as JSON (kind static; empty means the zero value), used in canonical form
 	ErrorClass string          // the class of the degraded error (kind error), e.g. "unavailable"
 }
 

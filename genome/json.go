@@ -16,9 +16,16 @@ import (
 
 var topFields = []string{"schemaVersion", "module", "generation", "parent", "genes"}
 
-// MarshalJSON encodes g as canonical JSON: compact, with fields and genes in
-// a fixed order and durations as strings such as "250ms". [Genome.Digest]
-// hashes exactly these bytes.
+// MarshalJSON encodes g as canonical JSON: compact, with fields, genes and
+// parameters in a fixed order, durations as strings such as "250ms", strings
+// escaped minimally (no HTML escaping of '<', '>' or '&') and the fallback
+// value in the canonical form of the JSON Canonicalization Scheme (RFC 8785:
+// keys sorted, no whitespace, numbers and escapes spelled one way), except
+// that numbers keep every digit rather than being rounded to the nearest
+// IEEE 754 double. [Genome.Digest] hashes exactly these bytes, so any JSON
+// that decodes to the same genome has the same digest: this output indented,
+// or re-encoded by encoding/json (which escapes '&' as \u0026), or a file
+// with its keys in another order.
 func (g *Genome) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(`{"schemaVersion":`)
@@ -66,9 +73,11 @@ func (g *Genome) MarshalJSON() ([]byte, error) {
 		if k == GeneFallback {
 			if len(g.Fallback.Value) > 0 {
 				b.WriteString(`,"value":`)
-				if err := json.Compact(&b, g.Fallback.Value); err != nil {
+				v, err := canonicalJSON(g.Fallback.Value)
+				if err != nil {
 					return nil, fmt.Errorf("genome: fallback.value: %w", err)
 				}
+				b.Write(v)
 			}
 			if g.Fallback.Kind == FallbackError {
 				b.WriteString(`,"errorClass":`)
@@ -79,11 +88,6 @@ func (g *Genome) MarshalJSON() ([]byte, error) {
 	}
 	b.WriteString("}}")
 	return b.Bytes(), nil
-}
-
-func writeString(b *bytes.Buffer, s string) {
-	q, _ := json.Marshal(s)
-	b.Write(q)
 }
 
 // Digest returns "sha256:" and the hex SHA-256 of g's canonical JSON. Equal
@@ -189,11 +193,11 @@ func (g *Genome) decodeParam(k GeneKind, name string, raw json.RawMessage) error
 	if k == GeneFallback {
 		switch name {
 		case "value":
-			var c bytes.Buffer
-			if err := json.Compact(&c, raw); err != nil {
+			v, err := canonicalJSON(raw)
+			if err != nil {
 				return &FieldError{path, "", "is not valid JSON: " + err.Error()}
 			}
-			g.Fallback.Value = c.Bytes()
+			g.Fallback.Value = v
 			return nil
 		case "errorClass":
 			return decodeAs(path, raw, &g.Fallback.ErrorClass, "a string")

@@ -95,7 +95,7 @@ func Compile(g *Genome, opts ...Option) (*Policy, error) {
 		o.seed = binary.BigEndian.Uint64(b)
 	}
 	if f := g.Fallback; f != nil {
-		p.fb = &fallback{kind: f.Kind, value: f.Value, class: f.ErrorClass}
+		p.fb = &fallback{kind: f.Kind, value: canonicalOrSelf(f.Value), class: f.ErrorClass} // what the digest hashes
 	}
 	if r := g.RateLimit; r != nil {
 		p.rl = newRateLimiter(r.Rate, r.Burst)
