@@ -122,7 +122,9 @@ func TestCatalogEvolvesAgainstFloodAndCascade(t *testing.T) { evolveCatalog(t) }
 // evolveCatalog evolves the catalog on the simulated tier and returns its
 // champion.
 func evolveCatalog(t *testing.T) *genome.Genome {
-	pricing, inventory := faults.NewHook("pricing", 1), faults.NewHook("inventory", 2)
+	// The transport calls the handlers directly: the hooks front nothing
+	// outside the process, so the run stays on the simulated tier.
+	pricing, inventory := faults.NewHook("pricing", 1).InProcess(), faults.NewHook("inventory", 2).InProcess()
 	handlers := inProcess{"pricing": upstream(4, 5*time.Millisecond), "inventory": upstream(8, 2*time.Millisecond)}
 	svc := &Catalog{
 		Client: &http.Client{Transport: hooked{
@@ -141,6 +143,7 @@ func evolveCatalog(t *testing.T) *genome.Genome {
 		Seed:     1, // the same champion wherever this runs
 	})
 	require.NotNil(t, rep.Evolved)
+	assert.Equal(t, "simulated", rep.Tier)
 	for _, row := range rep.Threats {
 		assert.True(t, row.EvolvedPassed, "%s: %s", row.Threat, row.Verdict)
 	}
