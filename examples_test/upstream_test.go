@@ -30,7 +30,6 @@ import (
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
 // upstream is an HTTP service that serves slots requests at once, each in
@@ -173,14 +172,9 @@ func TestCatalogChampionHoldsOverRealHTTP(t *testing.T) {
 		SLO:       upstreamSLO,
 		TimeScale: 0.5,
 		Requests:  60,
-		// Keep-alive connections belong to the client's transport and the
-		// httptest servers, which the test closes when it ends, after Run's
-		// leak check.
-		LeakOptions: []goleak.Option{
-			goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
-			goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
-			goleak.IgnoreAnyFunction("net/http.(*conn).serve"),
-		},
+		// The keep-alive connections, still pooled when the run ends, belong
+		// to the client's transport and the httptest servers, which the
+		// test's cleanups close: Run's leak check knows them.
 	})
 	assert.Equal(t, "wire", rep.Tier)
 	for _, row := range rep.Threats {

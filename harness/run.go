@@ -52,7 +52,7 @@ func Run(t *testing.T, spec Spec) *report.Report {
 	if set.tier != Auto && set.tier != r.tier {
 		t.Skipf("rafael: %s is a %s-tier run; skipped by %s", spec.Module, r.tier, strings.Join(set.sources, " "))
 	}
-	ignore := goleak.IgnoreCurrent()
+	leaks := watchLeaks(t, spec)
 	t.Logf("rafael: %s on the %s tier, seed %d: %d threat(s) × %d trial(s)", spec.Module, r.tier, r.seed, len(spec.Threats), r.trials)
 
 	rep := &report.Report{
@@ -89,13 +89,10 @@ func Run(t *testing.T, spec Spec) *report.Report {
 	}
 	rep.End = time.Now().UTC()
 	r.write(t, rep)
-	opts := append([]goleak.Option{ignore}, spec.LeakOptions...)
 	if r.tier == Wire {
-		opts = append(opts, proxyGoroutines...)
+		leaks.ignore(proxyGoroutines...)
 	}
-	if err := goleak.Find(opts...); err != nil {
-		t.Errorf("rafael: %s left goroutines behind after its trials (a workload that ignores its context, or a client not closed):\n%s", spec.Module, shorten(err.Error(), 4<<10))
-	}
+	leaks.end()
 	return rep
 }
 
