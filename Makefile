@@ -3,15 +3,18 @@ SHELL     := /bin/bash
 GO        ?= go
 FUZZTIME  ?= 60s
 BENCHCOUNT ?= 5
+APT_WAIT  ?= 120
 
 .PHONY: all test demo bench fuzz fuzz-guardian lint services chromium report-html rafael install
 
 all: lint test
 
-## test: vet and run every test with the race detector (starts the services first)
+## test: vet and run every test with the race detector, the root module's and the clients/
+## module's (real clients against the services; starts the services first)
 test: services chromium
 	$(GO) vet ./...
 	$(GO) test -race -timeout 10m ./...
+	cd clients && $(GO) vet ./... && $(GO) test -race -timeout 5m ./...
 
 ## rafael: build the rafael CLI (cmd/rafael) as ./rafael
 rafael:
@@ -61,32 +64,54 @@ fuzz-guardian:
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-## lint: gofmt, go vet, staticcheck (fetched through the module proxy)
+## lint: gofmt, go vet, staticcheck (fetched through the module proxy), on every module
 lint:
 	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
+	cd clients && $(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	cd clients && $(GO) run $(STATICCHECK) ./...
 
-## services: start PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) when they are down
+# up PORT: whether something listens on 127.0.0.1:PORT.
+up = (exec 3<>/dev/tcp/127.0.0.1/$(1)) 2>/dev/null
+# listening NAME PORT: wait (bounded, 30 s) for a service started in the background to listen.
+listening = { for i in $$(seq 60); do if $(call up,$(2)); then echo "$(1): started"; exit 0; fi; sleep 0.5; done; \
+	echo "$(1): started, but not listening on 127.0.0.1:$(2) after 30 s; its tests will skip"; }
+
+## services: start PostgreSQL (5432), MariaDB (3306), Redis (6379) and NATS (4222) on 127.0.0.1
+## when they are down; one line per service
 services:
-	@if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then echo "postgresql: up"; \
+	@if $(call up,5432); then echo "postgresql: up"; \
 	elif command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then \
 		pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start && echo "postgresql: started"; \
 	else echo "postgresql: not installed here; its tests will skip"; fi
-	@if (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then echo "redis: up"; \
+	@if $(call up,3306); then echo "mariadb: up"; \
+	elif [ -x /usr/sbin/mariadbd ]; then \
+		if [ ! -d /run/mysqld ] && id mysql >/dev/null 2>&1; then install -d -o mysql -g mysql /run/mysqld; fi; \
+		start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd && $(call listening,mariadb,3306); \
+	else echo "mariadb: not installed here; its tests will skip"; fi
+	@if $(call up,6379); then echo "redis: up"; \
 	elif command -v redis-server >/dev/null 2>&1; then \
 		mkdir -p /var/lib/redis /var/log/redis; \
 		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
 			--dir /var/lib/redis --logfile /var/log/redis/ci.log && echo "redis: started"; \
 	else echo "redis: not installed here; its tests will skip"; fi
+	@if $(call up,4222); then echo "nats: up"; \
+	elif [ -x /usr/sbin/nats-server ]; then \
+		mkdir -p /var/lib/nats-server; \
+		start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+			-a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log && $(call listening,nats,4222); \
+	else echo "nats: not installed here; its tests will skip"; fi
 
-## chromium: install headless Chromium from Debian when no chromium binary is found (report's HTML test uses it)
+## chromium: install headless Chromium from Debian when no chromium binary is found (report's HTML
+## test uses it), waiting up to APT_WAIT seconds for an apt or dpkg lock another process holds
 chromium:
 	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then echo "chromium: present"; \
-	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null && echo "chromium: installed"; \
-	else echo "chromium: not installed and cannot install (needs apt-get as root); the HTML rendering test will skip"; fi
+	elif ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ]; then \
+		echo "chromium: not installed, and installing it needs apt-get as root; the HTML rendering test will skip"; \
+	elif err=$$(APT_WAIT=$(APT_WAIT) .ci/apt-install chromium 2>&1 >/dev/null); then echo "chromium: installed"; \
+	else echo "chromium: cannot be installed ($$err); the HTML rendering test will skip"; fi
 
 ## report-html: render the fixture report's HTML in headless Chromium, check its charts, keep the screenshot under rafael-out/
 report-html: chromium

@@ -32,7 +32,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
 // errMiss is a cache miss.
@@ -211,9 +210,6 @@ func TestProductsChampionHoldsOnRealRedis(t *testing.T) {
 		SLO:       cacheSLO,
 		Requests:  60,
 		TimeScale: 0.5,
-		// go-redis keeps its pooled connections' goroutines until the
-		// client is closed, at the test's end.
-		LeakOptions: []goleak.Option{goleak.IgnoreAnyFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).reaper")},
 	})
 	assert.Equal(t, "wire", rep.Tier)
 	for _, row := range rep.Threats {

@@ -29,6 +29,12 @@
 //     channels and contexts, so inside a testing/synctest bubble a 30-second
 //     outage costs microseconds and a seed replays exactly.
 //
+// A target that reaches outside the process ([Proxy], or a hook in front of
+// a real driver, dialer, transport or socket) is [Networked]: it cannot run
+// inside a bubble, and a harness runs it in real time. [Hook.InProcess]
+// declares that what a hook wraps is itself in the process (a fake driver, a
+// net.Pipe).
+//
 // # Resource faults
 //
 // [Ballast] holds touched memory up to a hard cap (and a fraction of the

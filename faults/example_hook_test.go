@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/rafaelabs/rafael/faults"
 )
@@ -53,3 +54,26 @@ func ExampleHook_Before() {
 	// <nil>
 	// true
 }
+
+// A hook in front of a dialer, a driver's connector or an HTTP transport
+// reaches outside the process, so it is networked and a harness runs it in
+// real time; a hook whose dialer stays in the process (one end of a net.Pipe)
+// says so, and may run in a testing/synctest bubble.
+func ExampleHook_InProcess() {
+	real := faults.NewHook("postgres", 1)
+	_ = faults.Dialer(real, nil) // a net.Dialer: real sockets
+
+	pipe := faults.NewHook("postgres", 1).InProcess()
+	_ = faults.Dialer(pipe, func(context.Context, string, string) (net.Conn, error) {
+		client, server := net.Pipe()
+		go serveFake(server)
+		return client, nil
+	})
+
+	fmt.Println(real.Networked(), pipe.Networked())
+	// Output:
+	// true false
+}
+
+// serveFake stands in for an in-process server: it hangs up at once.
+func serveFake(c net.Conn) { c.Close() }

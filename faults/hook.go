@@ -57,7 +57,9 @@ var errHookGone = errors.New("faults: fault removed")
 //
 // A hook waits only on timers, channels and contexts, so it blocks durably
 // inside a testing/synctest bubble and a 30-second outage passes in virtual
-// time. Apply and remove faults inside the bubble that uses the hook.
+// time. Apply and remove faults inside the bubble that uses the hook. What
+// the hook wraps may not: a hook in front of a real driver, dialer,
+// transport or socket is [Hook.Networked], and runs in real time.
 type Hook struct {
 	name  string
 	conns bool // supports the byte-level kinds
@@ -66,6 +68,11 @@ type Hook struct {
 	rnd    uint64       // splitmix64 state
 	faults []*hookFault // in the order applied
 	live   map[*hookConn]struct{}
+
+	// What the hook fronts (see Hook.Networked).
+	remote    bool // a wrapper fronts a driver, dialer or transport
+	socket    bool // Conn wrapped a real socket
+	inProcess bool // Hook.InProcess was called
 }
 
 // hookFault is one fault while it is applied.

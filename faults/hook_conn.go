@@ -37,14 +37,17 @@ import (
 // connection: see [Dialer].
 //
 // Inside a testing/synctest bubble, wrap the connection (for instance one end
-// of a net.Pipe) inside the bubble.
+// of a net.Pipe) inside the bubble. A real socket (a connection with a file
+// descriptor, such as *net.TCPConn) makes h [Networked].
 func Conn(h *Hook, c net.Conn) net.Conn {
 	hc := &hookConn{
 		Conn: c, h: h, opened: time.Now(),
 		rlock: make(chan struct{}, 1), wlock: make(chan struct{}, 1),
 		dead: make(chan struct{}), dlc: make(chan struct{}),
 	}
+	socket := isSocket(c)
 	h.mu.Lock()
+	h.socket = h.socket || socket
 	h.live[hc] = struct{}{}
 	fs := slices.Clone(h.faults)
 	h.mu.Unlock()
@@ -59,7 +62,12 @@ func Conn(h *Hook, c net.Conn) net.Conn {
 // matching [ErrRefused] and syscall.ECONNREFUSED; [Error] fails it at its
 // Rate. The other kinds act on the connection. A nil dial means a zero
 // net.Dialer's DialContext.
+//
+// A dialer reaches a socket, so h becomes [Networked] and a harness runs it
+// in real time; for a dial that returns one end of a net.Pipe, declare the
+// hook with [Hook.InProcess].
 func Dialer(h *Hook, dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	h.frontsRemote()
 	if dial == nil {
 		dial = new(net.Dialer).DialContext
 	}

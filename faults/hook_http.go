@@ -8,7 +8,13 @@ import "net/http"
 // holds it until the request's context is done, and [Latency] delays it.
 // These errors are transport errors: an http.Client returns them wrapped in a
 // *url.Error. A nil next means http.DefaultTransport.
+//
+// An http.Transport dials real sockets, and no other RoundTripper can be
+// known to stay in the process, so h becomes [Networked] and a harness runs
+// it in real time; for a RoundTripper that calls an http.Handler directly,
+// declare the hook with [Hook.InProcess].
 func RoundTripper(h *Hook, next http.RoundTripper) http.RoundTripper {
+	h.frontsRemote()
 	if next == nil {
 		next = http.DefaultTransport
 	}

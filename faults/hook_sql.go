@@ -23,7 +23,12 @@ import (
 // NamedValueChecker through to the driver's connection when it implements
 // them, and otherwise fall back as database/sql would (ErrSkip for Exec and
 // Query, so that it prepares a statement).
+//
+// A driver reaches a database server, so h becomes [Networked] and a harness
+// runs it in real time; for a fake driver in the process, declare the hook
+// with [Hook.InProcess].
 func Connector(h *Hook, c driver.Connector) driver.Connector {
+	h.frontsRemote()
 	return &hookConnector{h: h, c: c}
 }
 

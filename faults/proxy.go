@@ -107,6 +107,10 @@ func (p *Toxiproxy) External() bool {
 	return ok
 }
 
+// Networked reports true: a proxy forwards real TCP, which cannot run inside
+// a testing/synctest bubble (see [Networked]).
+func (p *Toxiproxy) Networked() bool { return true }
+
 // Supports reports whether p can inject faults of kind k: every kind but
 // KindError.
 func (p *Toxiproxy) Supports(k Kind) bool { return k < numKinds && k != KindError }

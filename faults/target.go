@@ -21,6 +21,29 @@ type Target interface {
 	Apply(f Fault) (remove func(), err error)
 }
 
+// Networked is an optional capability of a [Target]: Networked reports true
+// when the target reaches outside the process — a real socket, a real
+// database driver, a real server — and so cannot run inside a
+// testing/synctest bubble. There a real socket never blocks durably (the
+// bubble hangs), and a real driver's timers and channels crossing the
+// bubble's boundary are a fatal error that ends the whole test binary
+// ("select on synctest channel from outside bubble"), which no recover
+// catches. A harness asks it before the first trial: it runs a threat on a
+// networked target in real time, and refuses to run one in a bubble.
+//
+// A target without the method is in-process. A [*Toxiproxy] is always
+// networked. A [*Hook] is in-process until a wrapper makes it front a real
+// endpoint: [Connector] (a driver's connector), [Dialer] (a dialer to a
+// socket), [RoundTripper] (an http.Transport, or any RoundTripper not known
+// to stay in the process) and [Conn] of a real socket (one with a file
+// descriptor: syscall.Conn). [Func] and [FuncErr] leave it in-process. A hook
+// whose connector, dialer or transport is itself in the process (a fake
+// driver, a net.Pipe dialer, a handler called directly) says so with
+// [Hook.InProcess].
+type Networked interface {
+	Networked() bool
+}
+
 // Check is what every target's Apply does before injecting anything: it
 // refuses a nil fault, a pointer to a fault (pass Latency{...}, not
 // &Latency{...}), a fault that fails validation (matching [ErrInvalid]) and a

@@ -15,7 +15,6 @@ import (
 	"github.com/rafaelabs/rafael/internal/trial"
 	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
-	"go.uber.org/goleak"
 )
 
 // Run runs spec's threats against its workload as subtests of t, one per
@@ -50,7 +49,6 @@ func Run(t *testing.T, spec Spec) *report.Report {
 	if err != nil {
 		t.Fatalf("rafael: %v", err)
 	}
-	refuseParallel(t)
 	if evaluateInChild(t, spec, set) {
 		t.SkipNow()
 	}
@@ -58,7 +56,7 @@ func Run(t *testing.T, spec Spec) *report.Report {
 	if set.tier != Auto && set.tier != r.tier {
 		t.Skipf("rafael: %s is a %s-tier run; skipped by %s", spec.Module, r.tier, strings.Join(set.sources, " "))
 	}
-	ignore := goleak.IgnoreCurrent()
+	leaks := watchLeaks(t, spec)
 	t.Logf("rafael: %s on the %s tier, seed %d: %d threat(s) × %d trial(s)", spec.Module, r.tier, r.seed, len(spec.Threats), r.trials)
 
 	rep := &report.Report{
@@ -82,7 +80,10 @@ func Run(t *testing.T, spec Spec) *report.Report {
 	if r.sim != nil {
 		r.sim.Close()
 	}
-	checkLeaks(t, spec.Module, ignore, spec.LeakOptions, r.tier == Wire)
+	if r.tier == Wire {
+		leaks.ignore(proxyGoroutines...)
+	}
+	leaks.end()
 	if why := r.budget(t); rep.Baseline.Trials == 0 && why != "" {
 		t.Skipf("rafael: %s: no trial ran, nothing is judged: %s", spec.Module, why)
 	}

@@ -164,9 +164,8 @@ func (s Spec) Validate() error {
 	if s.Tier == Simulated {
 		for i, th := range s.Threats {
 			for j, st := range th.Steps {
-				if p, ok := st.Target.(*faults.Toxiproxy); ok {
-					bad("Threats[%d] %q step %d: target %q is a network proxy (real TCP to %s), which cannot run inside a testing/synctest bubble: use an in-process hook (faults.NewHook) on the simulated tier, or set Tier: harness.Wire",
-						i, th.Name, j, p.Name(), p.Upstream())
+				if networked(st.Target) {
+					bad("Threats[%d] %q step %d: %s", i, th.Name, j, notInABubble(st.Target))
 				}
 			}
 		}
@@ -224,8 +223,8 @@ func (s Spec) tier() Tier {
 		return s.Tier
 	}
 	for _, th := range s.Threats {
-		for _, st := range th.Steps {
-			if _, ok := st.Target.(*faults.Toxiproxy); ok {
+		for _, tg := range th.Targets() {
+			if n, ok := tg.(faults.Networked); ok && n.Networked() {
 				return Wire
 			}
 		}

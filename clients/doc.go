@@ -1,0 +1,14 @@
+// Package clients holds RAFAEL's tests against real clients, as users use
+// them: a pgx pool and database/sql (pgx's stdlib driver) on PostgreSQL,
+// database/sql with go-sql-driver/mysql on MariaDB, an http.Client with
+// keep-alive against an httptest server, go-redis on Redis and nats.go on
+// NATS. Each test opens its client, closes it in t.Cleanup and calls
+// harness.Run with no LeakOptions, through a faults.Proxy in front of the
+// real server or a fault hook around the real client.
+//
+// It is a nested module (github.com/rafaelabs/rafael/clients, with a replace
+// of the root module) so that drivers the library does not need do not raise
+// the minimum versions of the library's users. The servers are the
+// project's services on 127.0.0.1 (make services starts them); a test skips,
+// saying so in one line, only when its server cannot be reached.
+package clients

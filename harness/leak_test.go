@@ -1,0 +1,189 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/report"
+	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// recorder is a fake test that records what a check reports.
+type recorder struct{ errors []string }
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+// parked is what parkForever waits on; the tests close it to end their
+// goroutines.
+var parked = make(chan struct{})
+
+// parkForever is a goroutine that ignores every context: a leak.
+func parkForever() { <-parked }
+
+// keepAlive starts an HTTP server on loopback and a client with a keep-alive
+// pool; the test's cleanups close both, as a user's test would.
+func keepAlive(t *testing.T) (*http.Client, string) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	t.Cleanup(srv.Close)
+	transport := &http.Transport{MaxIdleConnsPerHost: 8}
+	t.Cleanup(transport.CloseIdleConnections)
+	return &http.Client{Transport: transport}, srv.URL
+}
+
+func get(ctx context.Context, c *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+// The check passes over a keep-alive connection left idle in its pool (two
+// goroutines on the client's side, one on the server's), and reports a
+// goroutine that ignores its context, with its stack.
+func TestLeakCheckTellsPooledClientsFromLeaks(t *testing.T) {
+	client, url := keepAlive(t)
+	lc := newLeakCheck("api", nil)
+	lc.end()
+	require.NoError(t, get(t.Context(), client, url))
+
+	var rec recorder
+	lc.report(&rec)
+	assert.Empty(t, rec.errors, "an idle keep-alive connection is the client's, closed by the test's cleanups")
+
+	done := make(chan struct{})
+	go func() { defer close(done); parkForever() }()
+	lc.report(&rec)
+	parked <- struct{}{}
+	<-done
+	require.Len(t, rec.errors, 1)
+	assert.Contains(t, rec.errors[0], "rafael: api left goroutines behind")
+	assert.Contains(t, rec.errors[0], "harness.parkForever", "the leaked goroutine's stack")
+	assert.NotContains(t, rec.errors[0], "persistConn", "the pooled connection is not reported")
+}
+
+// A check of a run that ended early (a fatal error) reports nothing: the
+// error already says what went wrong.
+func TestLeakCheckOfARunThatEndedEarlyIsQuiet(t *testing.T) {
+	lc := newLeakCheck("api", nil)
+	done := make(chan struct{})
+	go func() { defer close(done); parkForever() }()
+	var rec recorder
+	lc.report(&rec)
+	parked <- struct{}{}
+	<-done
+	assert.Empty(t, rec.errors)
+}
+
+// A hook in front of a real HTTP transport is networked, so Run picks the
+// wire tier; the client's keep-alive connections, still pooled when the run
+// ends and closed by the test's cleanups, pass the leak check without
+// LeakOptions. (On the code before, the run went to the simulated tier, where
+// real TCP hangs the synctest bubble, and the pooled connections failed the
+// leak check.)
+func TestRunWithAKeepAliveClientClosedInCleanup(t *testing.T) {
+	client, url := keepAlive(t)
+	api := faults.NewHook("api", 1)
+	client.Transport = faults.RoundTripper(api, client.Transport)
+	var calls atomic.Int64
+	rep := Run(t, Spec{
+		Module:  "api-client",
+		Genome:  &genome.Genome{Retry: &genome.Retry{MaxAttempts: 20, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond, Multiplier: 2}},
+		Threats: []scenarios.Threat{scenarios.DBOutage(api, 2*time.Second)},
+		Workload: func(ctx context.Context, p *genome.Policy) error {
+			calls.Add(1)
+			return p.Do(ctx, func(ctx context.Context) error { return get(ctx, client, url) })
+		},
+		SLO:       SLO{SuccessRate: 0.95},
+		TimeScale: 0.1,
+		Requests:  20,
+	})
+	assert.Equal(t, "wire", rep.Tier)
+	require.Len(t, rep.Threats, 1)
+	require.Len(t, rep.Threats[0].Trials, 1)
+	m := rep.Threats[0].Trials[0].Metrics
+	assert.NotEqual(t, report.Broken, rep.Threats[0].Status, "%+v", rep.Threats[0].Trials)
+	assert.Equal(t, 20, m.Requests)
+	assert.GreaterOrEqual(t, m.SuccessRate, 0.95)
+	assert.Greater(t, m.AttemptsPerRequest, 1.0, "the hook refused requests during the outage")
+	assert.EqualValues(t, 20, calls.Load())
+}
+
+func TestHelperLeakingWorkload(t *testing.T) {
+	helper(t, "leak")
+	db := faults.NewHook("db", 1)
+	var once sync.Once
+	Run(t, Spec{
+		Module:  "leaky",
+		Threats: []scenarios.Threat{scenarios.DBOutage(db, time.Second)},
+		Workload: func(ctx context.Context, p *genome.Policy) error {
+			once.Do(func() { go parkForever() })
+			return p.Do(ctx, faults.FuncErr(db, func(context.Context) error { return nil }))
+		},
+		Tier:      Wire,
+		TimeScale: 0.1,
+		Requests:  10,
+	})
+}
+
+// A workload that starts a goroutine and never stops it fails its test, with
+// the goroutine's stack, though every trial passed.
+func TestALeakingWorkloadFailsWithItsStack(t *testing.T) {
+	out := child(t, "leak", "^TestHelperLeakingWorkload$")
+	assert.Contains(t, out, "--- PASS: TestHelperLeakingWorkload/db-outage/seed=", "the trial itself passed:\n%s", out)
+	assert.Contains(t, out, "--- FAIL: TestHelperLeakingWorkload ")
+	assert.Contains(t, out, "rafael: leaky left goroutines behind after its trials")
+	assert.Contains(t, out, "harness.parkForever", "the leaked goroutine's stack")
+	assert.Contains(t, out, "harness.TestHelperLeakingWorkload.func1.1", "…and where it was started")
+}
+
+func parallelSpec() Spec {
+	db := faults.NewHook("db", 1)
+	return Spec{Module: "shared", Threats: []scenarios.Threat{scenarios.DBOutage(db, time.Second)}, Workload: through(store(db)), Trials: 1}
+}
+
+func TestHelperParallelRun(t *testing.T) {
+	helper(t, "parallel")
+	t.Parallel()
+	Run(t, parallelSpec())
+}
+
+func TestHelperParallelParent(t *testing.T) {
+	helper(t, "parallel")
+	t.Parallel()
+	t.Run("child", func(t *testing.T) { Run(t, parallelSpec()) })
+}
+
+// Run refuses a test that is parallel, or runs in one, before its first
+// trial, saying why and what to change.
+func TestRunRefusesAParallelTest(t *testing.T) {
+	out := child(t, "parallel", "^TestHelperParallel(Run|Parent)$")
+	for _, test := range []string{"TestHelperParallelRun", "TestHelperParallelParent/child"} {
+		assert.Contains(t, out, "--- FAIL: "+test+" ", out)
+		assert.Contains(t, out, "rafael: shared: Run cannot run in a parallel test: "+test+" (or a test it runs in) called t.Parallel")
+		assert.Contains(t, out, "Remove t.Parallel() from "+test+" and the tests it runs in")
+		assert.NotContains(t, out, "=== RUN   "+test+"/db-outage", "no trial ran")
+	}
+	assert.Equal(t, 2, strings.Count(out, "goleak.VerifyTestMain"))
+}
