@@ -24,8 +24,12 @@ import (
 // measured again, and one that then meets the SLO is reported unstable with
 // both measurements. A threat none of whose trials ran (the test's
 // deadline came first) is skipped and reported as not run. An invalid spec
-// fails t before any trial runs. After the trials Run checks, with goleak,
-// that the run left no goroutine behind.
+// fails t before any trial runs, and so does a test that is parallel or has
+// a parallel parent (the leak check cannot tell its goroutines from other
+// tests'). Once the run's cleanups have run (after Run returns, with those
+// the test registered after calling Run), a goleak check fails the test if
+// the run left a goroutine behind; it knows the background goroutines of
+// common pooled clients, which the test's own cleanups close.
 //
 // Flags (each with an environment mirror, used when the flag is absent):
 // -rafael.seed (RAFAEL_SEED) sets the run's seed; -rafael.tier (RAFAEL_TIER)

@@ -27,8 +27,10 @@ type Tier uint8
 
 // The tiers.
 const (
-	// Auto (the zero value) is Wire when a threat acts on a network proxy
-	// (faults.Proxy), and Simulated otherwise.
+	// Auto (the zero value) is Wire when a threat's target is networked
+	// (faults.Proxy, or a faults.Hook in front of a real driver, dialer or
+	// transport: see faults.Networked), and Simulated otherwise, so a real
+	// client never runs inside a synctest bubble.
 	Auto Tier = iota
 	// Simulated runs each trial inside a testing/synctest bubble against
 	// in-process targets (faults.NewHook): virtual time, thousands of trials a
@@ -81,7 +83,7 @@ type Spec struct {
 	Workload Workload           // one request; required
 	SLO      SLO                // the objective; the zero SLO only measures
 
-	Tier     Tier   // Auto: Wire if a threat acts on a network proxy, else Simulated
+	Tier     Tier   // Auto: Wire if a threat's target is networked, else Simulated
 	Seed     uint64 // the run's seed; 0: -rafael.seed, $RAFAEL_SEED, or derived from the test's name
 	Trials   int    // trials per threat; 0: -rafael.trials, $RAFAEL_TRIALS, or 3 (simulated) / 1 (wire), 1 with -short
 	Requests int    // regular requests per trial, spread over the trial; 0 means 100
@@ -115,8 +117,10 @@ type Spec struct {
 	Dir string
 
 	// LeakOptions are passed to goleak when the run checks that it left no
-	// goroutine behind (for instance goleak.IgnoreTopFunction for a client
-	// library's background re-dialer).
+	// goroutine behind. The check already ignores the background goroutines
+	// of the pooled clients it knows (net/http, database/sql, pgx,
+	// go-sql-driver/mysql, go-redis, nats.go); add an option for another
+	// client's, such as goleak.IgnoreAnyFunction for its re-dialer.
 	LeakOptions []goleak.Option
 }
 
