@@ -33,7 +33,7 @@ func BenchmarkSimulatedTrial(b *testing.B) {
 		F: func(t *testing.T) {
 			b.ReportAllocs()
 			b.ResetTimer()
-			b.StartTimer() // the timer is off inside RunTests
+			b.StartTimer()  // the timer is off inside RunTests
 			sim := NewSim() // as harness.Run does: one for the run
 			defer sim.Close()
 			for n := 1; n <= b.N; n++ {
