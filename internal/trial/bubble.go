@@ -20,9 +20,12 @@ import (
 // testing/synctest bubble of t (the simulated tier): [Sim.Run] on a Sim of
 // its own.
 func InBubble(t *testing.T, cfg Config, th scenarios.Threat, g *genome.Genome, s uint64) Result {
+	before := runtime.NumGoroutine()
 	sim := NewSim()
-	defer sim.Close()
-	return sim.Run(t, cfg, th, g, s)
+	res := sim.Run(t, cfg, th, g, s)
+	sim.Close()
+	settle(before)
+	return res
 }
 
 // Sim runs simulated trials one after another, each in a synctest bubble of
@@ -86,8 +89,26 @@ func (s *Sim) Close() { s.close.Do(func() { close(s.jobs) }) }
 // A bubble whose goroutines are left durably blocked after the driver
 // returns (a workload ignoring its context) makes synctest panic; the panic
 // is recovered and reported with the same dump.
+//
+// synctest.Test returns once its goroutines have exited, but the runtime
+// may count an exited goroutine a moment longer, and on a busy machine that
+// moment is long: so Run waits, a bounded time, for the process's
+// goroutine count to come back to what it was, lest the next trial count
+// this one's workers as its own.
 func (s *Sim) Run(t *testing.T, cfg Config, th scenarios.Threat, g *genome.Genome, seed uint64) Result {
-	return s.once(t, cfg, th, g, seed)
+	before := runtime.NumGoroutine()
+	res := s.once(t, cfg, th, g, seed)
+	settle(before)
+	return res
+}
+
+// settle waits, at most 100ms, for the process's goroutine count to come
+// back to before.
+func settle(before int) {
+	deadline := time.Now().Add(100 * time.Millisecond)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
 }
 
 func (s *Sim) once(t *testing.T, cfg Config, th scenarios.Threat, g *genome.Genome, seed uint64) Result {
