@@ -97,18 +97,18 @@ func Evolve(ctx context.Context, c Campaign, o Options) (*Evolution, error) {
 	ev := &Evolution{}
 	start := c.Start
 	for round := 0; ; round++ {
-		p := Problem{Start: start, Weights: severities(faced), Seed: seed.Mix(c.Seed, 0xE0+uint64(round)), Evaluate: cases(judge, faced)}
+		first := len(ev.History)
+		p := Problem{Start: start, Weights: severities(faced), Seed: seed.Mix(c.Seed, 0xE0+uint64(round)), Evaluate: cases(judge, faced),
+			OnGeneration: func(h Generation) { // live, numbered across rounds
+				h.Index += first
+				ev.History = append(ev.History, h)
+				if c.Progress != nil {
+					c.Progress(Event{Generation: &h})
+				}
+			}}
 		res, err := Search(ctx, p, o)
 		if err != nil {
 			return nil, err
-		}
-		first := len(ev.History)
-		for _, h := range res.History {
-			h.Index += first
-			ev.History = append(ev.History, h)
-			if c.Progress != nil {
-				c.Progress(Event{Generation: &h})
-			}
 		}
 		ev.Result, ev.Faced, ev.Rounds = res, faced, round+1
 		if !c.Probe || round == 2 || ctx.Err() != nil {

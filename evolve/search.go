@@ -41,6 +41,10 @@ type Problem struct {
 	Weights  []float64 // one per threat, > 0
 	Evaluate Evaluator
 	Seed     uint64 // the run's seed: the whole search derives from it
+
+	// OnGeneration, when set, is told of each generation as it ends, so
+	// that a long search can be watched live.
+	OnGeneration func(Generation)
 }
 
 // Result is the outcome of a search.
@@ -154,6 +158,9 @@ func Search(ctx context.Context, p Problem, o Options) (*Result, error) {
 		}
 		h.Evaluations = s.evaluations - before
 		res.History = append(res.History, h)
+		if s.p.OnGeneration != nil {
+			s.p.OnGeneration(h)
+		}
 		if inc.passed && quiet >= o.Patience {
 			res.Stopped = fmt.Sprintf("the incumbent met the SLO in every trial and nothing better was found for %d generations", o.Patience)
 			break

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,10 +44,15 @@ func artifactsKept() bool {
 
 // reportBase is the reports' file name without extension,
 // <package>.<test>.<module>, with "-2", "-3"… when another Run of this
-// process already wrote that name (two runs in one test).
-func reportBase(dir, pkg, test, module string) string {
+// process already wrote that name (two runs in one test), and ".partial"
+// before those when some threat did not run (a replay filtered by -run, a
+// deadline), so that a partial run never overwrites a whole one's report.
+func reportBase(dir, pkg, test, module string, partial bool) string {
 	clean := strings.NewReplacer("/", "_", " ", "_", "#", "_").Replace
 	base := clean(test) + "." + module
+	if partial {
+		base += ".partial"
+	}
 	if pkg = strings.TrimPrefix(pkg, "./"); pkg != "." {
 		base = clean(pkg) + "." + base
 	}
@@ -67,7 +73,8 @@ func reportBase(dir, pkg, test, module string) string {
 // log, and where go test shows it even for a passing package (see say).
 func (r *runner) write(t *testing.T, rep *report.Report) {
 	dir := r.reportDir(t)
-	files, err := rep.WriteFiles(dir, reportBase(dir, r.pkg, t.Name(), r.spec.Module))
+	partial := slices.ContainsFunc(rep.Threats, func(th report.Threat) bool { return th.Status == report.NotRun })
+	files, err := rep.WriteFiles(dir, reportBase(dir, r.pkg, t.Name(), r.spec.Module, partial))
 	if err != nil {
 		t.Errorf("rafael: the report could not be written: %v", err)
 		return
@@ -97,8 +104,15 @@ func say(line string) {
 	if testing.Verbose() {
 		return
 	}
+	parentOut := fmt.Sprintf("/proc/%d/fd/1", os.Getppid())
+	// Not into a regular file: the go command writes it at its own offset,
+	// over what this wrote.
+	if fi, err := os.Stat(parentOut); err == nil && fi.Mode().IsRegular() {
+		fmt.Println(line)
+		return
+	}
 	if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", os.Getppid())); err == nil && strings.TrimSpace(string(comm)) == "go" {
-		if out, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/1", os.Getppid()), os.O_WRONLY|os.O_APPEND, 0); err == nil {
+		if out, err := os.OpenFile(parentOut, os.O_WRONLY|os.O_APPEND, 0); err == nil {
 			defer out.Close()
 			if _, err := fmt.Fprintln(out, line); err == nil {
 				return

@@ -78,7 +78,7 @@ func TestNoTrialIsNotAPass(t *testing.T) {
 	assert.Contains(t, out, "--- SKIP: TestHelperDeadline ")
 	assert.NotContains(t, out, "--- PASS")
 	assert.NotContains(t, out, "after Run")
-	rep, err := report.ReadFile(filepath.Join(dir, "TestHelperDeadline.late.json"))
+	rep, err := report.ReadFile(filepath.Join(dir, "TestHelperDeadline.late.partial.json"))
 	require.NoError(t, err)
 	assert.Equal(t, report.NotRun, rep.Threats[0].Status)
 	assert.Contains(t, rep.Threats[0].NotRun, "raise -timeout")

@@ -163,8 +163,12 @@ func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome, r
 	t.Errorf("rafael: %s\n  replay: %s\n%s", cx.Message, replay, indent(strings.TrimSpace(log), "  "))
 }
 
-// scoreLine is "87.1" or "62.0 → 91.3 (+29.3)".
+// scoreLine is "87.1", "62.0 → 91.3 (+29.3)", or "not measured (no trial
+// ran)".
 func scoreLine(rep *report.Report) string {
+	if rep.Baseline.Trials == 0 {
+		return "not measured (no trial ran)"
+	}
 	if rep.Evolved == nil {
 		return fmt.Sprintf("%.1f", rep.Baseline.Score)
 	}
