@@ -49,7 +49,7 @@ demo: services
 ## bench: side-by-side success-path benchmarks (nested bench/ module), then the harness's trials per second
 bench:
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) .
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./harness/
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./internal/trial/ ./harness/
 
 ## fuzz: fuzz the guardian's parsers, genome JSON decoding and the vault's scanner, for $(FUZZTIME) each
 fuzz: fuzz-guardian
