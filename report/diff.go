@@ -77,7 +77,7 @@ func Diff(old, new *Summary, threshold float64) (*DiffResult, error) {
 			if r == nil {
 				return nil, fmt.Errorf("report: diff: report %d of the %s summary is nil", i+1, [2]string{"old", "new"}[side])
 			}
-			k := run{r.Module, r.Tier, r.Seed}
+			k := run{module: r.Module, tier: r.Tier, seed: r.Seed, slo: r.SLO.String()} // the genome may change between the two sides: that is what is compared
 			p := runs[k]
 			if p == nil {
 				p = &pair{}

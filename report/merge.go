@@ -18,7 +18,8 @@ type Summary struct {
 }
 
 // Merge joins reports into a [Summary]. Reports of different runs stay
-// separate; reports of the same run (the same module, tier and seed: shards
+// separate; reports of the same run (the same module, tier, seed, starting
+// genome and SLO: shards
 // that each ran some of the threats or trials, as with go test -run) become
 // one report whose threats are the union of theirs, in order of first
 // appearance, whose trials are the union by seed, whose latency
@@ -65,10 +66,13 @@ type source struct {
 	name string
 }
 
-// run is what makes reports shards of one run.
+// run is what makes reports shards of one run: the same module, tier and
+// seed, and the same starting genome and SLO (two Runs of one module in one
+// test, with another genome or objective, are two runs).
 type run struct {
 	module, tier string
 	seed         uint64
+	genome, slo  string
 }
 
 func merge(srcs []source) (*Summary, error) {
@@ -86,7 +90,7 @@ func merge(srcs []source) (*Summary, error) {
 		case s.r.Module == "":
 			return nil, fmt.Errorf("report: merge: %s names no module", s.name)
 		}
-		k := run{s.r.Module, s.r.Tier, s.r.Seed}
+		k := run{s.r.Module, s.r.Tier, s.r.Seed, s.r.Genome, s.r.SLO.String()}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -211,7 +215,7 @@ func joinTrials(have, more []Trial) ([]Trial, error) {
 		switch {
 		case i < 0:
 			have = append(have, t)
-		case !reflect.DeepEqual(have[i], t):
+		case !sameTrial(have[i], t):
 			return nil, fmt.Errorf("trial with seed %d differs between shards (fitness %g and %g): a seed replays exactly, so they are not shards of one run",
 				t.Seed, have[i].Metrics.Fitness, t.Metrics.Fitness)
 		}
@@ -249,4 +253,11 @@ func clone(r *Report) (*Report, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// sameTrial reports whether a and b are the same trial, whatever command
+// replays each (a second Run in the same test names its subtests "#01").
+func sameTrial(a, b Trial) bool {
+	a.Replay, b.Replay = "", ""
+	return reflect.DeepEqual(a, b)
 }

@@ -179,8 +179,6 @@ func TestMergeRefusesWhatIsNotOneRun(t *testing.T) {
 		"nil":    {[]*Report{evolved(), nil}, "report 2 is nil"},
 		"schema": {parts(func(p []*Report) { p[1].SchemaVersion = 3 }), "report 2 (checkout) has schemaVersion 3; this version of rafael reads 2"},
 		"module": {parts(func(p []*Report) { p[0].Module = "" }), "report 1 names no module"},
-		"slo":    {parts(func(p []*Report) { p[2].SLO.P99 = time.Second }), "report 1 (checkout) and report 3 (checkout) disagree on the SLO"},
-		"genome": {parts(func(p []*Report) { p[1].Genome = "sha256:other" }), "disagree on the starting genome"},
 		"threat": {parts(func(p []*Report) { p[2].Threats[0].Threat = "latency(delay=1s) [medium]" }), "report 3 (checkout): threat latency: ran as"},
 		"trial": {parts(func(p []*Report) {
 			tr := p[1].Threats[0].Trials[0]
@@ -197,6 +195,28 @@ func TestMergeRefusesWhatIsNotOneRun(t *testing.T) {
 		_, err := Merge(tc.in...)
 		assert.ErrorContains(t, err, tc.want, name)
 	}
+}
+
+// Two Runs of one module in one test, with another starting genome or
+// another SLO, are two runs, not shards of one. (Before: make demo's merge
+// refused the workers walkthrough's two runs.)
+func TestMergeKeepsRunsOfAnotherGenomeOrSLOApart(t *testing.T) {
+	a, b := evolved(), evolved()
+	b.SLO.P99 = time.Second
+	s, err := Merge(a, b)
+	require.NoError(t, err)
+	assert.Len(t, s.Reports, 2)
+	c := evolved()
+	c.Genome = "sha256:other"
+	s, err = Merge(a, c)
+	require.NoError(t, err)
+	assert.Len(t, s.Reports, 2)
+	// The same run twice, replayed under other subtest names, is one run.
+	d := evolved()
+	d.Threats[0].Trials[0].Replay += "#01"
+	s, err = Merge(a, d)
+	require.NoError(t, err)
+	assert.Len(t, s.Reports, 1)
 }
 
 func TestMergeFilesNamesTheFile(t *testing.T) {
