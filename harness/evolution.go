@@ -12,6 +12,7 @@ import (
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/rafaelabs/rafael/slo"
 )
 
 // evolved evolves the genome, then runs the champion's trials as subtests
@@ -146,7 +147,7 @@ func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome, r
 	cx, log := evolve.Property(t.Name(), th, func(v scenarios.Threat, s uint64) error {
 		res := r.measure(t, v, g, s)
 		if vs := res.Violations(r.spec.SLO); len(vs) > 0 {
-			return fmt.Errorf("%s breaks the evolved genome (trial seed %d): %s\n  measured: %s", v, s, joinViolations(vs), summary(res.Metrics))
+			return fmt.Errorf("%s breaks the evolved genome (trial seed %d): %s\n  measured: %s", v, s, slo.Join(vs), res.Metrics)
 		}
 		return nil
 	})

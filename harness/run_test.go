@@ -14,22 +14,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// store is an in-process dependency: a call that takes 2ms, behind a hook.
-func store(h *faults.Hook) func(context.Context) error {
-	return faults.FuncErr(h, func(ctx context.Context) error { return sim.Work(ctx, 2*time.Millisecond) })
-}
-
-func through(call func(context.Context) error) Workload {
-	return func(ctx context.Context, p *genome.Policy) error { return p.Do(ctx, call) }
-}
-
-// resilient retries through a 2s outage and cuts a 500ms latency short.
-func resilient() *genome.Genome {
-	return &genome.Genome{
-		Timeout: &genome.Timeout{PerAttempt: 100 * time.Millisecond, Overall: 4 * time.Second},
-		Retry:   &genome.Retry{MaxAttempts: 12, BaseDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond, Multiplier: 2, Jitter: 0.2},
-	}
-}
+// The in-process dependency, workload and genome of these tests.
+var (
+	store     = sim.Store
+	through   = func(call func(context.Context) error) Workload { return sim.Through(call) }
+	resilient = sim.Resilient
+)
 
 func TestRunSurvivesOutageAndLatencyWithRetries(t *testing.T) {
 	db := faults.NewHook("db", 1)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/slo"
 )
 
 // With Subprocess isolation every candidate's trials run in a fresh copy
@@ -24,10 +25,6 @@ import (
 // fails every trial and the search goes on.
 
 const envEvaluate = "RAFAEL_EVALUATE"
-
-// crashShortfall is how far from the SLO a trial that could not run is:
-// as far as an aborted one (slo.Aborted).
-const crashShortfall = 3
 
 // evalJob is what a child process runs.
 type evalJob struct {
@@ -84,9 +81,10 @@ func (r *runner) spawn(t *testing.T) evolve.Judge {
 				return nil, ctx.Err()
 			}
 			t.Logf("rafael: candidate %s crashed its process (%v), so it fails its trials; its last output:\n%s", g.Digest()[:19], runErr, indent(lastLines(out.String(), 12), "    "))
+			crashed := slo.Shortfall([]slo.Violation{{Kind: slo.Aborted, Detail: "its process crashed"}})
 			failed := make([]evolve.Outcome, len(cases))
 			for i := range failed {
-				failed[i] = evolve.Outcome{Shortfall: crashShortfall}
+				failed[i] = evolve.Outcome{Shortfall: crashed}
 			}
 			return failed, nil
 		}

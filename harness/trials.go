@@ -87,7 +87,7 @@ func (r *runner) judged(t *testing.T, th scenarios.Threat, g *genome.Genome, s u
 	t.Attr("rafael.score", fmt.Sprintf("%.1f", out.Score))
 	switch {
 	case len(out.Violations) == 0:
-		t.Logf("rafael: %s: %s", th, summary(out.Metrics))
+		t.Logf("rafael: %s: %s", th, out.Metrics)
 	case len(out.Reruns) > 0 && len(out.Reruns[len(out.Reruns)-1].Violations) == 0:
 		t.Attr("rafael.verdict", string(report.Unstable))
 		msg := r.failure("UNSTABLE: "+th.String()+" broke the SLO of "+r.spec.Module+", then met it when measured again", out, res)
@@ -97,7 +97,7 @@ func (r *runner) judged(t *testing.T, th scenarios.Threat, g *genome.Genome, s u
 			t.Logf("%s  (not a failure without -rafael.strict; the report shows the trial as unstable)", msg)
 		}
 	case lenient:
-		t.Logf("rafael: the starting genome breaks the SLO under %s (evolution follows): %s; %s", th, joinViolations(out.Violations), summary(out.Metrics))
+		t.Logf("rafael: the starting genome breaks the SLO under %s (evolution follows): %s; %s", th, slo.Join(out.Violations), out.Metrics)
 	default:
 		t.Errorf("%s", r.failure(fmt.Sprintf("%s broke the SLO of %s", th, r.spec.Module), out, res))
 	}
@@ -114,7 +114,7 @@ func (r *runner) failure(what string, tr report.Trial, res trial.Result) string 
 		fmt.Fprintf(&b, "    %s\n", v)
 	}
 	if res.Finished {
-		fmt.Fprintf(&b, "  measured: %s\n", summary(tr.Metrics))
+		fmt.Fprintf(&b, "  measured: %s\n", tr.Metrics)
 		for _, e := range tr.Metrics.Errors {
 			fmt.Fprintf(&b, "  error: %s\n", e)
 		}
@@ -122,11 +122,11 @@ func (r *runner) failure(what string, tr report.Trial, res trial.Result) string 
 	for i, m := range tr.Reruns {
 		verdict := "met the SLO"
 		if len(m.Violations) > 0 {
-			verdict = joinViolations(m.Violations)
+			verdict = slo.Join(m.Violations)
 		}
-		fmt.Fprintf(&b, "  measured again (%d): %s: %s\n", i+1, verdict, summary(m.Metrics))
+		fmt.Fprintf(&b, "  measured again (%d): %s: %s\n", i+1, verdict, m.Metrics)
 	}
-	if lag := tr.Metrics.Lag; lag > 50*time.Millisecond {
+	if lag := tr.Metrics.Lag; lag >= slo.Starved {
 		fmt.Fprintf(&b, "  the host was starved: the trial's driver woke up to %v late (a busy machine)\n", lag.Round(time.Millisecond))
 	}
 	fmt.Fprintf(&b, "  replay: %s\n", tr.Replay)
@@ -134,30 +134,6 @@ func (r *runner) failure(what string, tr report.Trial, res trial.Result) string 
 		fmt.Fprintf(&b, "  goroutines of the trial:\n%s\n", indent(res.Dump, "    "))
 	}
 	return b.String()
-}
-
-// summary is a trial's measurements in one line, the "measured:" line of a
-// failure.
-func summary(m slo.Metrics) string {
-	rec := "never recovered"
-	if m.Recovered {
-		rec = "recovered in " + m.Recovery.String()
-	}
-	failed := ""
-	if m.Requests > m.Succeeded {
-		failed = fmt.Sprintf(" (failures: p50 %v, p99 %v, max %v)", m.FailedP50, m.FailedP99, m.FailedMax)
-	}
-	return fmt.Sprintf("success %.3f (%d/%d), p50 %v, p99 %v, max %v%s, %s, %.2f attempts/request, peak %d in flight, fitness %.3f",
-		m.SuccessRate, m.Succeeded, m.Requests, m.P50, m.P99, m.Max, failed, rec, m.AttemptsPerRequest, m.PeakInFlight, m.Fitness)
-}
-
-// joinViolations is vs in words, joined by "; ".
-func joinViolations(vs []slo.Violation) string {
-	parts := make([]string, len(vs))
-	for i, v := range vs {
-		parts[i] = v.String()
-	}
-	return strings.Join(parts, "; ")
 }
 
 func indent(s, pre string) string {

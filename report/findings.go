@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/rafaelabs/rafael/slo"
 )
@@ -148,63 +147,21 @@ func describe(tr Trial) trialFound {
 	if tr.Status == Unstable {
 		d.Head = "is unstable: it broke the SLO, then met it when measured again"
 	} else {
-		d.Head = "broke the SLO: " + violations(tr.Violations)
+		d.Head = "broke the SLO: " + slo.Join(tr.Violations)
 	}
 	if tr.Status != Unstable {
-		d.Lines = []string{"measured: " + metricsText(tr.Metrics)}
+		d.Lines = []string{"measured: " + tr.Metrics.String()}
 	} else {
-		d.Lines = []string{"first: " + violations(tr.Violations) + "; measured: " + metricsText(tr.Metrics)}
+		d.Lines = []string{"first: " + slo.Join(tr.Violations) + "; measured: " + tr.Metrics.String()}
 	}
 	for i, m := range tr.Reruns {
 		outcome := "met the SLO"
 		if len(m.Violations) > 0 {
-			outcome = "broke it again: " + violations(m.Violations)
+			outcome = "broke it again: " + slo.Join(m.Violations)
 		}
-		d.Lines = append(d.Lines, fmt.Sprintf("rerun %d: %s; measured: %s", i+1, outcome, metricsText(m.Metrics)))
+		d.Lines = append(d.Lines, fmt.Sprintf("rerun %d: %s; measured: %s", i+1, outcome, m.Metrics.String()))
 	}
 	return d
-}
-
-// violations is a list of violations in words, joined by "; ".
-func violations(vs []slo.Violation) string {
-	if len(vs) == 0 {
-		return "none recorded"
-	}
-	parts := make([]string, len(vs))
-	for i, v := range vs {
-		parts[i] = v.String()
-	}
-	return strings.Join(parts, "; ")
-}
-
-// metricsText is what one measurement measured, the latency of the successes
-// apart from that of the failures: "180 of 200 requests succeeded;
-// successes p50 20ms, p99 410ms, max 600ms; failures p50 2s, p99 2s, max
-// 2s; recovered in 300ms".
-func metricsText(m Metrics) string {
-	if m.Requests == 0 {
-		return "no request ran"
-	}
-	parts := []string{fmt.Sprintf("%d of %d requests succeeded", m.Succeeded, m.Requests)}
-	if m.Succeeded > 0 {
-		parts = append(parts, fmt.Sprintf("successes p50 %v, p99 %v, max %v", m.P50, m.P99, m.Max))
-	}
-	if m.Failed() > 0 {
-		s := fmt.Sprintf("failures p50 %v, p99 %v, max %v", m.FailedP50, m.FailedP99, m.FailedMax)
-		if m.Hung > 0 {
-			s += fmt.Sprintf(" (%d hung)", m.Hung)
-		}
-		parts = append(parts, s)
-	}
-	if m.Recovered {
-		parts = append(parts, "recovered in "+m.Recovery.String())
-	} else {
-		parts = append(parts, "never recovered")
-	}
-	if m.Lag >= 50*time.Millisecond { // the harness's own threshold for a starved host
-		parts = append(parts, fmt.Sprintf("timers fired up to %v late (the machine was busy)", m.Lag))
-	}
-	return strings.Join(parts, "; ")
 }
 
 // verdicts counts r's threats by verdict, in words: "1 mitigated, 1 held,

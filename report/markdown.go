@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"github.com/rafaelabs/rafael/slo"
 	"os"
 	"strings"
 	"time"
@@ -35,7 +36,7 @@ func (r *Report) Markdown() []byte {
 		for _, c := range r.Counterexamples {
 			fmt.Fprintf(&b, "\n**%s**: smallest breaking threat %s, seed %d", c.Name, code(c.Threat), c.Seed)
 			if len(c.Violations) > 0 {
-				fmt.Fprintf(&b, " (%s)", violations(c.Violations))
+				fmt.Fprintf(&b, " (%s)", slo.Join(c.Violations))
 			}
 			b.WriteString(". Replay:\n\n")
 			fence(&b, "sh", c.Replay)

@@ -144,15 +144,6 @@ func TestCodeSpans(t *testing.T) {
 	}
 }
 
-// metricsText says what is there and nothing that is not.
-func TestMetricsText(t *testing.T) {
-	assert.Equal(t, "no request ran", metricsText(Metrics{}))
-	assert.Equal(t, "3 of 5 requests succeeded; successes p50 1ms, p99 2ms, max 3ms; failures p50 4ms, p99 5ms, max 6ms (1 hung); recovered in 1s",
-		metricsText(Metrics{Requests: 5, Succeeded: 3, Hung: 1, P50: ms, P99: 2 * ms, Max: 3 * ms,
-			FailedP50: 4 * ms, FailedP99: 5 * ms, FailedMax: 6 * ms, Recovered: true, Recovery: time.Second}))
-	assert.Equal(t, "0 of 2 requests succeeded; failures p50 0s, p99 0s, max 0s; never recovered", metricsText(Metrics{Requests: 2}))
-}
-
 var (
 	svgRe  = regexp.MustCompile(`(?s)<svg id="([^"]+)".*?</svg>`)
 	markRe = regexp.MustCompile(`<(circle|rect) class="([a-z]+)"[^>]*data-value="([^"]+)"`)

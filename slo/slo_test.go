@@ -95,3 +95,23 @@ func TestFitness(t *testing.T) {
 		t.Errorf("clamped: %v", f)
 	}
 }
+
+// Metrics.String says what is there and nothing that is not.
+func TestMetricsString(t *testing.T) {
+	ms := time.Millisecond
+	if got := (Metrics{}).String(); got != "no request ran" {
+		t.Errorf("no requests: %q", got)
+	}
+	got := Metrics{Requests: 5, Succeeded: 3, Hung: 1, P50: ms, P99: 2 * ms, Max: 3 * ms,
+		FailedP50: 4 * ms, FailedP99: 5 * ms, FailedMax: 6 * ms, Recovered: true, Recovery: time.Second, AttemptsPerRequest: 1.4, PeakInFlight: 2}.String()
+	if want := "3 of 5 requests succeeded; successes p50 1ms, p99 2ms, max 3ms; failures p50 4ms, p99 5ms, max 6ms (1 hung); recovered in 1s; 1.40 attempts a request, peak 2 in flight"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	got = Metrics{Requests: 2, AttemptsPerRequest: 1, Lag: 60 * ms}.String()
+	if want := "0 of 2 requests succeeded; failures p50 0s, p99 0s, max 0s; never recovered; 1.00 attempts a request, peak 0 in flight; timers fired up to 60ms late (the machine was busy)"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := Join([]Violation{{Kind: Hung, Got: 2}, {Kind: NeverRecovered, Want: float64(time.Second)}}); !strings.Contains(got, "never returned; it never recovered") && !strings.Contains(got, "; it never recovered") {
+		t.Errorf("Join = %q", got)
+	}
+}

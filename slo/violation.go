@@ -2,6 +2,7 @@ package slo
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -154,4 +155,13 @@ func Shortfall(vs []Violation) float64 {
 		total += max(v.Excess(), 0.01)
 	}
 	return total
+}
+
+// Join is vs in words, joined by "; ".
+func Join(vs []Violation) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v.String()
+	}
+	return strings.Join(parts, "; ")
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/genome"
 )
 
 // ErrOverloaded is what a full Dependency answers.
@@ -52,4 +53,23 @@ func (d *Dependency) Call(ctx context.Context) error {
 	}
 	defer d.inside.Add(-1)
 	return Work(ctx, d.Serve)
+}
+
+// Store is an in-process dependency behind h: a call that takes 2ms.
+func Store(h *faults.Hook) func(context.Context) error {
+	return faults.FuncErr(h, func(ctx context.Context) error { return Work(ctx, 2*time.Millisecond) })
+}
+
+// Through is a workload that makes call through the policy.
+func Through(call func(context.Context) error) func(context.Context, *genome.Policy) error {
+	return func(ctx context.Context, p *genome.Policy) error { return p.Do(ctx, call) }
+}
+
+// Resilient is a genome that retries through a 2s outage and cuts a 500ms
+// latency short (a 100ms per-attempt timeout).
+func Resilient() *genome.Genome {
+	return &genome.Genome{
+		Timeout: &genome.Timeout{PerAttempt: 100 * time.Millisecond, Overall: 4 * time.Second},
+		Retry:   &genome.Retry{MaxAttempts: 12, BaseDelay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond, Multiplier: 2, Jitter: 0.2},
+	}
 }
