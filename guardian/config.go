@@ -3,10 +3,11 @@ package guardian
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 )
@@ -17,12 +18,14 @@ import (
 type Config struct {
 	// Approvers are the people whose signed approvals count.
 	Approvers []Approver
-	// AuditKeys are the public keys trusted to sign audit entries and
-	// checkpoints, besides the guardian's own non-ephemeral key.
-	AuditKeys []ed25519.PublicKey
 	// MediumApprovals and HighApprovals are the distinct approvers a medium
 	// and a high impact change need: 0 means 1 and 2; fewer is refused.
 	MediumApprovals, HighApprovals int
+	// PolicyApprovals is how many of this policy's approvers must approve
+	// a change of the policy itself: 0 means 2, or 1 when there is one
+	// approver. A policy without approvers changes only by a pin given
+	// from outside ($RAFAEL_GUARDIAN_POLICY).
+	PolicyApprovals int
 	// MediumShift and HighShift are the fractions of a parameter's range a
 	// change must move to be of medium or high impact: 0 means 0.05 and 0.25.
 	MediumShift, HighShift float64
@@ -53,16 +56,21 @@ const (
 	defaultMaxTimeout  = 30 * time.Second
 )
 
+// fileConfig is guardian.json. Its JSON encoding, fields in this order, is
+// the policy's canonical form: what the audit log records and its digest
+// names.
 type fileConfig struct {
+	Comment   []string `json:"//,omitempty"`
 	Approvers []struct {
 		Name      string `json:"name"`
-		Role      string `json:"role"`
+		Role      string `json:"role,omitempty"`
 		PublicKey string `json:"publicKey"`
 	} `json:"approvers"`
-	AuditKeys []string `json:"auditKeys"`
+	AuditKeys json.RawMessage `json:"auditKeys,omitempty"` // refused: keys that verify the log never come from its directory
 	Approvals struct {
-		Medium int `json:"medium"`
-		High   int `json:"high"`
+		Medium int `json:"medium,omitempty"`
+		High   int `json:"high,omitempty"`
+		Policy int `json:"policy,omitempty"`
 	} `json:"approvals"`
 	Impact struct {
 		Medium float64 `json:"medium"`
@@ -82,27 +90,43 @@ type fileRules struct {
 	MaxTimeout  string   `json:"maxTimeout"`
 }
 
-// readConfig reads guardian.json at path; a missing file gives the defaults.
-func readConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return Config{Rules: BuiltinRules(defaultMaxAttempts, defaultMaxTimeout)}, nil
-	}
-	if err != nil {
-		return Config{}, err
-	}
-	return parseConfig(path, data)
-}
-
 // parseConfig decodes guardian.json strictly and reports every problem,
 // each naming the file and the field.
 func parseConfig(name string, data []byte) (Config, error) {
+	c, _, _, err := parsePolicy(name, data)
+	return c, err
+}
+
+// parsePolicy decodes guardian.json strictly, reporting every problem with
+// the file and the field, and returns it with its canonical form and that
+// form's digest. Empty data is the default policy: no approvers.
+func parsePolicy(name string, data []byte) (c Config, canon []byte, digest string, err error) {
 	var f fileConfig
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return Config{}, fmt.Errorf("guardian: %s: %w (see go doc guardian.Config for the fields)", name, err)
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			return Config{}, nil, "", fmt.Errorf("guardian: %s: %w (see go doc guardian.Config for the fields, or write one with rafael guardian init)", name, err)
+		}
+		if dec.More() {
+			return Config{}, nil, "", fmt.Errorf("guardian: %s: data after the JSON object", name)
+		}
 	}
+	c, err = buildConfig(name, &f)
+	if err != nil {
+		return Config{}, nil, "", err
+	}
+	canon, err = json.Marshal(&f)
+	if err != nil {
+		return Config{}, nil, "", fmt.Errorf("guardian: %s: %w", name, err)
+	}
+	sum := sha256.Sum256(canon)
+	return c, canon, "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// buildConfig turns the decoded file into a Config, reporting every
+// problem.
+func buildConfig(name string, f *fileConfig) (Config, error) {
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("guardian: %s: %s: %s", name, field, fmt.Sprintf(format, args...)))
@@ -118,7 +142,7 @@ func parseConfig(name string, data []byte) (Config, error) {
 			bad(field+".publicKey", "%v", err)
 		}
 		for _, prev := range c.Approvers {
-			if prev.Name == a.Name {
+			if strings.EqualFold(prev.Name, a.Name) {
 				bad(field+".name", "%q is listed twice", a.Name)
 			}
 			if k != nil && prev.Key.Equal(k) {
@@ -127,15 +151,13 @@ func parseConfig(name string, data []byte) (Config, error) {
 		}
 		c.Approvers = append(c.Approvers, Approver{Name: a.Name, Role: a.Role, Key: k})
 	}
-	for i, s := range f.AuditKeys {
-		k, err := ParsePublicKey([]byte(s))
-		if err != nil {
-			bad(fmt.Sprintf("auditKeys[%d]", i), "%v", err)
-			continue
-		}
-		c.AuditKeys = append(c.AuditKeys, k)
+	if len(f.AuditKeys) > 0 {
+		bad("auditKeys", "is no longer read: the keys that verify the audit log never come from the directory it protects; remove the field and give them with -key or $%s", AuditKeysEnv)
 	}
-	c.MediumApprovals, c.HighApprovals = f.Approvals.Medium, f.Approvals.High
+	c.MediumApprovals, c.HighApprovals, c.PolicyApprovals = f.Approvals.Medium, f.Approvals.High, f.Approvals.Policy
+	if c.PolicyApprovals < 0 || (c.PolicyApprovals > len(c.Approvers) && len(c.Approvers) > 0) {
+		bad("approvals.policy", "%d: want between 1 and the number of approvers (%d); 0 means the default", c.PolicyApprovals, len(c.Approvers))
+	}
 	c.MediumShift, c.HighShift = f.Impact.Medium, f.Impact.High
 	if err := c.checkThresholds(); err != nil {
 		bad("approvals/impact", "%v", err)
@@ -161,6 +183,15 @@ func parseConfig(name string, data []byte) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// policyRequired is how many of this policy's approvers must approve a
+// change of it; 0 means none can: only a pin from outside changes it.
+func (c *Config) policyRequired() int {
+	if c.PolicyApprovals > 0 {
+		return c.PolicyApprovals
+	}
+	return min(2, len(c.Approvers))
 }
 
 func rulesFromFile(r *fileRules) ([]Rule, error) {

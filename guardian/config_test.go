@@ -15,8 +15,10 @@ import (
 func TestMissingConfigMeansNoApproversAndBuiltinRules(t *testing.T) {
 	dir := t.TempDir()
 	g := open(t, dir)
-	assert.Empty(t, g.cfg.Approvers)
-	require.Len(t, g.cfg.Rules, 4)
+	cfg, err := parseConfig("none", nil)
+	require.NoError(t, err)
+	assert.Empty(t, cfg.Approvers)
+	require.Len(t, cfg.Rules, 4)
 	d, err := g.Propose(t.Context(), Proposal{New: mediumChange(baseGenome()), Old: baseGenome(), Actor: "evolve"})
 	require.NoError(t, err)
 	assert.Equal(t, Pending, d.Status, "nobody can approve: only low impact is adopted")
@@ -39,7 +41,7 @@ func TestConfigErrorsNameFileAndField(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			require.NoError(t, os.WriteFile(filepath.Join(dir, configFile), []byte(c.json), 0o644))
-			_, err := Open(dir, WithSigningKey(auditKey))
+			_, err := open(t, dir).Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 0), Actor: "evolve"})
 			if c.want == "" {
 				require.NoError(t, err)
 				return
@@ -100,15 +102,17 @@ func TestBuiltinRules(t *testing.T) {
 	assert.Empty(t, check("max-attempts", baseGenome, Module{}))
 }
 
-func TestSigningKeyFromEnvironment(t *testing.T) {
+func TestKeysComeFromOutsideTheDirectory(t *testing.T) {
 	dir := t.TempDir()
-	keyPath := filepath.Join(dir, "signing.pem")
+	keyPath := filepath.Join(t.TempDir(), "signing.pem")
 	require.NoError(t, os.WriteFile(keyPath, privPEM(auditKey), 0o600))
+	t.Setenv(AuditKeysEnv, "")
+	t.Setenv(PinEnv, "")
+	t.Setenv(PolicyEnv, "")
 
 	t.Setenv(SigningKeyEnv, keyPath)
 	g, err := Open(dir)
 	require.NoError(t, err)
-	assert.True(t, g.trusted())
 	assert.True(t, g.key.Equal(auditKey))
 
 	t.Setenv(SigningKeyEnv, string(privPEM(aliceKey)))
@@ -119,11 +123,13 @@ func TestSigningKeyFromEnvironment(t *testing.T) {
 	t.Setenv(SigningKeyEnv, "")
 	g, err = Open(dir)
 	require.NoError(t, err)
-	assert.False(t, g.trusted(), "an ephemeral key is not trusted")
-	d, err := g.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 0), Old: baseGenome(), Actor: "evolve"})
+	_, err = g.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 0), Old: baseGenome(), Actor: "evolve"})
+	assert.ErrorContains(t, err, "no signing key", "nothing is written without a key from outside")
+	assert.ErrorContains(t, g.Verify(t.Context()), "no trusted keys", "nor verified")
+	t.Setenv(AuditKeysEnv, pubPEM(auditKey)+pubPEM(bobKey))
+	g, err = Open(dir)
 	require.NoError(t, err)
-	assert.False(t, d.Trusted)
-	assert.Error(t, g.Verify(nil), "nothing vouches for an ephemeral key")
+	assert.Len(t, g.keys, 2)
 
 	secret := "-----BEGIN PRIVATE KEY-----\nTUMtc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n"
 	t.Setenv(SigningKeyEnv, secret)
@@ -135,12 +141,14 @@ func TestSigningKeyFromEnvironment(t *testing.T) {
 	t.Setenv(SigningKeyEnv, filepath.Join(dir, "missing.pem"))
 	_, err = Open(dir)
 	assert.ErrorContains(t, err, "missing.pem")
+
+	t.Setenv(SigningKeyEnv, "")
+	t.Setenv(PinEnv, filepath.Join(dir, "pin"))
+	_, err = Open(dir)
+	assert.ErrorContains(t, err, "is inside the directory it protects")
 }
 
-func TestAuditKeysListedMakeOtherKeysUntrusted(t *testing.T) {
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, configFile), []byte(testConfig("")), 0o644))
-	g, err := Open(dir, WithSigningKey(eveKey))
-	require.NoError(t, err)
-	assert.False(t, g.trusted(), "eve's key is not among guardian.json's auditKeys")
+func TestAuditKeysInGuardianJSONAreRefused(t *testing.T) {
+	_, err := parseConfig("guardian.json", []byte(`{"auditKeys": ["x"]}`))
+	assert.ErrorContains(t, err, "guardian.json: auditKeys: is no longer read")
 }

@@ -1,6 +1,7 @@
 package guardian
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
@@ -20,10 +21,9 @@ func TestEnvelopeVerifiesIndependently(t *testing.T) {
 	_, err := g.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 0), Actor: "evolve", Evidence: []byte("report")})
 	require.NoError(t, err)
 
-	lines := splitLog(readFile(t, filepath.Join(dir, logFile)))
-	require.Len(t, lines, 3)
-	for i, l := range lines {
-		line := l.raw
+	lines := bytes.Split(bytes.TrimSuffix(readFile(t, filepath.Join(dir, logFile)), []byte("\n")), []byte("\n"))
+	require.Len(t, lines, 4, "the policy, then proposed, evaluated, adopted")
+	for i, line := range lines {
 		var e struct {
 			Envelope struct {
 				PayloadType string `json:"payloadType"`
@@ -60,6 +60,10 @@ func TestEnvelopeVerifiesIndependently(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal(st["subject"], &subjects))
 		require.Len(t, subjects, 1)
+		if i == 0 {
+			assert.Equal(t, "guardian.json", subjects[0].Name, "the policy comes first")
+			continue
+		}
 		assert.Equal(t, "checkout.genome.json", subjects[0].Name)
 		assert.Equal(t, lowChange(baseGenome(), 0).Digest(), "sha256:"+subjects[0].Digest["sha256"])
 	}
@@ -83,12 +87,13 @@ func TestEnvelopeAcceptsURLSafeBase64AndCountsKeysOnce(t *testing.T) {
 }
 
 func TestApprovalIsBoundToItsProposal(t *testing.T) {
-	_, err := Approve("sha256:abc", aliceKey, "alice")
+	at := EntryRef{Seq: 2, Hash: "sha256:" + fmt.Sprintf("%064x", 2)}
+	_, err := Approve("sha256:abc", at, aliceKey, "alice")
 	assert.ErrorContains(t, err, "64 hex digits")
-	_, err = Approve("sha256:"+fmt.Sprintf("%064x", 1), aliceKey, "")
-	assert.ErrorContains(t, err, "actor is empty")
+	_, err = Approve("sha256:"+fmt.Sprintf("%064x", 1), EntryRef{}, aliceKey, "alice")
+	assert.ErrorContains(t, err, "want the proposal's entry")
 
 	_, g := setup(t, "")
-	_, err = g.WriteApproval([]byte(`{"payloadType":"x"}`))
+	_, err = g.WriteApproval(t.Context(), []byte(`{"payloadType":"x"}`))
 	assert.ErrorContains(t, err, "payload is not an in-toto statement")
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -22,6 +25,19 @@ func key(seed byte) ed25519.PrivateKey {
 func clock() func() time.Time {
 	t := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	return func() time.Time { t = t.Add(time.Second); return t }
+}
+
+// options sign with the signer's key and trust nothing else: no key, pin
+// or policy from the environment.
+func options(signer ed25519.PrivateKey) []guardian.Option {
+	return []guardian.Option{guardian.WithSigningKey(signer), guardian.WithTrustedKeys(), guardian.WithPinFile(""),
+		guardian.WithPolicy(""), guardian.WithClock(clock()), guardian.WithOrigin("rafael audit example.com/shop/testdata/rafael")}
+}
+
+// publicPEM encodes a public key as guardian.json lists it.
+func publicPEM(k ed25519.PrivateKey) string {
+	der, _ := x509.MarshalPKIXPublicKey(k.Public())
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
 func checkout() *genome.Genome {
@@ -55,25 +71,25 @@ func ExampleAssess() {
 func ExampleGuardian_Propose() {
 	dir, _ := os.MkdirTemp("", "guardian-example")
 	defer os.RemoveAll(dir)
-	g, err := guardian.Open(dir, guardian.WithSigningKey(key(1)), guardian.WithClock(clock()))
+	g, err := guardian.Open(dir, options(key(1))...)
 	if err != nil {
 		panic(err)
 	}
 	evolved := checkout()
-	evolved.Retry.BaseDelay = 120 * time.Millisecond // a small step: low impact
+	evolved.Retry.BaseDelay = 110 * time.Millisecond // a small step: low impact
 	d, err := g.Propose(context.Background(), guardian.Proposal{
 		Old: checkout(), New: evolved, Actor: "evolve", Evidence: []byte("resilience report"),
 	})
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(d.Status, d.Impact.Level, "at audit seq", d.Entry.Seq, "trusted key:", d.Trusted)
+	fmt.Println(d.Status, d.Impact.Level, "at audit seq", d.Entry.Seq)
 	for _, r := range d.Rules {
 		fmt.Println(r.ID, r.Passed)
 	}
-	fmt.Println("verify:", g.Verify(nil))
+	fmt.Println("verify:", g.Verify(context.Background()))
 	// Output:
-	// adopted low at audit seq 3 trusted key: true
+	// adopted low at audit seq 4
 	// no-retry-non-idempotent true
 	// external-timeout true
 	// max-attempts true
@@ -85,11 +101,14 @@ func ExampleApprove() {
 	dir, _ := os.MkdirTemp("", "guardian-example")
 	defer os.RemoveAll(dir)
 	alice, bob := key(2), key(3)
-	cfg := guardian.Config{Approvers: []guardian.Approver{
-		{Name: "alice", Role: "sre-lead", Key: alice.Public().(ed25519.PublicKey)},
-		{Name: "bob", Role: "sre", Key: bob.Public().(ed25519.PublicKey)},
-	}}
-	g, err := guardian.Open(dir, guardian.WithConfig(cfg), guardian.WithSigningKey(key(1)), guardian.WithClock(clock()))
+	policy, _ := json.Marshal(map[string]any{"approvers": []map[string]string{
+		{"name": "alice", "role": "sre-lead", "publicKey": publicPEM(alice)},
+		{"name": "bob", "role": "sre", "publicKey": publicPEM(bob)},
+	}})
+	if err := os.WriteFile(filepath.Join(dir, "guardian.json"), policy, 0o644); err != nil {
+		panic(err)
+	}
+	g, err := guardian.Open(dir, options(key(1))...)
 	if err != nil {
 		panic(err)
 	}
@@ -104,11 +123,11 @@ func ExampleApprove() {
 		name string
 		key  ed25519.PrivateKey
 	}{{"alice", alice}, {"bob", bob}} {
-		env, err := guardian.Approve(d.Proposal, approver.key, approver.name)
+		env, err := guardian.Approve(d.Proposal, d.At, approver.key, approver.name)
 		if err != nil {
 			panic(err)
 		}
-		if _, err := g.WriteApproval(env); err != nil {
+		if _, err := g.WriteApproval(context.Background(), env); err != nil {
 			panic(err)
 		}
 	}
@@ -125,9 +144,9 @@ func ExampleVerify() {
 	dir, _ := os.MkdirTemp("", "guardian-example")
 	defer os.RemoveAll(dir)
 	signer := key(1)
-	g, _ := guardian.Open(dir, guardian.WithSigningKey(signer), guardian.WithClock(clock()), guardian.WithOrigin("rafael audit example.com/shop"))
+	g, _ := guardian.Open(dir, options(signer)...)
 	evolved := checkout()
-	evolved.Retry.BaseDelay = 120 * time.Millisecond
+	evolved.Retry.BaseDelay = 110 * time.Millisecond
 	_, _ = g.Propose(context.Background(), guardian.Proposal{Old: checkout(), New: evolved, Actor: "evolve"})
 
 	log, _ := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
@@ -142,7 +161,7 @@ func ExampleVerify() {
 	// Output:
 	// <nil>
 	// true
-	// guardian: audit log line 1 (seq 1): seq, prev, time, actor or event differs from what was signed
-	// guardian: audit log line 2 (seq 2): previous hash sha256:480c6ac326c2… does not match line 1 (sha256:d125beb28598…)
-	// guardian: audit checkpoint: Merkle root of the first 3 entries does not match: an entry was changed, moved or removed
+	// guardian: audit log line 2 (seq 2): seq, prev, time, actor or event differs from what was signed
+	// guardian: audit log line 3 (seq 3): previous hash sha256:25968df75c4d… does not match line 2 (sha256:2f12d3b08f1a…)
+	// guardian: audit checkpoint: Merkle root of the first 4 entries does not match: an entry was changed, moved or removed
 }

@@ -1,13 +1,16 @@
 package guardian
 
 import (
+	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/mod/modfile"
 )
 
 // File names inside a guardian directory.
@@ -18,21 +21,49 @@ const (
 	approvalsDir   = "approvals"
 )
 
+// Environment variables the guardian reads when no option says otherwise.
+// None of them names anything inside the directory the guardian protects.
+const (
+	// SigningKeyEnv holds the key that signs the audit log and identifies
+	// the proposer: a path to a PEM PKCS#8 Ed25519 private key, or the PEM
+	// text itself (a CI secret). Without it the guardian reads and
+	// verifies, but does not write.
+	SigningKeyEnv = "RAFAEL_SIGNING_KEY"
+	// AuditKeysEnv holds the public keys trusted to have signed the log,
+	// besides the signing key's own: PEM text with one or more "PUBLIC
+	// KEY" blocks, or paths to PEM files separated by the path list
+	// separator (":" on Unix).
+	AuditKeysEnv = "RAFAEL_AUDIT_KEYS"
+	// PolicyEnv holds the digest ("sha256:…") of an approver policy the
+	// log must have adopted: the first policy's digest, printed when it is
+	// recorded, or a later one. A guardian.json whose digest it names is
+	// adopted without approvals (the pin is the team's say-so).
+	PolicyEnv = "RAFAEL_GUARDIAN_POLICY"
+	// PinEnv names a checkpoint file kept outside the directory (a CI
+	// cache, say): the log must still extend it, and every write moves it
+	// to the new checkpoint, so a history cut back to an older state is
+	// caught.
+	PinEnv = "RAFAEL_AUDIT_PIN"
+)
+
 // Guardian decides on genome changes for the modules whose files live in one
 // directory (conventionally testdata/rafael) and keeps their audit record.
-// Its methods are safe for concurrent use within one process; two processes
-// must not propose in the same directory at once.
+// Its methods are safe for concurrent use, within a process and across
+// processes: every write holds a lock on the directory.
 type Guardian struct {
-	mu        sync.Mutex
-	dir       string
-	cfg       Config
-	key       ed25519.PrivateKey
-	ephemeral bool
-	now       func() time.Time
-	origin    string
-	extra     []Rule
-	cfgSet    bool
-	hook      func(stage string) // tests: called at named points of an adoption
+	dir     string
+	key     ed25519.PrivateKey // nil: the guardian reads and verifies, but does not write
+	keySet  bool
+	keys    []ed25519.PublicKey // trusted signers of the log, from outside the directory
+	keysSet bool
+	pinFile string
+	pinSet  bool
+	policy  string // a policy digest pinned from outside
+	polSet  bool
+	now     func() time.Time
+	origin  string
+	extra   []Rule
+	hook    func(stage string) // tests: called at named points of a write
 }
 
 // Option configures [Open].
@@ -49,14 +80,30 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithSigningKey signs the audit record with key instead of the key named by
-// $RAFAEL_SIGNING_KEY.
+// $RAFAEL_SIGNING_KEY. The key is the proposer's identity: its holder's
+// approvals of what it proposes never count.
 func WithSigningKey(key ed25519.PrivateKey) Option {
-	return optionFunc(func(g *Guardian) { g.key = key })
+	return optionFunc(func(g *Guardian) { g.key, g.keySet = key, true })
 }
 
-// WithConfig uses cfg instead of reading guardian.json.
-func WithConfig(cfg Config) Option {
-	return optionFunc(func(g *Guardian) { g.cfg, g.cfgSet = cfg, true })
+// WithTrustedKeys trusts keys to have signed the log (besides the signing
+// key), instead of those in $RAFAEL_AUDIT_KEYS.
+func WithTrustedKeys(keys ...ed25519.PublicKey) Option {
+	return optionFunc(func(g *Guardian) { g.keys, g.keysSet = keys, true })
+}
+
+// WithPinFile names a checkpoint file outside the directory, instead of
+// $RAFAEL_AUDIT_PIN: the log must extend the checkpoint it holds (when it
+// exists), and every write moves it to the new checkpoint. "" disables it.
+func WithPinFile(path string) Option {
+	return optionFunc(func(g *Guardian) { g.pinFile, g.pinSet = path, true })
+}
+
+// WithPolicy pins the digest of an approver policy, instead of
+// $RAFAEL_GUARDIAN_POLICY: the log must have adopted it, or adopt it now
+// when guardian.json is that policy.
+func WithPolicy(digest string) Option {
+	return optionFunc(func(g *Guardian) { g.policy, g.polSet = digest, true })
 }
 
 // WithRules adds rules, written in Go, to those guardian.json enables.
@@ -65,88 +112,204 @@ func WithRules(rules ...Rule) Option {
 }
 
 // WithOrigin sets the first line of the checkpoint, which names the log;
-// it must start with "rafael audit ". The default is "rafael audit " and
-// the directory's path with forward slashes.
+// it must start with "rafael audit ". The default names the Go module and
+// the directory within it ([Origin]).
 func WithOrigin(origin string) Option {
 	return optionFunc(func(g *Guardian) { g.origin = origin })
 }
 
-// withHook calls hook at named stages of an adoption; tests crash there.
+// withHook calls hook at named stages of a write; tests crash there.
 func withHook(hook func(stage string)) Option {
 	return optionFunc(func(g *Guardian) { g.hook = hook })
 }
 
-// Open returns a guardian for dir, reading dir/guardian.json (a missing file
-// means no trusted approvers and the built-in rules with their defaults)
-// and the signing key: WithSigningKey, else $RAFAEL_SIGNING_KEY, else an
-// ephemeral key, in which case each Decision says the record is not signed
-// by a trusted key. Nothing is written until a proposal is made.
+// Open returns a guardian for dir. Keys come from the options or the
+// environment, never from dir: the signing key (WithSigningKey or
+// $RAFAEL_SIGNING_KEY), the other keys trusted to have signed the log
+// (WithTrustedKeys or $RAFAEL_AUDIT_KEYS), a pinned checkpoint (WithPinFile
+// or $RAFAEL_AUDIT_PIN) and a pinned policy (WithPolicy or
+// $RAFAEL_GUARDIAN_POLICY). Without a signing key the guardian can verify
+// and list, not write. Nothing is read or written until a method is called.
 func Open(dir string, opts ...Option) (*Guardian, error) {
 	g := &Guardian{dir: dir, now: time.Now}
 	for _, o := range opts {
 		o.apply(g)
 	}
 	if g.origin == "" {
-		g.origin = originPrefix + filepath.ToSlash(filepath.Clean(dir))
+		g.origin = Origin(dir)
 	}
 	if !strings.HasPrefix(g.origin, originPrefix) || strings.ContainsAny(g.origin, "\n\r") {
-		return nil, fmt.Errorf("guardian: WithOrigin(%q): want one line starting with %q", g.origin, originPrefix)
+		return nil, fmt.Errorf("guardian: origin %q: want one line starting with %q", g.origin, originPrefix)
 	}
-	if !g.cfgSet {
-		cfg, err := readConfig(filepath.Join(dir, configFile))
-		if err != nil {
-			return nil, err
-		}
-		g.cfg = cfg
-	} else if err := g.cfg.checkThresholds(); err != nil {
-		return nil, fmt.Errorf("guardian: WithConfig: %v", err)
-	}
-	g.cfg.Rules = append(append([]Rule(nil), g.cfg.Rules...), g.extra...)
-	if g.key == nil {
-		k, eph, err := signingKeyFromEnv(os.Getenv(SigningKeyEnv))
+	if !g.keySet {
+		k, err := signingKeyFromEnv(os.Getenv(SigningKeyEnv))
 		if err != nil {
 			return nil, fmt.Errorf("guardian: signing key: %w", err)
 		}
-		g.key, g.ephemeral = k, eph
+		g.key = k
 	}
-	if len(g.key) != ed25519.PrivateKeySize {
+	if g.key != nil && len(g.key) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("guardian: signing key has %d bytes, want an Ed25519 private key (%d)", len(g.key), ed25519.PrivateKeySize)
+	}
+	if !g.keysSet {
+		keys, err := PublicKeysFromEnv(os.Getenv(AuditKeysEnv))
+		if err != nil {
+			return nil, fmt.Errorf("guardian: %s: %w", AuditKeysEnv, err)
+		}
+		g.keys = keys
+	}
+	if !g.pinSet {
+		g.pinFile = os.Getenv(PinEnv)
+	}
+	if !g.polSet {
+		g.policy = os.Getenv(PolicyEnv)
+	}
+	if g.policy != "" && !digestPattern.MatchString(g.policy) {
+		return nil, fmt.Errorf("guardian: pinned policy %q: want \"sha256:\" and 64 hex digits, as the guardian printed when it recorded the policy", g.policy)
+	}
+	if g.pinFile != "" && isInside(g.pinFile, dir) {
+		return nil, fmt.Errorf("guardian: pin file %s is inside the directory it protects: keep it outside (a CI cache), where a writer of %s cannot replace it", g.pinFile, dir)
 	}
 	return g, nil
 }
 
-// trusted reports whether the signing key is one the audit is verified
-// against: configured (not ephemeral) and, when guardian.json lists
-// auditKeys, one of them.
-func (g *Guardian) trusted() bool {
-	pub := g.key.Public().(ed25519.PublicKey)
-	return !g.ephemeral && (len(g.cfg.AuditKeys) == 0 || containsKey(g.cfg.AuditKeys, pub))
-}
-
-// trust is what Verify checks this guardian's record against.
-func (g *Guardian) trust(pinned []byte) Trust {
-	keys := append([]ed25519.PublicKey(nil), g.cfg.AuditKeys...)
-	if pub := g.key.Public().(ed25519.PublicKey); !g.ephemeral && !containsKey(keys, pub) {
-		keys = append(keys, pub)
+// Origin is the default origin line of the audit log in dir: "rafael
+// audit", the path of the Go module dir is in, and dir's path within it
+// ("rafael audit example.com/shop/payments/testdata/rafael"). A log copied
+// from another directory or module fails verification against it. Outside
+// a module it is dir's absolute path.
+func Origin(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return originPrefix + filepath.ToSlash(filepath.Clean(dir))
 	}
-	return Trust{Keys: keys, Pinned: pinned, Origin: g.origin}
+	for root := abs; ; {
+		if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
+			if mod := modfile.ModulePath(data); mod != "" {
+				rel, _ := filepath.Rel(root, abs)
+				return originPrefix + strings.TrimSuffix(mod+"/"+filepath.ToSlash(rel), "/.")
+			}
+		}
+		parent := filepath.Dir(root)
+		if parent == root {
+			return originPrefix + filepath.ToSlash(abs)
+		}
+		root = parent
+	}
 }
 
-// Verify checks the guardian's audit.jsonl and audit.checkpoint with [Verify],
-// trusting guardian.json's auditKeys and the guardian's own key unless it is
-// ephemeral; pinned is a checkpoint accepted earlier, or nil.
-func (g *Guardian) Verify(pinned []byte) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	log, err := readOptional(g.path(logFile))
+func isInside(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+func (g *Guardian) public() ed25519.PublicKey { return g.key.Public().(ed25519.PublicKey) }
+
+// trust is what this guardian verifies its record against: the keys from
+// outside, its own key, the pins.
+func (g *Guardian) trust() (Trust, error) {
+	keys := append([]ed25519.PublicKey(nil), g.keys...)
+	if g.key != nil && !containsKey(keys, g.public()) {
+		keys = append(keys, g.public())
+	}
+	if len(keys) == 0 {
+		return Trust{}, errNoTrustedKeys
+	}
+	t := Trust{Keys: keys, Origin: g.origin, Policy: g.policy}
+	if g.pinFile != "" {
+		pinned, err := readOptionalRegular(g.pinFile, maxCheckpointBytes)
+		if err != nil {
+			return Trust{}, fmt.Errorf("guardian: pin file: %w", err)
+		}
+		t.Pinned = pinned
+	}
+	return t, nil
+}
+
+// snapshot is the directory's record as read under the lock.
+type snapshot struct {
+	log, cp []byte
+	h       *history
+}
+
+// read reads the log and checkpoint and checks them against the trust;
+// full checks every signature.
+func (g *Guardian) read(t Trust, full bool) (*snapshot, error) {
+	log, err := readOptionalRegular(g.path(logFile), maxLogBytes)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := readOptionalRegular(g.path(checkpointFile), maxCheckpointBytes)
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{log: log, cp: cp, h: load(log, cp, t, full)}
+	if len(log) == 0 {
+		if err := g.checkNotEmptied(); err != nil {
+			s.h.problem(err)
+		}
+	}
+	return s, nil
+}
+
+// checkNotEmptied refuses an empty log where a history must have been.
+// (A checkpoint or a pinned checkpoint of a longer log is caught by load.)
+func (g *Guardian) checkNotEmptied() error {
+	if files, _, _ := listRegular(g.path(approvalsDir), "*.json"); len(files) > 0 {
+		return &VerifyError{Part: "log", Problem: fmt.Sprintf("%s is missing or empty, but approvals/ holds approvals of proposals it recorded: the history was removed; restore it from version control", logFile)}
+	}
+	return nil
+}
+
+// refuse turns the problems of a record about to be written into one
+// error: nothing is written to a record that does not verify.
+func (g *Guardian) refuse(h *history) error {
+	if len(h.problems) == 0 {
+		return nil
+	}
+	what := "fails verification (tampered with, or signed by a key not trusted: give it with $" + AuditKeysEnv + ")"
+	if !h.hasTampering() {
+		what = "was interrupted (a crash or a full disk), not tampered with: run rafael audit repair -dir " + g.dir
+	}
+	return fmt.Errorf("guardian: the audit record in %s %s; nothing was written:\n%w", g.dir, what, errors.Join(h.problems...))
+}
+
+// Verify checks the directory's record against the keys and pins from
+// outside it: every entry's signature, the chain, the checkpoint, the
+// pins, and that every genome file holds the genome its last adoption or
+// rollback wrote (a genome file the log never adopted is reported too).
+func (g *Guardian) Verify(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t, err := g.trust()
 	if err != nil {
 		return err
 	}
-	cp, err := readOptional(g.path(checkpointFile))
+	s, err := g.read(t, true)
 	if err != nil {
 		return err
 	}
-	return Verify(log, cp, g.trust(pinned))
+	if !s.h.stopped && !s.h.hasTampering() {
+		for _, p := range g.genomeProblems(s.h) {
+			s.h.problem(p)
+		}
+	}
+	return errors.Join(s.h.problems...)
+}
+
+// lock takes the directory's lock, honouring ctx. The lock is a file
+// lock, so it also orders goroutines of one process.
+func (g *Guardian) lock(ctx context.Context) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return lockDir(ctx, g.dir)
 }
 
 func (g *Guardian) path(name string) string { return filepath.Join(g.dir, name) }
@@ -159,16 +322,4 @@ func (g *Guardian) stage(name string) {
 	if g.hook != nil {
 		g.hook(name)
 	}
-}
-
-// readOptional reads a file, treating a missing one as empty.
-func readOptional(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("guardian: %w", err)
-	}
-	return b, nil
 }

@@ -2,7 +2,6 @@ package guardian
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -12,10 +11,6 @@ import (
 	"os"
 	"strings"
 )
-
-// SigningKeyEnv names the environment variable that holds the audit signing
-// key: a path to a PEM PKCS#8 Ed25519 private key, or the PEM text itself.
-const SigningKeyEnv = "RAFAEL_SIGNING_KEY"
 
 // ParsePrivateKey decodes a PEM "PRIVATE KEY" block (PKCS#8) holding an
 // Ed25519 key. Errors never include key material.
@@ -60,25 +55,24 @@ func fingerprint(k ed25519.PublicKey) string {
 	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
-// signingKey returns the key named by the environment (value of
-// SigningKeyEnv), or a fresh ephemeral one when the variable is empty.
-func signingKeyFromEnv(value string) (key ed25519.PrivateKey, ephemeral bool, err error) {
+// signingKeyFromEnv returns the key named by the environment (value of
+// SigningKeyEnv), or nil when the variable is empty.
+func signingKeyFromEnv(value string) (key ed25519.PrivateKey, err error) {
 	if value == "" {
-		_, k, err := ed25519.GenerateKey(rand.Reader)
-		return k, true, err
+		return nil, nil
 	}
 	data := []byte(value)
 	src := SigningKeyEnv
 	if !strings.Contains(value, "-----BEGIN") {
 		data, err = os.ReadFile(value)
 		if err != nil {
-			return nil, false, fmt.Errorf("%s: reading the key file: %w", SigningKeyEnv, err)
+			return nil, fmt.Errorf("%s: reading the key file: %w", SigningKeyEnv, err)
 		}
 		src = value
 	}
 	k, err := ParsePrivateKey(data)
 	if err != nil {
-		return nil, false, fmt.Errorf("%s: %w", src, err)
+		return nil, fmt.Errorf("%s: %w", src, err)
 	}
-	return k, false, nil
+	return k, nil
 }

@@ -74,9 +74,8 @@ func testConfig(extra string) string {
     {"name": "alice", "role": "sre-lead", "publicKey": "%s"},
     {"name": "bob", "role": "sre", "publicKey": "%s"},
     {"name": "carol", "role": "eng-manager", "publicKey": "%s"}
-  ],
-  "auditKeys": ["%s"]%s
-}`, q(pubPEM(aliceKey)), q(pubPEM(bobKey)), q(pubPEM(carolKey)), q(pubPEM(auditKey)), extra)
+  ]%s
+}`, q(pubPEM(aliceKey)), q(pubPEM(bobKey)), q(pubPEM(carolKey)), extra)
 }
 
 // baseGenome is the hand-written generation 0 of module checkout.
@@ -123,9 +122,15 @@ func setup(t *testing.T, extraConfig string) (string, *Guardian) {
 
 func open(t *testing.T, dir string, opts ...Option) *Guardian {
 	t.Helper()
-	g, err := Open(dir, append([]Option{WithSigningKey(auditKey), WithClock(fixedClock())}, opts...)...)
+	g, err := Open(dir, append(isolated(auditKey), opts...)...)
 	require.NoError(t, err)
 	return g
+}
+
+// isolated are the options of a guardian that reads nothing from the
+// environment: it signs with key and trusts only it.
+func isolated(key ed25519.PrivateKey) []Option {
+	return []Option{WithSigningKey(key), WithTrustedKeys(), WithPinFile(""), WithPolicy(""), WithClock(fixedClock())}
 }
 
 func readFile(t *testing.T, path string) []byte {
@@ -135,13 +140,19 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
-// events lists the event of every entry in dir's log.
+// events lists the event of every entry in dir's log, after the first
+// policy's.
 func events(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
-	for _, l := range splitLog(readFile(t, filepath.Join(dir, logFile))) {
-		require.NoError(t, l.err)
-		out = append(out, l.entry.Event)
+	for i, l := range bytes.Split(bytes.TrimSuffix(readFile(t, filepath.Join(dir, logFile)), []byte("\n")), []byte("\n")) {
+		var e entry
+		require.NoError(t, decodeEntry(l, &e))
+		if i == 0 {
+			require.Equal(t, eventPolicyAdopted, e.Event, "a log opens with its policy")
+			continue
+		}
+		out = append(out, e.Event)
 	}
 	return out
 }

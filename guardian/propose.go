@@ -2,13 +2,12 @@ package guardian
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"slices"
 	"strings"
 
 	"github.com/rafaelabs/rafael/genome"
@@ -23,10 +22,17 @@ type Proposal struct {
 	// genome file, or an empty genome when there is none; when both are
 	// present they must agree.
 	Old *genome.Genome
-	// Actor names who (or what) proposed the change; that person's approvals
-	// of it do not count.
+	// Actor is a free-form label for who (or what) proposed the change,
+	// recorded beside the signing key, which is the proposer's identity:
+	// that key's approvals never count, and neither do those of an
+	// approver whose name is the label (compared case-insensitively).
 	Actor string
-	// Evidence supports the change (a report, say): its SHA-256 is recorded.
+	// Threats names the threats the evidence covers.
+	Threats []string
+	// Evidence supports the change: its SHA-256 is recorded and is part of
+	// the proposal's digest, so it must say what the change claims (the
+	// verdicts per threat), not when or how fast (no wall-clock times, no
+	// measured latencies): the same claim must give the same bytes.
 	// EvidenceDigest ("sha256:<hex>") may be given instead.
 	Evidence       []byte
 	EvidenceDigest string
@@ -54,7 +60,8 @@ func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 type Decision struct {
 	Status    Status
 	Module    string
-	Proposal  string       // the proposal's digest: what approvers sign with Approve
+	Proposal  string       // the proposal's digest: what approvers approve (rafael approve <digest>)
+	At        EntryRef     // the proposal's "proposed" entry: approvals bind to it
 	Genome    string       // digest of the proposed genome
 	Impact    Impact       // level and reasons
 	Rules     []RuleResult // every rule's result
@@ -62,61 +69,78 @@ type Decision struct {
 	Approvers []string     // approvers counted, by name
 	Ignored   []string     // approvals found that do not count, and why
 	Entry     EntryRef     // the last audit entry about this proposal
-	Trusted   bool         // the record is signed by a configured key, not an ephemeral one
-	Signer    string       // fingerprint of the signing key (never the key)
-	Recovered []string     // interrupted adoptions this call finished first
+	Signer    string       // fingerprint of the signing key: the proposer's identity (never the key)
+	Policy    string       // digest of the approver policy the decision followed
+	Notes     []string     // what else this call did or found: a policy recorded or pending, a write finished
 }
 
 // Propose assesses a change, runs the rules and records the proposal in the
-// audit log. A change that fails a rule is rejected. One that passes is
-// adopted when its impact is low or enough distinct approvers other than the
-// proposer have approved it (files in approvals/); otherwise it is pending.
-// Adoption makes the audit entry durable first, then replaces the genome
-// file atomically. Proposing a pending change again appends no duplicate
-// entries and picks up new approvals; proposing an adopted one changes
-// nothing.
+// audit log, after taking the directory's lock and verifying the whole
+// record against the keys from outside it. A change that fails a rule is
+// rejected. One that passes is adopted when its impact is low or enough
+// distinct approvers (keys of the policy in force, other than the
+// proposer's) have approved it at its position in the log (files in
+// approvals/); otherwise it is pending. Adoption makes the audit entry
+// durable first, then replaces the genome file atomically. Proposing a
+// pending change again appends no duplicate entries and picks up new
+// approvals; proposing the genome in force changes nothing.
 func (g *Guardian) Propose(ctx context.Context, p Proposal) (Decision, error) {
 	if err := p.check(); err != nil {
 		return Decision{}, err
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	d := Decision{Module: p.New.Module, Genome: p.New.Digest(), Trusted: g.trusted(), Signer: fingerprint(g.key.Public().(ed25519.PublicKey))}
-	h, recovered, err := g.begin(ctx)
+	if g.key == nil {
+		return Decision{}, errNoSigningKey
+	}
+	unlock, err := g.lock(ctx)
+	if err != nil {
+		return Decision{}, err
+	}
+	defer unlock()
+	d := Decision{Module: p.New.Module, Genome: p.New.Digest(), Signer: fingerprint(g.public())}
+	w, err := g.begin(ctx)
 	if err != nil {
 		return d, err
 	}
-	d.Recovered = recovered
-	old, err := g.current(p)
+	d.Notes, d.Policy = w.notes, w.h.policy.digest
+	old, err := g.current(w.h, p)
 	if err != nil {
 		return d, err
 	}
-	if w := h.modules[d.Module]; len(w) > 0 && w[len(w)-1].To == d.Genome && old.Digest() == d.Genome {
+	if ws := w.h.modules[d.Module]; len(ws) > 0 && ws[len(ws)-1].To == d.Genome && old.Digest() == d.Genome {
 		// The proposed genome is the one in force (as when a run repeats
 		// the proposal whose write a crash interrupted): nothing to decide.
-		d.Status, d.Entry = Adopted, w[len(w)-1].ref
+		d.Status, d.Entry = Adopted, ws[len(ws)-1].ref
 		d.Impact = Impact{Level: Low, Reasons: []string{"no change: the proposed genome is the adopted one"}}
-		return d, g.sealIfBehind(h)
+		return d, nil
 	}
+	return g.decide(w, p, old, d)
+}
+
+var errNoSigningKey = fmt.Errorf("guardian: no signing key: the key that signs the audit log identifies the proposer; set $%s to a PEM Ed25519 private key (rafael keygen -o ci-key.pem makes one; in CI, a secret)", SigningKeyEnv)
+
+// decide records the proposal and what follows from it under the policy
+// in force.
+func (g *Guardian) decide(w *writer, p Proposal, old *genome.Genome, d Decision) (Decision, error) {
+	cfg := w.config(g.extra)
 	evidence := p.EvidenceDigest
 	if p.Evidence != nil {
-		sum := sha256.Sum256(p.Evidence)
-		evidence = "sha256:" + hex.EncodeToString(sum[:])
+		evidence = digestOf(p.Evidence)
 	}
+	threats := slices.Sorted(slices.Values(p.Threats))
 	newJSON, _ := p.New.MarshalJSON()
 	oldJSON, _ := old.MarshalJSON()
 	base := record{Actor: p.Actor, Module: d.Module, From: old.Digest(), To: d.Genome}
-	base.Proposal = proposalDigest(base, evidence)
+	base.Proposal = proposalDigest(kindGenome, d.Module, base.From, base.To, threats, evidence)
 	d.Proposal = base.Proposal
-	d.Impact = Assess(old, p.New, g.cfg)
-	d.Required = g.cfg.required(d.Impact.Level)
-	rules, ok := checkRules(g.cfg.Rules, p.New, g.cfg.Modules[d.Module])
+	d.Impact = Assess(old, p.New, cfg)
+	d.Required = cfg.required(d.Impact.Level)
+	rules, ok := checkRules(cfg.Rules, p.New, cfg.Modules[d.Module])
 	d.Rules = rules
 
-	st := h.proposals[d.Proposal]
+	st := w.h.proposals[d.Proposal]
 	if st != nil && st.adopted {
-		d.Status, d.Entry = Adopted, st.last
-		return d, g.sealIfBehind(h)
+		d.Status, d.Entry, d.At = Adopted, st.last, st.at
+		return d, nil
 	}
 	var recs []record
 	add := func(event string, fill func(*record)) {
@@ -125,9 +149,10 @@ func (g *Guardian) Propose(ctx context.Context, p Proposal) (Decision, error) {
 		fill(&r)
 		recs = append(recs, r)
 	}
-	if st == nil || !st.open {
+	fresh := st == nil || !st.open
+	if fresh {
 		add(eventProposed, func(r *record) {
-			r.Change, r.Evidence, r.Genome = changeRecords(genome.Diff(old, p.New)), evidence, newJSON
+			r.Change, r.Evidence, r.Genome, r.Threats = changeRecords(genome.Diff(old, p.New)), evidence, newJSON, threats
 		})
 		add(eventEvaluated, func(r *record) { r.Impact, r.Rules = &d.Impact, rules })
 	}
@@ -135,40 +160,42 @@ func (g *Guardian) Propose(ctx context.Context, p Proposal) (Decision, error) {
 	case !ok:
 		d.Status = Rejected
 		add(eventRejected, func(r *record) { r.Reason = "rules failed: " + strings.Join(failed(rules), ", ") })
-	default:
-		var approvals []counted
-		if d.Required > 0 {
-			if approvals, d.Ignored, err = g.collectApprovals(d.Proposal, p.Actor); err != nil {
-				return d, err
-			}
+	case d.Required == 0:
+		d.Status = Adopted
+		add(eventAdopted, func(r *record) {
+			r.Genome, r.Replaced, r.Reason = newJSON, oldJSON, "low impact: adopted without approval"
+		})
+	case !fresh:
+		// Approvals bind to the proposal's position, so only a proposal
+		// already in the log can have any.
+		approvals, ignored, err := g.collectApprovals(st, cfg)
+		if err != nil {
+			return d, err
 		}
+		d.Ignored = ignored
 		for _, a := range approvals {
 			d.Approvers = append(d.Approvers, a.approver.Name)
-			fp := fingerprint(a.approver.Key)
-			if st != nil && st.open && st.approvers[fp] {
+			if st.approvers[a.fp] {
 				continue
 			}
-			add(eventApproved, func(r *record) {
-				r.Actor = a.approver.Name
-				r.Approval = &approvalRecord{Approver: a.approver.Name, Role: a.approver.Role, Key: fp, Envelope: a.envelope}
-			})
+			add(eventApproved, func(r *record) { r.Actor, r.Approval = a.approver.Name, a.record() })
 		}
 		if len(approvals) >= d.Required {
 			d.Status = Adopted
-			reason := "low impact: adopted without approval"
-			if d.Required > 0 {
-				reason = fmt.Sprintf("%s impact: approved by %s", d.Impact.Level, strings.Join(d.Approvers, ", "))
-			}
+			reason := fmt.Sprintf("%s impact: approved by %s", d.Impact.Level, strings.Join(d.Approvers, ", "))
 			add(eventAdopted, func(r *record) { r.Genome, r.Replaced, r.Reason = newJSON, oldJSON, reason })
 		}
 	}
 	if len(recs) == 0 {
-		d.Entry = st.last
-		return d, g.sealIfBehind(h)
+		d.Entry, d.At = st.last, st.at
+		return d, nil
 	}
-	if d.Entry, err = g.appendRecords(h, recs); err != nil {
+	entry, err := g.appendRecords(w.h, recs)
+	if err != nil {
 		return d, err
 	}
+	d.Entry = entry
+	d.At = w.h.proposals[d.Proposal].at
 	if d.Status == Adopted {
 		g.stage("durable")
 		if err := atomicfile.Write(g.genomePath(d.Module), append(newJSON, '\n')); err != nil {
@@ -182,8 +209,6 @@ func (p *Proposal) check() error {
 	switch {
 	case p.New == nil:
 		return errors.New("guardian: propose: Proposal.New is nil")
-	case p.Actor == "":
-		return errors.New("guardian: propose: Proposal.Actor is empty: name who proposes the change")
 	case p.Evidence != nil && p.EvidenceDigest != "":
 		return errors.New("guardian: propose: set Evidence or EvidenceDigest, not both")
 	case p.EvidenceDigest != "" && !digestPattern.MatchString(p.EvidenceDigest):
@@ -198,18 +223,24 @@ func (p *Proposal) check() error {
 }
 
 // current returns the genome being replaced: the adopted file, checked
-// against Proposal.Old when both exist.
-func (g *Guardian) current(p Proposal) (*genome.Genome, error) {
+// against Proposal.Old when both exist. A genome file the log never
+// adopted (a hand-written generation 0) is the starting point.
+func (g *Guardian) current(h *history, p Proposal) (*genome.Genome, error) {
 	path := g.genomePath(p.New.Module)
-	onDisk, err := genome.Load(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
+	data, err := readOptionalRegular(path, maxGenomeBytes)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
 		if p.Old != nil {
 			return p.Old, nil
 		}
 		return &genome.Genome{Module: p.New.Module}, nil
+	}
+	onDisk, err := genome.Parse(data)
+	switch {
 	case err != nil:
-		return nil, fmt.Errorf("guardian: %w", err)
+		return nil, fmt.Errorf("guardian: %s: %w", path, err)
 	case p.Old != nil && p.Old.Digest() != onDisk.Digest():
 		return nil, fmt.Errorf("guardian: propose: Proposal.Old (%s) is not the adopted genome in %s (%s): propose against the current genome",
 			p.Old.Digest(), path, onDisk.Digest())
@@ -217,11 +248,22 @@ func (g *Guardian) current(p Proposal) (*genome.Genome, error) {
 	return onDisk, nil
 }
 
-// proposalDigest binds an approval to one change by one proposer.
-func proposalDigest(r record, evidence string) string {
+// proposalDigest names what is proposed, and nothing of when: the kind, the
+// module, the genome (or policy) replaced and proposed, the threats, the
+// evidence's digest. Approvals sign it.
+func proposalDigest(kind, module, from, to string, threats []string, evidence string) string {
 	b, _ := json.Marshal(struct {
-		Module, From, To, Evidence, Actor string
-	}{r.Module, r.From, r.To, evidence, r.Actor})
+		Kind     string   `json:"kind"`
+		Module   string   `json:"module"`
+		From     string   `json:"from"`
+		To       string   `json:"to"`
+		Threats  []string `json:"threats"`
+		Evidence string   `json:"evidence"`
+	}{kind, module, from, to, threats, evidence})
+	return digestOf(b)
+}
+
+func digestOf(b []byte) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
@@ -234,13 +276,4 @@ func failed(rs []RuleResult) []string {
 		}
 	}
 	return ids
-}
-
-// sealIfBehind reseals when the checkpoint does not cover the whole log, as
-// after a crash between an append and its seal.
-func (g *Guardian) sealIfBehind(h *history) error {
-	if h.sealed == int64(len(h.lines)) {
-		return nil
-	}
-	return g.seal(h)
 }

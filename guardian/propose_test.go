@@ -3,6 +3,7 @@ package guardian
 import (
 	"context"
 	"crypto/ed25519"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,11 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func approve(t *testing.T, g *Guardian, digest string, key []byte, actor string) {
+func approve(t *testing.T, g *Guardian, d Decision, key []byte, actor string) {
 	t.Helper()
-	env, err := Approve(digest, key, actor)
+	env, err := Approve(d.Proposal, d.At, key, actor)
 	require.NoError(t, err)
-	_, err = g.WriteApproval(env)
+	_, err = g.WriteApproval(t.Context(), env)
 	require.NoError(t, err)
 }
 
@@ -26,12 +27,11 @@ func TestLowImpactIsAdoptedWithoutApproval(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Adopted, d.Status)
 	assert.Equal(t, Low, d.Impact.Level, d.Impact.Reasons)
-	assert.True(t, d.Trusted)
 	assert.Equal(t, []string{"proposed", "evaluated", "adopted"}, events(t, dir))
-	assert.Equal(t, int64(3), d.Entry.Seq)
+	assert.Equal(t, int64(4), d.Entry.Seq, "after the policy's entry")
 	data, _ := next.MarshalJSON()
 	assert.Equal(t, append(data, '\n'), readFile(t, filepath.Join(dir, "checkout.genome.json")))
-	require.NoError(t, g.Verify(nil))
+	require.NoError(t, g.Verify(t.Context()))
 
 	again, err := g.Propose(t.Context(), Proposal{New: next, Old: baseGenome(), Actor: "evolve", Evidence: []byte("report")})
 	require.Error(t, err, "Old no longer matches the adopted file")
@@ -61,21 +61,21 @@ func TestMediumChangeWaitsForOneApproval(t *testing.T) {
 	assert.Equal(t, Pending, d2.Status)
 	assert.Equal(t, d.Entry, d2.Entry, "proposing a pending change again appends nothing")
 
-	approve(t, g, d.Proposal, aliceKey, "alice") // the proposer: does not count
+	approve(t, g, d, aliceKey, "alice") // the proposer: does not count
 	d3, err := g.Propose(t.Context(), p)
 	require.NoError(t, err)
 	assert.Equal(t, Pending, d3.Status)
 	require.Len(t, d3.Ignored, 1)
 	assert.Contains(t, d3.Ignored[0], "alice proposed this change")
 
-	approve(t, g, d.Proposal, bobKey, "bob")
+	approve(t, g, d, bobKey, "bob")
 	d4, err := g.Propose(t.Context(), p)
 	require.NoError(t, err)
 	assert.Equal(t, Adopted, d4.Status)
 	assert.Equal(t, []string{"bob"}, d4.Approvers)
 	assert.NotEqual(t, before, readFile(t, genomePath))
 	assert.Equal(t, []string{"proposed", "evaluated", "approved", "adopted"}, events(t, dir))
-	require.NoError(t, g.Verify(nil))
+	require.NoError(t, g.Verify(t.Context()))
 }
 
 func TestHighChangeNeedsTwoDistinctApprovers(t *testing.T) {
@@ -88,27 +88,33 @@ func TestHighChangeNeedsTwoDistinctApprovers(t *testing.T) {
 	require.Equal(t, High, d.Impact.Level, d.Impact.Reasons)
 	assert.Equal(t, 2, d.Required)
 
-	approve(t, g, d.Proposal, bobKey, "bob")
-	approve(t, g, d.Proposal, bobKey, "bob, again") // same key, another file
+	approve(t, g, d, bobKey, "bob")
+	approve(t, g, d, bobKey, "bob, again") // same key, another file
 	d, err = g.Propose(t.Context(), p)
 	require.NoError(t, err)
 	assert.Equal(t, Pending, d.Status, "two approvals by one key count once")
 	assert.Equal(t, []string{"bob"}, d.Approvers)
 	assert.Equal(t, before, readFile(t, genomePath))
 
-	approve(t, g, d.Proposal, eveKey, "eve") // not in guardian.json
+	// eve is no approver: WriteApproval refuses her approval, and one
+	// planted in approvals/ by hand does not count.
+	env, err := Approve(d.Proposal, d.At, eveKey, "eve")
+	require.NoError(t, err)
+	_, err = g.WriteApproval(t.Context(), env)
+	require.ErrorContains(t, err, "not signed by an approver of the policy in force")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, approvalsDir, "eve.json"), env, 0o644))
 	d, err = g.Propose(t.Context(), p)
 	require.NoError(t, err)
 	assert.Equal(t, Pending, d.Status)
-	assert.Contains(t, d.Ignored, "approvals/"+filepath.Base(lastApproval(t, dir))+": not signed by an approver listed in guardian.json")
+	assert.Contains(t, d.Ignored, "approvals/"+filepath.Base(lastApproval(t, dir))+": not signed by an approver of the policy in force")
 
-	approve(t, g, d.Proposal, carolKey, "carol")
+	approve(t, g, d, carolKey, "carol")
 	d, err = g.Propose(t.Context(), p)
 	require.NoError(t, err)
 	assert.Equal(t, Adopted, d.Status)
 	assert.ElementsMatch(t, []string{"bob", "carol"}, d.Approvers)
 	assert.Equal(t, []string{"proposed", "evaluated", "approved", "approved", "adopted"}, events(t, dir))
-	require.NoError(t, g.Verify(nil))
+	require.NoError(t, g.Verify(t.Context()))
 }
 
 // lastApproval returns the approval file written most recently: the one
@@ -154,11 +160,11 @@ func TestRollbackRestoresTheReplacedGenome(t *testing.T) {
 	require.NotEqual(t, before, readFile(t, genomePath))
 	ref, err := g.Rollback(t.Context(), "checkout", "alice", "p99 regressed in production")
 	require.NoError(t, err)
-	assert.Equal(t, int64(4), ref.Seq)
+	assert.Equal(t, int64(5), ref.Seq)
 	assert.Equal(t, before, readFile(t, genomePath))
 	_, err = g.Rollback(t.Context(), "checkout", "alice", "again")
-	assert.ErrorContains(t, err, "rolled back at audit seq 4 already")
-	require.NoError(t, g.Verify(nil))
+	assert.ErrorContains(t, err, "rolled back at audit seq 5 already")
+	require.NoError(t, g.Verify(t.Context()))
 }
 
 func TestClockBehindTheLogKeepsTimeMonotonic(t *testing.T) {
@@ -169,5 +175,5 @@ func TestClockBehindTheLogKeepsTimeMonotonic(t *testing.T) {
 	d, err := behind.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 1), Actor: "evolve"})
 	require.NoError(t, err)
 	assert.Equal(t, Adopted, d.Status)
-	require.NoError(t, behind.Verify(nil))
+	require.NoError(t, behind.Verify(t.Context()))
 }

@@ -4,24 +4,33 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/internal/atomicfile"
 )
 
-// begin starts an operation that appends to the log, with g.mu held: it
-// reads and checks the history and finishes interrupted writes.
-func (g *Guardian) begin(ctx context.Context) (*history, []string, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, nil, err
-	}
-	h, err := g.readHistory()
+// readVerified reads and verifies the record for a reader that holds the
+// lock. Genuine entries past the checkpoint are accepted: the next write
+// seals them.
+func (g *Guardian) readVerified() (*history, error) {
+	t, err := g.trust()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	recovered, err := g.recover(h)
-	return h, recovered, err
+	s, err := g.read(t, false)
+	if err != nil {
+		return nil, err
+	}
+	if onlyUnsealed(s.h) {
+		s.h.problems = nil
+	}
+	if err := g.refuse(s.h); err != nil {
+		return nil, err
+	}
+	if s.h.policy == nil {
+		return nil, fmt.Errorf("guardian: %s has no audit log yet: nothing was proposed there (go test -rafael.update proposes)", g.dir)
+	}
+	return s.h, nil
 }
 
 // recover finishes adoptions and rollbacks that a crash interrupted: the
@@ -35,19 +44,23 @@ func (g *Guardian) recover(h *history) ([]string, error) {
 		last := recs[len(recs)-1]
 		path := g.genomePath(module)
 		atomicfile.RemoveStale(path)
-		onDisk, err := genome.Load(path)
-		switch {
-		case err == nil && onDisk.Digest() == last.To:
-			continue
-		case err == nil && onDisk.Digest() != last.From:
-			return nil, fmt.Errorf("guardian: %s holds %s, which is neither the genome %s at audit seq %d (%s) nor the one it replaced: it was changed outside the guardian; restore it or propose it",
-				path, onDisk.Digest(), last.Event, last.Seq, last.To)
-		case err != nil && !errors.Is(err, os.ErrNotExist):
-			return nil, fmt.Errorf("guardian: %w", err)
+		data, err := readOptionalRegular(path, maxGenomeBytes)
+		if err != nil {
+			return nil, err
+		}
+		if data != nil {
+			onDisk, err := genome.Parse(data)
+			switch {
+			case err == nil && onDisk.Digest() == last.To:
+				continue
+			case err != nil || onDisk.Digest() != last.From:
+				return nil, fmt.Errorf("guardian: %s is not the genome %s at audit seq %d (%s) nor the one it replaced: it was changed outside the guardian; restore it (git checkout) or propose it",
+					path, last.Event, last.Seq, short(last.To))
+			}
 		}
 		want, err := genome.Parse(last.Genome)
 		if err != nil || want.Digest() != last.To {
-			return nil, fmt.Errorf("guardian: audit seq %d: the recorded genome does not match its digest %s; run Verify", last.Seq, last.To)
+			return nil, fmt.Errorf("guardian: audit seq %d: the recorded genome does not match its digest %s; run rafael audit verify", last.Seq, last.To)
 		}
 		if err := atomicfile.Write(path, append(append([]byte(nil), last.Genome...), '\n')); err != nil {
 			return nil, fmt.Errorf("guardian: finishing the interrupted write of %s: %w", path, err)
@@ -55,6 +68,57 @@ func (g *Guardian) recover(h *history) ([]string, error) {
 		done = append(done, fmt.Sprintf("%s: finished writing the genome %s at audit seq %d (%s)", module, last.Event, last.Seq, last.To))
 	}
 	return done, nil
+}
+
+// genomeProblems compares every genome file in the directory with the log:
+// a module's file must hold what its last adoption or rollback wrote, and
+// a genome file the log never wrote was not adopted through the guardian.
+func (g *Guardian) genomeProblems(h *history) []error {
+	var errs []error
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, &VerifyError{Part: "genome file " + path, Problem: fmt.Sprintf(format, args...)})
+	}
+	for module, recs := range h.modules {
+		last := recs[len(recs)-1]
+		path := g.genomePath(module)
+		data, err := readOptionalRegular(path, maxGenomeBytes)
+		switch {
+		case err != nil:
+			bad(path, "%v", err)
+		case data == nil:
+			bad(path, "is missing; the %s entry at audit seq %d wrote %s", last.Event, last.Seq, short(last.To))
+		default:
+			gn, err := genome.Parse(data)
+			switch {
+			case err == nil && gn.Digest() == last.To:
+			case err == nil && gn.Digest() == last.From:
+				errs = append(errs, &VerifyError{Part: "genome file " + path, Kind: Unsealed, Problem: fmt.Sprintf(
+					"still holds the genome the %s entry at audit seq %d replaced: the write was interrupted (a crash); the next proposal finishes it", last.Event, last.Seq)})
+			default:
+				bad(path, "does not hold the genome the %s entry at audit seq %d wrote (%s): it was changed outside the guardian", last.Event, last.Seq, short(last.To))
+			}
+		}
+	}
+	files, skipped, _ := listRegular(g.dir, "*.genome.json")
+	for _, s := range skipped {
+		errs = append(errs, &VerifyError{Part: "directory", Problem: s})
+	}
+	for _, f := range files {
+		data, err := readRegular(f, maxGenomeBytes)
+		if err != nil {
+			bad(f, "%v", err)
+			continue
+		}
+		gn, err := genome.Parse(data)
+		if err != nil {
+			bad(f, "%v", err)
+			continue
+		}
+		if len(h.modules[gn.Module]) == 0 || g.genomePath(gn.Module) != f {
+			bad(f, "holds module %q, which the audit log never adopted: it was not adopted through the guardian (hand-written or planted); propose it (go test -rafael.update) or remove it", gn.Module)
+		}
+	}
+	return errs
 }
 
 // Rollback restores the genome that the module's latest adoption replaced,
@@ -65,13 +129,19 @@ func (g *Guardian) Rollback(ctx context.Context, module, actor, reason string) (
 	if actor == "" || reason == "" {
 		return EntryRef{}, errors.New("guardian: rollback: actor and reason are required: the record says who rolled back and why")
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	h, _, err := g.begin(ctx)
+	if g.key == nil {
+		return EntryRef{}, errNoSigningKey
+	}
+	unlock, err := g.lock(ctx)
 	if err != nil {
 		return EntryRef{}, err
 	}
-	recs := h.modules[module]
+	defer unlock()
+	w, err := g.begin(ctx)
+	if err != nil {
+		return EntryRef{}, err
+	}
+	recs := w.h.modules[module]
 	if len(recs) == 0 {
 		return EntryRef{}, fmt.Errorf("guardian: rollback: the audit log has no adoption of module %q", module)
 	}
@@ -81,13 +151,13 @@ func (g *Guardian) Rollback(ctx context.Context, module, actor, reason string) (
 	}
 	target, err := genome.Parse(last.Replaced)
 	if err != nil || target.Digest() != last.From {
-		return EntryRef{}, fmt.Errorf("guardian: rollback: audit seq %d does not hold the genome it replaced; run Verify", last.Seq)
+		return EntryRef{}, fmt.Errorf("guardian: rollback: audit seq %d does not hold the genome it replaced; run rafael audit verify", last.Seq)
 	}
 	r := record{
 		Event: eventRolledBack, Actor: actor, Module: module, Proposal: last.Proposal,
 		From: last.To, To: last.From, Genome: last.Replaced, Replaced: last.Genome, Reason: reason,
 	}
-	ref, err := g.appendRecords(h, []record{r})
+	ref, err := g.appendRecords(w.h, []record{r})
 	if err != nil {
 		return EntryRef{}, err
 	}

@@ -1,12 +1,11 @@
 package guardian
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rafaelabs/rafael/internal/atomicfile"
-	"strings"
 	"time"
+
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 )
 
 // EntryRef points at one audit entry: its sequence number and the hash of
@@ -16,79 +15,53 @@ type EntryRef struct {
 	Hash string `json:"hash"`
 }
 
-// history is what Propose needs to know of the log: where it ends and what
-// happened to each proposal and module so far.
-type history struct {
-	lines     []line
-	head      EntryRef
-	proposals map[string]*proposalState
-	modules   map[string][]written // adoptions and rollbacks per module, oldest first
-	sealed    int64                // entries the checkpoint on disk covers
-	last      time.Time            // time of the last entry
-}
-
-// written is an entry that wrote a genome file: an adoption or a rollback.
-type written struct {
-	record
-	ref EntryRef
-}
-
-type proposalState struct {
-	open      bool            // proposed and neither adopted nor rejected since
-	adopted   bool            // the last word on it was adoption
-	approvers map[string]bool // approvers recorded since it was proposed, by key fingerprint
-	last      EntryRef
-}
-
-// readHistory reads and chain-checks the log. A log that fails the chain
-// check is refused: appending to it would hide the damage.
-func (g *Guardian) readHistory() (*history, error) {
-	data, err := readOptional(g.path(logFile))
-	if err != nil {
-		return nil, err
+// apply folds one record, signed by the key with fingerprint signer, into
+// the history. A record that does not follow from the ones before (an
+// approval of a proposal never made, an entry before the first policy) is
+// an error: only a forger writes one.
+func (h *history) apply(r record, ref EntryRef, signer string) error {
+	if h.policy == nil && r.Event != eventPolicyAdopted {
+		return fmt.Errorf("%s entry before any policy-adopted entry: every log starts by recording its approver policy (a log written by an older RAFAEL, or forged)", r.Event)
 	}
-	h := &history{lines: splitLog(data), proposals: map[string]*proposalState{}, modules: map[string][]written{}}
-	if errs := chainProblems(h.lines); len(errs) > 0 {
-		return nil, fmt.Errorf("guardian: %s is damaged; nothing was changed (run Verify to list every problem):\n%w",
-			g.path(logFile), errors.Join(errs...))
-	}
-	for _, l := range h.lines {
-		ref := EntryRef{Seq: l.entry.Seq, Hash: lineHash(l.raw)}
-		h.head = ref
-		h.last, _ = time.Parse(time.RFC3339Nano, l.entry.Time)
-		r, err := peekRecord(&l.entry)
-		if err != nil {
-			return nil, fmt.Errorf("guardian: %s line %d: %v", g.path(logFile), l.no, err)
-		}
-		h.apply(r, ref)
-	}
-	cp, err := readOptional(g.path(checkpointFile))
-	if err != nil {
-		return nil, err
-	}
-	if text, _, ok := strings.Cut(string(cp), "\n\n"); ok {
-		if c, err := parseCheckpointText(text + "\n"); err == nil {
-			h.sealed = c.Size
-		}
-	}
-	return h, nil
-}
-
-// apply folds one record into the history.
-func (h *history) apply(r record, ref EntryRef) {
 	p := h.proposals[r.Proposal]
-	if p == nil || (r.Event == eventProposed && !p.open) {
-		p = &proposalState{approvers: map[string]bool{}}
-		h.proposals[r.Proposal] = p
+	switch r.Event {
+	case eventPolicyAdopted:
+		cfg, canon, digest, err := parsePolicy("the recorded policy", r.Policy)
+		if err != nil || digest != r.To {
+			return fmt.Errorf("the recorded policy does not decode to its digest %s", short(r.To))
+		}
+		if h.policy == nil && r.Origin == "" {
+			return errors.New("the first policy names no origin")
+		}
+		h.policy = &policyState{digest: digest, raw: canon, cfg: cfg, ref: ref}
+		h.policies[digest] = true
+		if p != nil {
+			p.open, p.adopted, p.last = false, true, ref
+		}
+		return nil
+	case eventProposed, eventPolicyProposed:
+		kind := kindGenome
+		if r.Event == eventPolicyProposed {
+			kind = kindPolicy
+		}
+		h.proposals[r.Proposal] = &proposalState{
+			kind: kind, module: r.Module, from: r.From, to: r.To, at: ref, proposer: signer, label: r.Actor,
+			open: true, approvers: map[string]bool{}, last: ref, rec: r,
+		}
+		return nil
+	}
+	if p == nil {
+		return fmt.Errorf("%s entry for proposal %s, which was never proposed", r.Event, short(r.Proposal))
 	}
 	p.last = ref
 	switch r.Event {
-	case eventProposed:
-		p.open, p.adopted = true, false
+	case eventEvaluated:
+		p.rec.Impact, p.rec.Rules = r.Impact, r.Rules
 	case eventApproved:
-		if r.Approval != nil {
-			p.approvers[r.Approval.Key] = true
+		if r.Approval == nil {
+			return errors.New("approved entry without its approval")
 		}
+		p.approvers[r.Approval.Key] = true
 	case eventAdopted:
 		p.open, p.adopted = false, true
 		h.modules[r.Module] = append(h.modules[r.Module], written{r, ref})
@@ -97,22 +70,10 @@ func (h *history) apply(r record, ref EntryRef) {
 	case eventRolledBack:
 		p.open, p.adopted = false, false
 		h.modules[r.Module] = append(h.modules[r.Module], written{r, ref})
+	default:
+		return fmt.Errorf("unknown event %q", r.Event)
 	}
-}
-
-// peekRecord decodes an entry's predicate without checking its signature,
-// which may be by a key this process does not hold (an earlier ephemeral
-// one); Verify checks signatures.
-func peekRecord(e *entry) (record, error) {
-	payload, err := decodeBase64(e.Envelope.Payload)
-	if err != nil {
-		return record{}, errors.New("envelope payload is not base64")
-	}
-	var st statement[record]
-	if err := json.Unmarshal(payload, &st); err != nil {
-		return record{}, fmt.Errorf("envelope payload is not an audit statement: %v", err)
-	}
-	return st.Predicate, nil
+	return nil
 }
 
 // appendRecords signs recs, chains them after the history's head, appends
@@ -127,43 +88,61 @@ func (g *Guardian) appendRecords(h *history, recs []record) (EntryRef, error) {
 		now = h.last
 	}
 	h.last = now
+	signer := fingerprint(g.public())
 	for _, r := range recs {
 		r.Seq, r.Prev = h.head.Seq+1, h.head.Hash
 		r.Time = now.Format(time.RFC3339Nano)
-		raw, err := newEntry(r, r.Module+".genome.json", g.key)
+		raw, err := newEntry(r, subjectName(r), g.key)
 		if err != nil {
 			return EntryRef{}, fmt.Errorf("guardian: %w", err)
 		}
+		if err := h.tree.add(h.n, raw); err != nil {
+			return EntryRef{}, fmt.Errorf("guardian: %w", err)
+		}
+		h.n++
 		h.head = EntryRef{Seq: r.Seq, Hash: lineHash(raw)}
-		h.lines = append(h.lines, line{no: len(h.lines) + 1, raw: raw})
-		h.apply(r, h.head)
+		if err := h.apply(r, h.head, signer); err != nil {
+			return EntryRef{}, fmt.Errorf("guardian: %w", err)
+		}
 		buf = append(append(buf, raw...), '\n')
 	}
 	if err := appendSync(g.path(logFile), buf); err != nil {
 		return EntryRef{}, fmt.Errorf("guardian: appending to the audit log: %w", err)
 	}
-	g.stage("appended")
+	if recs[0].Module == "" {
+		g.stage("appended-policy")
+	} else {
+		g.stage("appended")
+	}
 	return h.head, g.seal(h)
 }
 
-// seal writes a checkpoint over every line of the log, atomically.
+func subjectName(r record) string {
+	if r.Module == "" {
+		return configFile
+	}
+	return r.Module + ".genome.json"
+}
+
+// seal writes a checkpoint over every entry of the log, atomically, and
+// moves the pin file along when there is one.
 func (g *Guardian) seal(h *history) error {
-	tree, err := treeOf(h.lines)
+	root, err := h.tree.root(h.n)
 	if err != nil {
 		return fmt.Errorf("guardian: sealing: %w", err)
 	}
-	n := int64(len(h.lines))
-	root, err := tree.root(n)
-	if err != nil {
-		return fmt.Errorf("guardian: sealing: %w", err)
-	}
-	note, err := signCheckpoint(checkpoint{Origin: g.origin, Size: n, Root: root}, g.key)
+	note, err := signCheckpoint(checkpoint{Origin: g.origin, Size: h.n, Root: root}, g.key)
 	if err != nil {
 		return fmt.Errorf("guardian: sealing: %w", err)
 	}
 	if err := atomicfile.Write(g.path(checkpointFile), note); err != nil {
 		return fmt.Errorf("guardian: writing the checkpoint: %w", err)
 	}
-	h.sealed = n
+	h.sealed = h.n
+	if g.pinFile != "" {
+		if err := atomicfile.Write(g.pinFile, note); err != nil {
+			return fmt.Errorf("guardian: moving the pin %s to the new checkpoint: %w", g.pinFile, err)
+		}
+	}
 	return nil
 }

@@ -43,6 +43,15 @@ const (
 	eventAdopted    = "adopted"
 	eventRejected   = "rejected"
 	eventRolledBack = "rolled-back"
+
+	eventPolicyProposed = "policy-proposed" // guardian.json differs from the policy in force
+	eventPolicyAdopted  = "policy-adopted"  // the first policy, or a change approved under the previous one
+)
+
+// The kinds of proposal.
+const (
+	kindGenome = "genome"
+	kindPolicy = "policy"
 )
 
 // record is the predicate of an audit entry. Seq, Prev, Time, Actor and
@@ -65,6 +74,9 @@ type record struct {
 	Genome   json.RawMessage `json:"genome,omitempty"`   // proposed, adopted, rolled-back: the genome written
 	Replaced json.RawMessage `json:"replaced,omitempty"` // adopted, rolled-back: the genome replaced, for Rollback
 	Reason   string          `json:"reason,omitempty"`   // adopted, rejected, rolled-back
+	Threats  []string        `json:"threats,omitempty"`  // proposed: the threats the evidence covers
+	Policy   json.RawMessage `json:"policy,omitempty"`   // policy-proposed, policy-adopted: guardian.json, canonical
+	Origin   string          `json:"origin,omitempty"`   // policy-adopted (the first): the log's origin
 }
 
 // changeRecord is one genome.Change as the audit record keeps it.
@@ -99,8 +111,11 @@ type approvalRecord struct {
 	Envelope json.RawMessage `json:"envelope"`
 }
 
-// approval is the predicate of a signed approval.
+// approval is the predicate of a signed approval: the proposal's digest
+// and the position of its "proposed" entry, so that an approval counts for
+// that proposal once and is never reused after a rollback re-proposes it.
 type approval struct {
-	Proposal string `json:"proposal"`
-	Actor    string `json:"actor"`
+	Proposal string   `json:"proposal"`
+	At       EntryRef `json:"at"`
+	Actor    string   `json:"actor"` // a free-form label; the key is the identity
 }

@@ -13,18 +13,28 @@ import (
 )
 
 // buildLog writes a log of n entries signed with key into a new directory
-// and returns the log and its checkpoint.
+// and returns the log and its checkpoint: the default policy, then
+// proposals of checkout, each proposed, evaluated, approved and adopted.
 func buildLog(tb testing.TB, n int, key ed25519.PrivateKey) (log, cp []byte) {
 	tb.Helper()
 	dir := tb.TempDir()
-	g, err := Open(dir, WithSigningKey(key), WithClock(fixedClock()), WithConfig(Config{}), WithOrigin("rafael audit example.com/shop"))
+	g, err := Open(dir, append(isolated(key), WithOrigin("rafael audit example.com/shop"))...)
 	require.NoError(tb, err)
-	h := &history{proposals: map[string]*proposalState{}, modules: map[string][]written{}}
+	h := load(nil, nil, Trust{Keys: []ed25519.PublicKey{pub(key)}}, false)
+	_, canon, digest, err := parsePolicy("default", nil)
+	require.NoError(tb, err)
+	recs := []record{{Event: eventPolicyAdopted, Actor: "guardian", Proposal: proposalDigest(kindPolicy, "", "", digest, nil, ""),
+		To: digest, Policy: canon, Origin: g.origin}}
 	events := []string{eventProposed, eventEvaluated, eventApproved, eventAdopted}
-	recs := make([]record, n)
-	for i := range recs {
-		recs[i] = record{Event: events[i%len(events)], Actor: "evolve", Module: "checkout",
-			Proposal: baseGenome().Digest(), From: baseGenome().Digest(), To: lowChange(baseGenome(), i).Digest()}
+	from := baseGenome().Digest()
+	for i := 1; i < n; i++ {
+		to := lowChange(baseGenome(), (i-1)/len(events)).Digest()
+		r := record{Event: events[(i-1)%len(events)], Actor: "evolve", Module: "checkout",
+			Proposal: proposalDigest(kindGenome, "checkout", from, to, nil, ""), From: from, To: to}
+		if r.Event == eventApproved {
+			r.Approval = &approvalRecord{Approver: "alice", Key: fingerprint(pub(aliceKey)), Envelope: json.RawMessage(`{}`)}
+		}
+		recs = append(recs, r)
 	}
 	_, err = g.appendRecords(h, recs)
 	require.NoError(tb, err)
@@ -33,7 +43,7 @@ func buildLog(tb testing.TB, n int, key ed25519.PrivateKey) (log, cp []byte) {
 
 func readFileTB(tb testing.TB, path string) []byte {
 	tb.Helper()
-	b, err := readOptional(path)
+	b, err := readOptionalRegular(path, maxLogBytes)
 	require.NoError(tb, err)
 	return b
 }

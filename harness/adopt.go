@@ -1,11 +1,11 @@
 package harness
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rafaelabs/rafael/genome"
@@ -52,24 +52,42 @@ func (r *runner) propose(t *testing.T, champion *genome.Genome, rep *report.Repo
 		t.Errorf("rafael: -rafael.update: %v", err)
 		return
 	}
-	evidence, err := rep.MarshalIndent()
+	evidence, err := proposalEvidence(rep, champion)
 	if err != nil {
 		t.Errorf("rafael: -rafael.update: %v", err)
 		return
 	}
-	d, err := g.Propose(context.Background(), guardian.Proposal{New: champion, Old: old, Actor: "rafael harness: " + t.Name(), Evidence: evidence})
+	d, err := g.Propose(t.Context(), guardian.Proposal{
+		New: champion, Old: old, Actor: "rafael harness: " + t.Name(), Threats: proposalThreats(rep), Evidence: evidence,
+	})
+	for _, n := range d.Notes {
+		t.Logf("rafael: guardian: %s", n)
+	}
 	if err != nil {
 		t.Errorf("rafael: -rafael.update: %v", err)
 		return
 	}
-	rep.Audit = &report.AuditRef{Status: d.Status.String(), Seq: int(d.Entry.Seq), Hash: d.Entry.Hash, Impact: d.Impact.Level.String(), Trusted: d.Trusted}
+	rep.Audit = &report.AuditRef{Status: d.Status.String(), Seq: int(d.Entry.Seq), Hash: d.Entry.Hash, Impact: d.Impact.Level.String(), Trusted: true}
+	for _, why := range d.Ignored {
+		t.Logf("rafael: guardian: an approval does not count: %s", why)
+	}
 	switch d.Status {
 	case guardian.Adopted:
 		t.Logf("rafael: the guardian adopted %s (%s impact); %s written; audit entry %d", d.Genome, d.Impact.Level, filepath.Join(r.dir(), r.spec.Module+".genome.json"), d.Entry.Seq)
+	case guardian.Pending:
+		t.Logf("rafael: the guardian left the change pending (%s impact: %d approval(s) needed, %d counted); approvers run: rafael approve %s -dir %s -key THEIR-KEY.pem, then rerun with -rafael.update",
+			d.Impact.Level, d.Required, len(d.Approvers), d.Proposal, r.dir())
 	default:
-		t.Logf("rafael: the guardian left the change %s (%s impact, %d approval(s) needed, %d counted): proposal %s; audit entry %d", d.Status, d.Impact.Level, d.Required, len(d.Approvers), d.Proposal, d.Entry.Seq)
+		t.Logf("rafael: the guardian rejected the change: %s", failedRules(d.Rules))
 	}
-	if !d.Trusted {
-		t.Logf("rafael: the audit record is signed by an ephemeral key, not a trusted one: set %s", guardian.SigningKeyEnv)
+}
+
+func failedRules(rules []guardian.RuleResult) string {
+	var out []string
+	for _, r := range rules {
+		if !r.Passed {
+			out = append(out, r.ID+": "+r.Problem)
+		}
 	}
+	return strings.Join(out, "; ")
 }

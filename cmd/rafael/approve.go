@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -43,15 +44,25 @@ guardian.json and NAME did not propose the change.`,
 			if err != nil {
 				return e.usagef("approve: -key %s: %s: give a PEM PRIVATE KEY (PKCS#8 Ed25519)", keyFile, oneLine(err))
 			}
-			envelope, err := guardian.Approve(args[0], key, actor)
-			if err != nil {
-				return e.usagef("approve: %s", oneLine(err))
-			}
 			g, err := guardian.Open(dir)
 			if err != nil {
 				return e.usagef("approve: %s", oneLine(err))
 			}
-			path, err := g.WriteApproval(envelope)
+			pending, err := g.Pending(context.Background())
+			if err != nil {
+				return e.usagef("approve: %s", oneLine(err))
+			}
+			var at guardian.EntryRef
+			for _, p := range pending {
+				if p.Proposal == args[0] {
+					at = p.At
+				}
+			}
+			envelope, err := guardian.Approve(args[0], at, key, actor)
+			if err != nil {
+				return e.usagef("approve: %s", oneLine(err))
+			}
+			path, err := g.WriteApproval(context.Background(), envelope)
 			if err != nil {
 				return e.usagef("approve: %s", oneLine(err))
 			}
