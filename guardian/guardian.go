@@ -295,6 +295,7 @@ func (g *Guardian) Verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.h.checkPolicyPin(t.Policy)
 	if !s.h.stopped && !s.h.hasTampering() {
 		for _, p := range g.genomeProblems(s.h) {
 			s.h.problem(p)

@@ -53,6 +53,7 @@ type history struct {
 	stopped   bool // too many problems: the rest of the log was not read
 	policy    *policyState
 	policies  map[string]bool // digests of every policy adopted
+	first     string          // the first policy's digest
 	proposals map[string]*proposalState
 	modules   map[string][]written // adoptions and rollbacks per module, oldest first
 }
@@ -140,10 +141,15 @@ func load(log, cp []byte, t Trust, full bool) *history {
 	if len(t.Pinned) > 0 {
 		h.checkPinned(t)
 	}
-	if t.Policy != "" && !h.hasTampering() && h.n > 0 && !h.policies[t.Policy] {
-		h.problem(&VerifyError{Part: "policy", Problem: fmt.Sprintf("the pinned policy %s was never adopted in this log (its first policy is %s): the history was replaced", short(t.Policy), short(h.firstPolicy()))})
-	}
 	return h
+}
+
+// checkPolicyPin checks that the log adopted the policy pinned from
+// outside (its first, or a later one the team pinned since).
+func (h *history) checkPolicyPin(pin string) {
+	if pin != "" && !h.hasTampering() && h.n > 0 && !h.policies[pin] {
+		h.problem(&VerifyError{Part: "policy", Problem: fmt.Sprintf("the pinned policy %s was never adopted in this log (its first policy is %s): the history was replaced, or the pin is stale", short(pin), short(h.first))})
+	}
 }
 
 // readLines reads the log in chunks: split and hash, decode and check
@@ -296,16 +302,6 @@ func (h *history) checkPinned(t Trust) {
 	if root, err := h.tree.root(p.Size); err != nil || root != p.Root {
 		bad("the first %d entries differ from those the pinned checkpoint sealed: the history was rewritten", p.Size)
 	}
-}
-
-func (h *history) firstPolicy() string {
-	for d := range h.policies {
-		if h.policy != nil && d != h.policy.digest {
-			continue
-		}
-		return d
-	}
-	return "none"
 }
 
 // forEach calls fn(0) … fn(n-1), spread over the available processors when

@@ -24,6 +24,7 @@ func (g *Guardian) readVerified() (*history, error) {
 	if onlyUnsealed(s.h) {
 		s.h.problems = nil
 	}
+	s.h.checkPolicyPin(t.Policy)
 	if err := g.refuse(s.h); err != nil {
 		return nil, err
 	}

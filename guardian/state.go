@@ -35,6 +35,9 @@ func (h *history) apply(r record, ref EntryRef, signer string) error {
 		}
 		h.policy = &policyState{digest: digest, raw: canon, cfg: cfg, ref: ref}
 		h.policies[digest] = true
+		if h.first == "" {
+			h.first = digest
+		}
 		if p != nil {
 			p.open, p.adopted, p.last = false, true, ref
 		}

@@ -89,7 +89,9 @@ func Verify(log, checkpoint []byte, t Trust) error {
 	if len(t.Keys) == 0 {
 		return errNoTrustedKeys
 	}
-	return errors.Join(load(log, checkpoint, t, true).problems...)
+	h := load(log, checkpoint, t, true)
+	h.checkPolicyPin(t.Policy)
+	return errors.Join(h.problems...)
 }
 
 var errNoTrustedKeys = fmt.Errorf("guardian: verify: no trusted keys: give the public keys that sign the audit log from outside its directory (rafael audit verify -key pub.pem, or $%s)", AuditKeysEnv)

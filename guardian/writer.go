@@ -103,6 +103,10 @@ func (g *Guardian) updatePolicy(w *writer) error {
 		w.notes = append(w.notes, fmt.Sprintf("recorded the approver policy %s (%s) for %q; pin it: %s=%s", digest, g.path(configFile), g.origin, PolicyEnv, digest))
 		return nil
 	}
+	if g.policy != "" && !h.policies[g.policy] && g.policy != digest {
+		return fmt.Errorf("guardian: the pinned policy ($%s) %s was never adopted in %s's log and %s is not it (%s): the history was replaced, or the pin is stale",
+			PolicyEnv, g.policy, g.dir, g.path(configFile), digest)
+	}
 	if digest == h.policy.digest {
 		return nil
 	}
