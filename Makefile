@@ -56,9 +56,9 @@ fuzz: fuzz-guardian
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./genome/
 	$(GO) test -run '^$$' -fuzz '^FuzzScanner$$' -fuzztime $(FUZZTIME) ./vaultdata/
 
-## fuzz-guardian: fuzz the audit log, checkpoint and approval parsers for $(FUZZTIME) each
+## fuzz-guardian: fuzz the audit log, checkpoint, approval and guardian.json parsers for $(FUZZTIME) each
 fuzz-guardian:
-	for f in FuzzVerifyLog FuzzCheckpoint FuzzApproval; do \
+	for f in FuzzVerifyLog FuzzCheckpoint FuzzApproval FuzzConfig; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./guardian/ || exit 1; \
 	done
 

@@ -450,4 +450,3 @@ func TestRepairTellsATornTailFromTampering(t *testing.T) {
 	_, err = g.Repair(t.Context(), true)
 	assert.ErrorContains(t, err, "repair mends interrupted writes only")
 }
-

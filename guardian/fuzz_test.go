@@ -1,6 +1,7 @@
 package guardian
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"strings"
 	"testing"
@@ -76,6 +77,27 @@ func FuzzCheckpoint(f *testing.F) {
 		again, err := parseCheckpointText(c.text())
 		if err != nil || again != c {
 			t.Fatalf("checkpoint %+v does not round-trip: %+v, %v", c, again, err)
+		}
+	})
+}
+
+// FuzzConfig feeds arbitrary bytes to the guardian.json parser: no panic,
+// and a policy it accepts has a canonical form that parses to itself (the
+// digest the log records is stable).
+func FuzzConfig(f *testing.F) {
+	f.Add([]byte(testConfig("")))
+	f.Add([]byte(testConfig(`, "approvals": {"medium": 2, "policy": 2}, "modules": {"checkout": {"criticality": "high"}}`)))
+	f.Add([]byte(`{"//": ["a comment"], "rules": {"enable": ["max-attempts"], "maxAttempts": 3, "maxTimeout": "10s"}}`))
+	f.Add([]byte(`{"impact": {"medium": 0.1, "high": 0.5}}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, canon, digest, err := parsePolicy("guardian.json", data)
+		if err != nil {
+			return
+		}
+		_, again, digest2, err := parsePolicy("canonical", canon)
+		if err != nil || !bytes.Equal(again, canon) || digest2 != digest {
+			t.Fatalf("the canonical form of an accepted policy does not parse to itself: %v\n%s\n%s", err, canon, again)
 		}
 	})
 }

@@ -137,11 +137,9 @@ func (g *Guardian) decide(w *writer, p Proposal, old *genome.Genome, d Decision)
 	rules, ok := checkRules(cfg.Rules, p.New, cfg.Modules[d.Module])
 	d.Rules = rules
 
+	// A proposal adopted before and no longer in force (the module moved
+	// on, or was rolled back) is proposed afresh, like one never seen.
 	st := w.h.proposals[d.Proposal]
-	if st != nil && st.adopted {
-		d.Status, d.Entry, d.At = Adopted, st.last, st.at
-		return d, nil
-	}
 	var recs []record
 	add := func(event string, fill func(*record)) {
 		r := base

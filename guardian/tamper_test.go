@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -17,7 +18,15 @@ import (
 // proposals of checkout, each proposed, evaluated, approved and adopted.
 func buildLog(tb testing.TB, n int, key ed25519.PrivateKey) (log, cp []byte) {
 	tb.Helper()
-	dir := tb.TempDir()
+	_, log, cp = buildDir(tb, n, key)
+	return log, cp
+}
+
+// buildDir is buildLog, and returns the directory too, with the genome file
+// the last adoption wrote.
+func buildDir(tb testing.TB, n int, key ed25519.PrivateKey) (dir string, log, cp []byte) {
+	tb.Helper()
+	dir = tb.TempDir()
 	g, err := Open(dir, append(isolated(key), WithOrigin("rafael audit example.com/shop"))...)
 	require.NoError(tb, err)
 	h := load(nil, nil, Trust{Keys: []ed25519.PublicKey{pub(key)}}, false)
@@ -27,18 +36,27 @@ func buildLog(tb testing.TB, n int, key ed25519.PrivateKey) (log, cp []byte) {
 		To: digest, Policy: canon, Origin: g.origin}}
 	events := []string{eventProposed, eventEvaluated, eventApproved, eventAdopted}
 	from := baseGenome().Digest()
+	var adopted []byte
 	for i := 1; i < n; i++ {
-		to := lowChange(baseGenome(), (i-1)/len(events)).Digest()
+		to := lowChange(baseGenome(), (i-1)/len(events)%500).Digest()
 		r := record{Event: events[(i-1)%len(events)], Actor: "evolve", Module: "checkout",
 			Proposal: proposalDigest(kindGenome, "checkout", from, to, nil, ""), From: from, To: to}
-		if r.Event == eventApproved {
+		switch r.Event {
+		case eventApproved:
 			r.Approval = &approvalRecord{Approver: "alice", Key: fingerprint(pub(aliceKey)), Envelope: json.RawMessage(`{}`)}
+		case eventAdopted:
+			r.Genome, _ = lowChange(baseGenome(), (i-1)/len(events)%500).MarshalJSON()
+			r.Replaced, _ = baseGenome().MarshalJSON()
+			adopted = r.Genome
 		}
 		recs = append(recs, r)
 	}
 	_, err = g.appendRecords(h, recs)
 	require.NoError(tb, err)
-	return readFileTB(tb, filepath.Join(dir, logFile)), readFileTB(tb, filepath.Join(dir, checkpointFile))
+	if adopted != nil {
+		require.NoError(tb, os.WriteFile(filepath.Join(dir, "checkout.genome.json"), append(adopted, '\n'), 0o644))
+	}
+	return dir, readFileTB(tb, filepath.Join(dir, logFile)), readFileTB(tb, filepath.Join(dir, checkpointFile))
 }
 
 func readFileTB(tb testing.TB, path string) []byte {
