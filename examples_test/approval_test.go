@@ -1,0 +1,192 @@
+package examples
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rafaelabs/rafael/evolve"
+	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/harness"
+	"github.com/rafaelabs/rafael/report"
+	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestApprovedChangeIsAdoptedAndTheNextRunStartsFromIt walks the loop a
+// team lives in, with the rafael command a reviewer types: CI's key
+// proposes the evolved champion (go test -rafael.update), the change is
+// pending; alice and bob list it and approve it with their own keys; the
+// next run proposes the same change (the proposal means its content, not
+// its time), counts the two approvals and adopts it, writing the genome
+// file; the run after that starts from the adopted genome; and the audit
+// log verifies against CI's public key, given from outside the directory.
+func TestApprovedChangeIsAdoptedAndTheNextRunStartsFromIt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three evolutions and the rafael command: skipped with -short")
+	}
+	rafael := buildRafael(t)
+	keys, dir := t.TempDir(), filepath.Join(t.TempDir(), "rafael")
+	for _, who := range []string{"ci", "alice", "bob"} {
+		run(t, rafael, "keygen", "-o", filepath.Join(keys, who+".pem"))
+	}
+	run(t, rafael, "guardian", "init", "-dir", dir,
+		"-approver", "alice="+filepath.Join(keys, "alice.pem.pub"), "-approver", "bob="+filepath.Join(keys, "bob.pem.pub"))
+	requireApprovals(t, dir, 2) // the team asks two reviewers of every medium change
+	useGuardian(t, dir, keys)
+
+	first := approvalRun(t)
+	require.NotNil(t, first.Audit)
+	require.Equal(t, "pending", first.Audit.Status, "adding genes is not a low-impact change")
+	list := run(t, rafael, "approve", "-dir", dir)
+	digest := pendingDigest(t, list)
+	t.Logf("rafael: the pending proposal, as reviewers see it:\n%s", list)
+
+	for _, who := range []string{"alice", "bob"} {
+		out := run(t, rafael, "approve", digest, "-dir", dir, "-key", filepath.Join(keys, who+".pem"), "-actor", who)
+		t.Logf("rafael: %s approved: %s", who, strings.TrimSpace(lastLine(out)))
+	}
+
+	second := approvalRun(t)
+	require.NotNil(t, second.Audit)
+	assert.Equal(t, "adopted", second.Audit.Status, "two approvals by distinct approver keys")
+	adopted, err := genome.Load(filepath.Join(dir, "checkout.genome.json"))
+	require.NoError(t, err, "the adoption wrote the genome file")
+	assert.Equal(t, second.Champion, adopted.Digest())
+
+	third := approvalRun(t)
+	assert.Equal(t, adopted.Digest(), third.Genome, "the next run starts from the adopted genome")
+
+	out := run(t, rafael, "audit", "verify", "-dir", dir, "-key", filepath.Join(keys, "ci.pem.pub"))
+	t.Logf("rafael: %s", strings.TrimSpace(out))
+}
+
+// TestProposersOwnApprovalDoesNotAdopt: the CI key is listed as an approver
+// too; its approval of what it proposed never counts, so one more approval
+// is still missing.
+func TestProposersOwnApprovalDoesNotAdopt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two evolutions and the rafael command: skipped with -short")
+	}
+	rafael := buildRafael(t)
+	keys, dir := t.TempDir(), filepath.Join(t.TempDir(), "rafael")
+	for _, who := range []string{"ci", "alice"} {
+		run(t, rafael, "keygen", "-o", filepath.Join(keys, who+".pem"))
+	}
+	run(t, rafael, "guardian", "init", "-dir", dir,
+		"-approver", "ci="+filepath.Join(keys, "ci.pem.pub"), "-approver", "alice="+filepath.Join(keys, "alice.pem.pub"))
+	requireApprovals(t, dir, 2)
+	useGuardian(t, dir, keys)
+
+	first := approvalRun(t)
+	require.Equal(t, "pending", first.Audit.Status)
+	digest := pendingDigest(t, run(t, rafael, "approve", "-dir", dir))
+	for _, who := range []string{"ci", "alice"} {
+		run(t, rafael, "approve", digest, "-dir", dir, "-key", filepath.Join(keys, who+".pem"))
+	}
+	second := approvalRun(t)
+	assert.Equal(t, "pending", second.Audit.Status, "the proposer's own approval does not count")
+	assert.NoFileExists(t, filepath.Join(dir, "checkout.genome.json"))
+	assert.Contains(t, run(t, rafael, "approve", "-dir", dir), "whose key proposed this change")
+}
+
+// approvalRun evolves the in-process checkout from the genome in force
+// (none, then the adopted one) and proposes the champion.
+func approvalRun(t *testing.T) *report.Report {
+	t.Helper()
+	db := faults.NewHook("postgres", 1)
+	svc := &Checkout{Store: &memStore{hook: db, rows: map[int64]int{}}}
+	return harness.Run(t, harness.Spec{
+		Module: "checkout",
+		Threats: []scenarios.Threat{
+			scenarios.DBOutage(db, 2*time.Second),
+			scenarios.Latency(db, 300*time.Millisecond, scenarios.Jitter(50*time.Millisecond)),
+		},
+		Workload: svc.Place,
+		SLO:      harness.SLO{SuccessRate: 0.99, P99: 3 * time.Second, RecoverWithin: time.Second},
+		Evolve:   &evolve.Options{Generations: 6, Population: 8},
+		Seed:     7,
+	})
+}
+
+// useGuardian points the harness at dir with CI's key, as a CI job does
+// through its environment, and proposes every run's champion.
+func useGuardian(t *testing.T, dir, keys string) {
+	t.Setenv("RAFAEL_DIR", dir)
+	t.Setenv("RAFAEL_UPDATE", "true")
+	t.Setenv("RAFAEL_SIGNING_KEY", filepath.Join(keys, "ci.pem"))
+	t.Setenv("RAFAEL_AUDIT_KEYS", filepath.Join(keys, "ci.pem.pub"))
+	t.Setenv("RAFAEL_AUDIT_PIN", "")
+	t.Setenv("RAFAEL_GUARDIAN_POLICY", "")
+}
+
+// requireApprovals sets approvals.medium in dir/guardian.json.
+func requireApprovals(t *testing.T, dir string, n int) {
+	t.Helper()
+	path := filepath.Join(dir, "guardian.json")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var cfg map[string]any
+	require.NoError(t, json.Unmarshal(data, &cfg))
+	cfg["approvals"] = map[string]int{"medium": n, "high": max(n, 2)}
+	data, err = json.MarshalIndent(cfg, "", "  ")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+}
+
+// buildRafael builds the rafael command from this module into a temporary
+// directory.
+func buildRafael(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "rafael")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/rafael")
+	cmd.Dir = ".."
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build ./cmd/rafael: %s", out)
+	return bin
+}
+
+// run runs the rafael command and returns its standard output; it must
+// exit 0.
+func run(t *testing.T, rafael string, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(rafael, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "rafael %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), stdout.String(), stderr.String())
+	return stdout.String()
+}
+
+// pendingDigest finds the one proposal digest in rafael approve's list.
+func pendingDigest(t *testing.T, list string) string {
+	t.Helper()
+	var found []string
+	for _, f := range strings.Fields(list) {
+		if strings.HasPrefix(f, "sha256:") && len(f) == len("sha256:")+64 && !containsString(found, f) {
+			found = append(found, f)
+		}
+	}
+	require.NotEmpty(t, found, "rafael approve lists no proposal:\n%s", list)
+	return found[0]
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
