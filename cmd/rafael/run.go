@@ -48,13 +48,14 @@ func commands() []*command {
 		reportCommand(),
 		auditCommand(),
 		approveCommand(),
+		guardianCommand(),
 		vaultCommand(),
 		versionCommand(),
 	}
 }
 
 const exitCodesHelp = `Exit codes: 0 ok; 1 a failure was found (tests failed, a report regressed or a threat stopped running,
-the audit log does not verify); 2 bad usage or bad input.`
+the audit log does not verify, an approval does not count); 2 bad usage or bad input.`
 
 // run runs the rafael command line args (without the program name) and
 // returns the exit code.
