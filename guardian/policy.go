@@ -7,6 +7,14 @@ import (
 	"slices"
 )
 
+// PolicyDigest returns the digest of a guardian.json, as the audit log
+// records it and $RAFAEL_GUARDIAN_POLICY pins it: the SHA-256 of its
+// canonical form. Empty data is the default policy.
+func PolicyDigest(data []byte) (string, error) {
+	_, _, digest, err := parsePolicy(configFile, data)
+	return digest, err
+}
+
 // policyChanges lists how a policy differs from the one in force, field by
 // field, for the policy-proposed entry and for approvers to read: each
 // approver added or removed (with the key's fingerprint), then every other
@@ -47,6 +55,9 @@ func approverChanges(oldRaw, newRaw json.RawMessage) []changeRecord {
 	_ = json.Unmarshal(newRaw, &news)
 	id := func(a approver) string {
 		if k, err := ParsePublicKey([]byte(a.PublicKey)); err == nil {
+			if a.Role == "" {
+				return fmt.Sprintf("%s (key %s)", a.Name, fingerprint(k))
+			}
 			return fmt.Sprintf("%s (%s, key %s)", a.Name, a.Role, fingerprint(k))
 		}
 		return a.Name

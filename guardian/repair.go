@@ -10,19 +10,21 @@ import (
 
 // Repair is what [Guardian.Repair] found, and did when asked to.
 type Repair struct {
-	Torn       []byte // the incomplete last line of the log, if any
-	TornLine   int    // its line number
-	Unsealed   int64  // genuine entries the checkpoint does not cover
-	Applied    bool   // the torn line was removed and the log sealed
-	Untouched  bool   // nothing needed repair
-	Checkpoint int64  // entries the checkpoint covers after the repair
+	Torn       []byte   // the incomplete last line of the log, if any
+	TornLine   int      // its line number
+	Unsealed   int64    // genuine entries the checkpoint does not cover
+	Applied    bool     // the torn line was removed and the log sealed
+	Genomes    []string // genome files an interrupted adoption or rollback left unwritten
+	Untouched  bool     // nothing needed repair
+	Checkpoint int64    // entries the checkpoint covers after the repair
 }
 
 // Repair finds what an interrupted write left in the log: a torn last line
 // (a crash or a full disk in the middle of an append) and genuine entries
-// the checkpoint does not cover (a crash before the seal). It changes
-// nothing unless apply is set; then it removes the torn line and seals the
-// log (which needs the signing key). A log that fails verification for any
+// the checkpoint does not cover (a crash before the seal), genome files an
+// interrupted adoption left unwritten. It changes nothing unless apply is
+// set; then it removes the torn line, seals the log (which needs the
+// signing key) and finishes the genome writes. A log that fails verification for any
 // other reason is refused: repair mends interruptions, never tampering.
 func (g *Guardian) Repair(ctx context.Context, apply bool) (Repair, error) {
 	unlock, err := g.lock(ctx)
@@ -45,7 +47,12 @@ func (g *Guardian) Repair(ctx context.Context, apply bool) (Repair, error) {
 	if r.Torn != nil {
 		r.TornLine = int(s.h.n) + 1
 	}
-	r.Untouched = r.Torn == nil && r.Unsealed == 0
+	for _, p := range g.genomeProblems(s.h) {
+		if errors.Is(p, ErrInterrupted) {
+			r.Genomes = append(r.Genomes, p.Error())
+		}
+	}
+	r.Untouched = r.Torn == nil && r.Unsealed == 0 && len(r.Genomes) == 0
 	if !apply || r.Untouched {
 		return r, nil
 	}
@@ -58,6 +65,9 @@ func (g *Guardian) Repair(ctx context.Context, apply bool) (Repair, error) {
 		}
 	}
 	if err := g.seal(s.h); err != nil {
+		return r, err
+	}
+	if _, err := g.recover(s.h); err != nil {
 		return r, err
 	}
 	r.Applied, r.Checkpoint = true, s.h.n

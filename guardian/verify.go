@@ -14,8 +14,11 @@ var ErrTampered = errors.New("guardian: audit record fails verification")
 
 // ErrInterrupted is matched by a [VerifyError] that shows a write was
 // interrupted, not tampered with: a torn last line (a crash or a full disk
-// in the middle of an append) or genuine entries the checkpoint does not
-// cover yet (a crash before the seal). [Guardian.Repair] fixes both.
+// in the middle of an append), genuine entries the checkpoint does not
+// cover yet (a crash before the seal), or a genome file still holding the
+// genome an adoption replaced (a crash before the file was written).
+// [Guardian.Repair] with apply mends all three; the next Propose mends the
+// last two by itself.
 var ErrInterrupted = errors.New("guardian: an audit write was interrupted")
 
 // Kind says what a [VerifyError] shows.

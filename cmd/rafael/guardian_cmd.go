@@ -201,6 +201,9 @@ func guardianInit(e *env, dir string, approvers, roles []namedValue, force bool)
 		fmt.Fprintf(w, "wrote %s: %d approver(s) (%s); a medium change needs %d approval, a high one %d, a change of the policy %d\n",
 			path, len(names), strings.Join(names, ", "), f.Approvals.Medium, f.Approvals.High, f.Approvals.Policy)
 	}
+	if digest, err := guardian.PolicyDigest(buf.Bytes()); err == nil {
+		fmt.Fprintf(w, "its digest is %s: once the first proposal records it, pin it in CI with %s=%s\n", digest, guardian.PolicyEnv, digest)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "audit.jsonl")); err == nil {
 		fmt.Fprintf(w, "%s already has an audit log: this policy counts once the approvers of the policy in force approve it (rafael approve -dir %s lists it after the next proposal), or once its digest is pinned with $%s\n",
 			dir, dir, guardian.PolicyEnv)
