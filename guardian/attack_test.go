@@ -450,3 +450,33 @@ func TestRepairTellsATornTailFromTampering(t *testing.T) {
 	_, err = g.Repair(t.Context(), true)
 	assert.ErrorContains(t, err, "repair mends interrupted writes only")
 }
+
+// TestAGuardianThatWroteTheLogStillVerifiesItAfresh: a guardian keeps what
+// it verified and wrote, to decode only what is appended next; a change to
+// those bytes between two proposals is still refused, and another
+// writer's appends are read.
+func TestAGuardianThatWroteTheLogStillVerifiesItAfresh(t *testing.T) {
+	dir, g := setup(t, "")
+	_, err := g.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 0), Actor: "evolve"})
+	require.NoError(t, err)
+	other := open(t, dir)
+	_, err = other.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 1), Actor: "another process"})
+	require.NoError(t, err)
+	d, err := g.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 2), Actor: "evolve"})
+	require.NoError(t, err, "the other writer's entries are read and verified")
+	assert.Equal(t, Adopted, d.Status)
+	assert.Equal(t, int64(10), d.Entry.Seq)
+
+	logPath := filepath.Join(dir, logFile)
+	whole := readFile(t, logPath)
+	edited := bytes.Replace(whole, []byte(`"actor":"another process"`), []byte(`"actor":"another-process"`), 1)
+	require.NotEqual(t, whole, edited)
+	require.NoError(t, os.WriteFile(logPath, edited, 0o644))
+	_, err = g.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 3), Actor: "evolve"})
+	assert.ErrorContains(t, err, "fails verification")
+
+	require.NoError(t, os.WriteFile(logPath, whole, 0o644))
+	_, err = g.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 3), Actor: "evolve"})
+	require.NoError(t, err, "restored, it verifies again")
+	require.NoError(t, g.Verify(t.Context()))
+}

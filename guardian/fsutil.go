@@ -1,6 +1,7 @@
 package guardian
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -8,22 +9,40 @@ import (
 )
 
 // appendSync appends data to path (creating it) and fsyncs it before it
-// returns, so an entry it wrote is durable.
+// returns, so an entry it wrote is durable. It refuses a symbolic link or
+// anything but a regular file, and when the write or the fsync fails (a
+// full disk) it truncates the file back to where it was, so that a failed
+// append leaves no torn line.
 func appendSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := openRegular(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
+	before := st.Size()
+	if err := writeSync(f, data); err != nil {
+		if terr := f.Truncate(before); terr != nil {
+			f.Close()
+			return fmt.Errorf("%w; truncating back to %d bytes failed too (%v): the log may end in a torn line, which rafael audit repair removes", err, before, terr)
+		}
+		_ = f.Sync()
 		f.Close()
-		return err
+		return fmt.Errorf("%w; the log was truncated back to %d bytes", err, before)
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
 	return atomicfile.SyncDir(filepath.Dir(path))
+}
+
+// writeSync writes data and fsyncs it.
+func writeSync(f *os.File, data []byte) error {
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	return f.Sync()
 }

@@ -1,6 +1,7 @@
 package guardian
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/modfile"
@@ -64,6 +66,15 @@ type Guardian struct {
 	origin  string
 	extra   []Rule
 	hook    func(stage string) // tests: called at named points of a write
+
+	// The record as this guardian last verified or wrote it, so that the
+	// next write decodes only what was appended since: its bytes, the
+	// history they make, the keys it was verified with.
+	cacheMu   sync.Mutex
+	cacheLog  []byte // what was read
+	cacheTail []byte // and what was appended since
+	cacheHist *history
+	cacheKeys string
 }
 
 // Option configures [Open].
@@ -248,13 +259,54 @@ func (g *Guardian) read(t Trust, full bool) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &snapshot{log: log, cp: cp, h: load(log, cp, t, full)}
+	h := newHistory()
+	if !full {
+		h = g.resume(log, t)
+	}
+	s := &snapshot{log: log, cp: cp, h: h.extend(log, cp, t, full)}
 	if len(log) == 0 {
 		if err := g.checkNotEmptied(); err != nil {
 			s.h.problem(err)
 		}
 	}
 	return s, nil
+}
+
+// resume returns the history this guardian kept of the log's first bytes,
+// when log still begins with exactly those bytes and the trusted keys are
+// the same; otherwise a new history. The history is handed over: it is
+// kept again only by remember, after a write that verified.
+func (g *Guardian) resume(log []byte, t Trust) *history {
+	g.cacheMu.Lock()
+	defer g.cacheMu.Unlock()
+	h, read, tail := g.cacheHist, g.cacheLog, g.cacheTail
+	g.cacheHist, g.cacheLog, g.cacheTail = nil, nil, nil
+	n := len(read) + len(tail)
+	if h == nil || g.cacheKeys != keyList(t.Keys) || len(log) < n ||
+		!bytes.Equal(log[:len(read)], read) || !bytes.Equal(log[len(read):n], tail) {
+		return newHistory()
+	}
+	return h
+}
+
+// remember keeps the history of a record just verified (and written).
+func (g *Guardian) remember(s *snapshot, t Trust) {
+	if len(s.h.problems) > 0 || s.h.tornTail != nil || s.h.read != int64(len(s.log)+len(s.h.written)) {
+		return
+	}
+	g.cacheMu.Lock()
+	defer g.cacheMu.Unlock()
+	g.cacheHist, g.cacheLog, g.cacheTail, g.cacheKeys = s.h, s.log, s.h.written, keyList(t.Keys)
+	s.h.written = nil
+}
+
+func keyList(keys []ed25519.PublicKey) string {
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(fingerprint(k))
+		b.WriteByte(' ')
+	}
+	return b.String()
 }
 
 // checkNotEmptied refuses an empty log where a history must have been.

@@ -43,6 +43,8 @@ type line struct {
 // every problem found (at most maxProblems).
 type history struct {
 	n         int64     // entries read
+	read      int64     // bytes of the log they take, newlines included
+	written   []byte    // bytes this process appended since the log was read
 	head      EntryRef  // the last entry
 	last      time.Time // its time
 	tree      merkle    // over every entry read
@@ -118,7 +120,18 @@ func (h *history) problem(err error) bool {
 // checkpoint does not cover, since a trusted checkpoint's Merkle root
 // already commits to every byte of the rest.
 func load(log, cp []byte, t Trust, full bool) *history {
-	h := &history{policies: map[string]bool{}, proposals: map[string]*proposalState{}, modules: map[string][]written{}}
+	return newHistory().extend(log, cp, t, full)
+}
+
+func newHistory() *history {
+	return &history{policies: map[string]bool{}, proposals: map[string]*proposalState{}, modules: map[string][]written{}}
+}
+
+// extend reads the entries of log past those h has read already (log must
+// begin with the very bytes h read: see Guardian.resume) and checks the
+// whole against the checkpoint and the trust, as load does.
+func (h *history) extend(log, cp []byte, t Trust, full bool) *history {
+	h.problems, h.stopped, h.tornTail, h.sealed, h.origin = nil, false, nil, 0, ""
 	keys := make(map[string]ed25519.PublicKey, len(t.Keys))
 	for _, k := range t.Keys {
 		keys[fingerprint(k)] = k
@@ -136,7 +149,7 @@ func load(log, cp []byte, t Trust, full bool) *history {
 	if c != nil && !full {
 		covered = c.Size
 	}
-	h.readLines(log, keys, covered)
+	h.readLines(log[h.read:], keys, covered)
 	h.checkHead(c, len(cp) > 0, t)
 	if len(t.Pinned) > 0 {
 		h.checkPinned(t)
@@ -157,9 +170,8 @@ func (h *history) checkPolicyPin(pin string) {
 // order. It stops at the problem cap, so a pathological log is not read
 // to its end.
 func (h *history) readLines(log []byte, keys map[string]ed25519.PublicKey, covered int64) {
-	var prevTime time.Time
 	chunk := make([]line, 0, chunkLines)
-	for no := 1; len(log) > 0 && !h.stopped; {
+	for no := int(h.n) + 1; len(log) > 0 && !h.stopped; {
 		chunk = chunk[:0]
 		for len(chunk) < chunkLines && len(log) > 0 {
 			raw, rest, found := bytes.Cut(log, []byte{'\n'})
@@ -178,7 +190,7 @@ func (h *history) readLines(log []byte, keys map[string]ed25519.PublicKey, cover
 			l.decode(keys)
 		})
 		for i := range chunk {
-			if !h.fold(&chunk[i], &prevTime) {
+			if !h.fold(&chunk[i]) {
 				return
 			}
 		}
@@ -205,7 +217,8 @@ func (l *line) decode(keys map[string]ed25519.PublicKey) {
 
 // fold chain-checks one decoded line and applies its record; it reports
 // false when the problem cap stops the reading.
-func (h *history) fold(l *line, prevTime *time.Time) bool {
+func (h *history) fold(l *line) bool {
+	h.read += int64(len(l.raw)) + 1
 	if err := h.tree.add(h.n, l.raw); err != nil {
 		return h.problem(&VerifyError{Line: l.no, Problem: err.Error()})
 	}
@@ -230,10 +243,9 @@ func (h *history) fold(l *line, prevTime *time.Time) bool {
 	switch {
 	case err != nil || tm.Location() != time.UTC:
 		ok = ok && bad("time %q is not an RFC 3339 UTC time", e.Time)
-	case tm.Before(*prevTime):
-		ok = ok && bad("time %s is before the previous entry's %s", e.Time, prevTime.Format(time.RFC3339Nano))
+	case tm.Before(h.last):
+		ok = ok && bad("time %s is before the previous entry's %s", e.Time, h.last.Format(time.RFC3339Nano))
 	default:
-		*prevTime = tm
 		h.last = tm
 	}
 	h.head = EntryRef{Seq: h.n, Hash: l.hash}

@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashDirEnv); dir != "" {
 		crashChild(dir, os.Getenv(crashStageEnv)) // exits
 	}
+	if path := os.Getenv(fullDiskEnv); path != "" {
+		fullDiskChild(path) // exits
+	}
 	if dir := os.Getenv(writerDirEnv); dir != "" {
 		writerChild(dir, os.Getenv(writerIDEnv)) // exits
 	}

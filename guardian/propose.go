@@ -111,9 +111,14 @@ func (g *Guardian) Propose(ctx context.Context, p Proposal) (Decision, error) {
 		// the proposal whose write a crash interrupted): nothing to decide.
 		d.Status, d.Entry = Adopted, ws[len(ws)-1].ref
 		d.Impact = Impact{Level: Low, Reasons: []string{"no change: the proposed genome is the adopted one"}}
+		g.done(w)
 		return d, nil
 	}
-	return g.decide(w, p, old, d)
+	d, err = g.decide(w, p, old, d)
+	if err == nil {
+		g.done(w)
+	}
+	return d, err
 }
 
 var errNoSigningKey = fmt.Errorf("guardian: no signing key: the key that signs the audit log identifies the proposer; set $%s to a PEM Ed25519 private key (rafael keygen -o ci-key.pem makes one; in CI, a secret)", SigningKeyEnv)

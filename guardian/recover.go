@@ -166,5 +166,6 @@ func (g *Guardian) Rollback(ctx context.Context, module, actor, reason string) (
 	if err := atomicfile.Write(g.genomePath(module), append(append([]byte(nil), last.Replaced...), '\n')); err != nil {
 		return ref, fmt.Errorf("guardian: the rollback is recorded (seq %d) but writing the genome file failed; the next Propose finishes it: %w", ref.Seq, err)
 	}
+	g.done(w)
 	return ref, nil
 }

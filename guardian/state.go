@@ -110,8 +110,11 @@ func (g *Guardian) appendRecords(h *history, recs []record) (EntryRef, error) {
 		buf = append(append(buf, raw...), '\n')
 	}
 	if err := appendSync(g.path(logFile), buf); err != nil {
+		h.problem(err) // the history no longer matches the file: never remember it
 		return EntryRef{}, fmt.Errorf("guardian: appending to the audit log: %w", err)
 	}
+	h.read += int64(len(buf))
+	h.written = append(h.written, buf...)
 	if recs[0].Module == "" {
 		g.stage("appended-policy")
 	} else {

@@ -9,8 +9,14 @@ import (
 // writer is a write in progress: the lock is held and the record verified.
 type writer struct {
 	h     *history
+	s     *snapshot
+	t     Trust
 	notes []string
 }
+
+// done keeps the history for the next write, when everything verified and
+// was written.
+func (g *Guardian) done(w *writer) { g.remember(w.s, w.t) }
 
 // config is the policy in force with the rules given in Go.
 func (w *writer) config(extra []Rule) Config {
@@ -37,7 +43,7 @@ func (g *Guardian) begin(ctx context.Context) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &writer{h: s.h}
+	w := &writer{h: s.h, s: s, t: t}
 	if onlyUnsealed(s.h) {
 		s.h.problems = nil
 		if err := g.seal(s.h); err != nil {
