@@ -113,6 +113,7 @@ type runner struct {
 // plan resolves spec's defaults against the settings and the test.
 func plan(t *testing.T, spec Spec, set settings) *runner {
 	r := &runner{spec: spec, set: set, tier: spec.tier(), genome: spec.startGenome(), scale: 1, pkg: packagePath()}
+	r.startFromAdopted(t)
 	r.seed = cmp.Or(set.seed, spec.Seed, seed.String(t.Name())|1)
 	r.trials = cmp.Or(set.trials, spec.Trials)
 	switch {

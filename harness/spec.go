@@ -78,7 +78,7 @@ type SLO = slo.SLO
 // required; every other zero field has a sensible default.
 type Spec struct {
 	Module   string             // the module under test: letters, digits, '.', '_', '-'
-	Genome   *genome.Genome     // the starting genome; nil means an empty one (no resilience)
+	Genome   *genome.Genome     // the starting genome; nil means the adopted one (DIR/<Module>.genome.json, which the guardian writes), or an empty one (no resilience) when there is none
 	Threats  []scenarios.Threat // at least one
 	Workload Workload           // one request; required
 	SLO      SLO                // the objective; the zero SLO only measures
