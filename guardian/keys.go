@@ -2,6 +2,7 @@ package guardian
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -76,3 +77,33 @@ func signingKeyFromEnv(value string) (key ed25519.PrivateKey, err error) {
 	}
 	return k, nil
 }
+
+// GenerateKey returns a new Ed25519 private key from crypto/rand.
+func GenerateKey() (ed25519.PrivateKey, error) {
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	return k, err
+}
+
+// MarshalPrivateKey encodes key as a PEM "PRIVATE KEY" block (PKCS#8), the
+// form $RAFAEL_SIGNING_KEY and rafael approve -key read.
+func MarshalPrivateKey(key ed25519.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// MarshalPublicKey encodes key as a PEM "PUBLIC KEY" block (PKIX), the form
+// guardian.json, $RAFAEL_AUDIT_KEYS and rafael audit verify -key read.
+func MarshalPublicKey(key ed25519.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
+
+// Fingerprint names a public key as the audit log does: "SHA256:" and the
+// unpadded base64 of the key's SHA-256, as ssh prints them.
+func Fingerprint(key ed25519.PublicKey) string { return fingerprint(key) }

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -262,12 +260,8 @@ func publicPEM(k ed25519.PublicKey) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
-// fingerprint names a public key as the guardian does: "SHA256:" and the
-// unpadded base64 SHA-256 of the raw key (PendingProposal.Proposer).
-func fingerprint(k ed25519.PublicKey) string {
-	sum := sha256.Sum256(k)
-	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
-}
+// fingerprint names a public key as the guardian does.
+func fingerprint(k ed25519.PublicKey) string { return guardian.Fingerprint(k) }
 
 // readPublicKeys reads every PEM "PUBLIC KEY" block of a file.
 func readPublicKeys(path string) ([]ed25519.PublicKey, error) {

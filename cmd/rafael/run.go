@@ -48,6 +48,7 @@ func commands() []*command {
 		reportCommand(),
 		auditCommand(),
 		approveCommand(),
+		keygenCommand(),
 		guardianCommand(),
 		vaultCommand(),
 		versionCommand(),

@@ -15,7 +15,12 @@ import (
 // written, fsynced and made readable (0644), renamed over path, and the
 // directory is fsynced so the rename survives a crash. On an error the
 // temporary file is removed and path is untouched.
-func Write(path string, data []byte) (err error) {
+func Write(path string, data []byte) error { return WriteMode(path, data, 0o644) }
+
+// WriteMode is Write with the file's permissions perm, which the temporary
+// file has from its creation (os.CreateTemp makes it 0600), so a private
+// key is never readable by others, not even for a moment.
+func WriteMode(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, tempPrefix(path)+"*")
 	if err != nil {
@@ -33,7 +38,7 @@ func Write(path string, data []byte) (err error) {
 	if err = f.Sync(); err != nil {
 		return err
 	}
-	if err = f.Chmod(0o644); err != nil {
+	if err = f.Chmod(perm); err != nil {
 		return err
 	}
 	if err = f.Close(); err != nil {
