@@ -123,8 +123,8 @@ func approvalRun(t *testing.T) *report.Report {
 		},
 		Workload: svc.Place,
 		SLO:      harness.SLO{SuccessRate: 0.99, P99: 3 * time.Second, RecoverWithin: time.Second},
-		Evolve:   &evolve.Options{Generations: 6, Population: 8},
-		Seed:     7,
+		Evolve:   &evolve.Options{Generations: 12, Population: 12},
+		Seed:     1,
 	})
 }
 
@@ -139,7 +139,9 @@ func useGuardian(t *testing.T, dir, keys string) {
 	t.Setenv("RAFAEL_GUARDIAN_POLICY", "")
 }
 
-// requireApprovals sets approvals.medium in dir/guardian.json.
+// requireApprovals sets approvals.medium in dir/guardian.json, and lets a
+// retry make up to 20 attempts (the built-in rule allows 5), as a team
+// edits the file rafael guardian init wrote.
 func requireApprovals(t *testing.T, dir string, n int) {
 	t.Helper()
 	path := filepath.Join(dir, "guardian.json")
@@ -148,6 +150,9 @@ func requireApprovals(t *testing.T, dir string, n int) {
 	var cfg map[string]any
 	require.NoError(t, json.Unmarshal(data, &cfg))
 	cfg["approvals"] = map[string]int{"medium": n, "high": max(n, 2)}
+	rules, _ := cfg["rules"].(map[string]any)
+	require.NotNil(t, rules, "guardian init writes the rules")
+	rules["maxAttempts"] = 20
 	data, err = json.MarshalIndent(cfg, "", "  ")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, data, 0o644))
