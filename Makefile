@@ -30,21 +30,20 @@ DEMO := $(CURDIR)/rafael-out/demo
 ## reports, a merged summary and a signed audit log in rafael-out/demo, and verify the log
 demo: services
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)/guardian
-	@openssl genpkey -algorithm ed25519 -out $(DEMO)/signing-key.pem 2>/dev/null && \
-		openssl pkey -in $(DEMO)/signing-key.pem -pubout -out $(DEMO)/signing-key.pub 2>/dev/null || \
-		echo "rafael demo: no openssl: the audit log is signed by an ephemeral key"
+	@$(GO) build -o $(DEMO)/rafael ./cmd/rafael
+	@$(DEMO)/rafael keygen -o $(DEMO)/signing-key.pem >/dev/null
 	@echo '{"rules": {"maxAttempts": 20}}' > $(DEMO)/guardian/guardian.json
-	@echo "rafael demo: running the walkthroughs (about a minute)"
+	@echo "rafael demo: running the walkthroughs (about a minute); the approval walkthrough proposes, approves and adopts a change"
 	@set -o pipefail; RAFAEL_OUT=$(DEMO)/reports RAFAEL_DIR=$(DEMO)/guardian RAFAEL_UPDATE=true \
-		RAFAEL_SIGNING_KEY=$$( [ -f $(DEMO)/signing-key.pem ] && echo $(DEMO)/signing-key.pem ) \
+		RAFAEL_SIGNING_KEY=$(DEMO)/signing-key.pem RAFAEL_AUDIT_KEYS=$(DEMO)/signing-key.pem.pub \
 		$(GO) test -count=1 -v ./examples_test/ 2>&1 \
-		| grep -E 'rafael: .*(generation [0-9]+:|evolved in|score|guardian|on the (simulated|wire) tier, seed)|^(--- |ok|FAIL)' \
+		| grep -E 'rafael: .*(generation [0-9]+:|evolved in|score|guardian|approved|starting from the adopted|on the (simulated|wire) tier, seed)|^(--- |ok|FAIL)' \
 		| sed -E 's/^ +//; s/^[a-z_]+\.go:[0-9]+: //'
-	@echo; echo "rafael demo: the runs (merged reports in $(DEMO)/merged):"; $(GO) run ./cmd/rafael report merge $(DEMO)/reports -o $(DEMO)/merged -table
+	@echo; echo "rafael demo: the runs (merged reports in $(DEMO)/merged):"; $(DEMO)/rafael report merge $(DEMO)/reports -o $(DEMO)/merged -table
 	@echo; echo "rafael demo: the merged HTML report: $(DEMO)/merged/summary.html"
+	@echo; echo "rafael demo: pending proposals in $(DEMO)/guardian:"; $(DEMO)/rafael approve -dir $(DEMO)/guardian -trust $(DEMO)/signing-key.pem.pub | sed 's/^/  /'
 	@echo; echo "rafael demo: audit log $(DEMO)/guardian/audit.jsonl:"; \
-		if [ -f $(DEMO)/signing-key.pub ]; then $(GO) run ./cmd/rafael audit verify -dir $(DEMO)/guardian -key $(DEMO)/signing-key.pub; \
-		else echo "  (unsigned by a trusted key; nothing to verify against)"; fi
+		$(DEMO)/rafael audit verify -dir $(DEMO)/guardian -key $(DEMO)/signing-key.pem.pub
 
 ## bench: side-by-side success-path benchmarks (nested bench/ module), then the harness's trials per second
 bench:

@@ -129,8 +129,11 @@ func approvalRun(t *testing.T) *report.Report {
 }
 
 // useGuardian points the harness at dir with CI's key, as a CI job does
-// through its environment, and proposes every run's champion.
+// through its environment, and proposes every run's champion. The runs'
+// reports stay with the test: they are three runs of one seed, not
+// measurements for make demo's merged summary.
 func useGuardian(t *testing.T, dir, keys string) {
+	t.Setenv("RAFAEL_OUT", t.TempDir())
 	t.Setenv("RAFAEL_DIR", dir)
 	t.Setenv("RAFAEL_UPDATE", "true")
 	t.Setenv("RAFAEL_SIGNING_KEY", filepath.Join(keys, "ci.pem"))
