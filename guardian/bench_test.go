@@ -49,3 +49,22 @@ func BenchmarkPropose10k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPropose10kCold is BenchmarkPropose10k with a new guardian for
+// every proposal, as each go test process opens its own: the whole log is
+// decoded before the write.
+func BenchmarkPropose10kCold(b *testing.B) {
+	dir, _, _ := buildDir(b, 10_000, auditKey)
+	i := 0
+	for b.Loop() {
+		i++
+		g, err := Open(dir, append(isolated(auditKey), WithOrigin("rafael audit example.com/shop"))...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := g.Propose(b.Context(), Proposal{New: lowChange(baseGenome(), 600+i%2), Actor: "bench"})
+		if err != nil || d.Status != Adopted {
+			b.Fatal(d.Status, err)
+		}
+	}
+}
