@@ -141,14 +141,3 @@ func (m *merkle) add(n int64, data []byte) error {
 
 // root returns the root of the first n records.
 func (m *merkle) root(n int64) (tlog.Hash, error) { return tlog.TreeHash(n, m) }
-
-// treeOf builds the tree over the raw lines.
-func treeOf(lines []line) (*merkle, error) {
-	m := &merkle{hashes: make([]tlog.Hash, 0, 2*len(lines))}
-	for i, l := range lines {
-		if err := m.add(int64(i), l.raw); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
-}
