@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -29,6 +30,11 @@ type Config struct {
 	// MediumShift and HighShift are the fractions of a parameter's range a
 	// change must move to be of medium or high impact: 0 means 0.05 and 0.25.
 	MediumShift, HighShift float64
+	// MediumRatio and HighRatio are the ratios to the old value (new/old or
+	// old/new) that make a parameter's change, or its effect on a call's
+	// worst-case time or attempts, of medium or high impact: 0 means 1.5
+	// and 4.
+	MediumRatio, HighRatio float64
 	// Modules describes modules by name; a module not listed is an internal,
 	// idempotent module of normal criticality.
 	Modules map[string]Module
@@ -73,8 +79,10 @@ type fileConfig struct {
 		Policy int `json:"policy,omitempty"`
 	} `json:"approvals"`
 	Impact struct {
-		Medium float64 `json:"medium"`
-		High   float64 `json:"high"`
+		Medium      float64 `json:"medium,omitempty"`
+		High        float64 `json:"high,omitempty"`
+		MediumRatio float64 `json:"mediumRatio,omitempty"`
+		HighRatio   float64 `json:"highRatio,omitempty"`
 	} `json:"impact"`
 	Modules map[string]struct {
 		Criticality   string `json:"criticality"`
@@ -159,6 +167,7 @@ func buildConfig(name string, f *fileConfig) (Config, error) {
 		bad("approvals.policy", "%d: want between 1 and the number of approvers (%d); 0 means the default", c.PolicyApprovals, len(c.Approvers))
 	}
 	c.MediumShift, c.HighShift = f.Impact.Medium, f.Impact.High
+	c.MediumRatio, c.HighRatio = f.Impact.MediumRatio, f.Impact.HighRatio
 	if err := c.checkThresholds(); err != nil {
 		bad("approvals/impact", "%v", err)
 	}
@@ -250,10 +259,25 @@ func (c *Config) checkThresholds() error {
 		errs = append(errs, fmt.Errorf("approvals.high %d: a high impact change needs at least 2 distinct approvers", c.HighApprovals))
 	}
 	m, h := c.shifts()
-	if m <= 0 || h > 1 || m > h {
+	if !(m > 0 && h <= 1 && m <= h) { // NaN fails every comparison
 		errs = append(errs, fmt.Errorf("impact.medium %g and impact.high %g: want 0 < medium ≤ high ≤ 1", m, h))
 	}
+	rm, rh := c.ratios()
+	if !(rm > 1 && rm <= rh && !math.IsInf(rh, 0)) {
+		errs = append(errs, fmt.Errorf("impact.mediumRatio %g and impact.highRatio %g: want finite numbers with 1 < mediumRatio ≤ highRatio (1.5 and 4 by default)", rm, rh))
+	}
 	return errors.Join(errs...)
+}
+
+func (c *Config) ratios() (medium, high float64) {
+	medium, high = c.MediumRatio, c.HighRatio
+	if medium == 0 {
+		medium = 1.5
+	}
+	if high == 0 {
+		high = 4
+	}
+	return medium, high
 }
 
 func (c *Config) shifts() (medium, high float64) {

@@ -95,7 +95,7 @@ func TestBuiltinRules(t *testing.T) {
 	assert.Empty(t, check("external-timeout", baseGenome, external))
 	assert.Empty(t, check("external-timeout", noTimeout, Module{}), "internal modules need none")
 	assert.Contains(t, check("external-timeout", noTimeout, external), "no timeout gene")
-	assert.Equal(t, "a call may take 6s, above the bound 3s", check("external-timeout", slow, external))
+	assert.Equal(t, "a call may take 6.3s (its timeouts, attempts and the delays between them), above the bound 3s", check("external-timeout", slow, external))
 	assert.Contains(t, check("external-breaker", noBreaker, external), "no circuitBreaker")
 	assert.Contains(t, check("no-retry-non-idempotent", baseGenome, Module{NonIdempotent: true}), "retry.maxAttempts is 3")
 	assert.Contains(t, check("no-retry-non-idempotent", hedged, Module{NonIdempotent: true}), "hedge")

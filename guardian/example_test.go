@@ -64,8 +64,28 @@ func ExampleAssess() {
 	// Output:
 	// medium
 	// - retry.maxAttempts 3 → 5 moves 10.5% of its range 1–20: medium
-	// - retry.baseDelay 100ms → 150ms moves 0.2% of its range 1ms–30s: low
+	// - retry.baseDelay 100ms → 150ms is 1.5× the old value: medium
 	// - gene hedge is added: medium
+	// - worst-case attempts a call makes 3 → 10 (3.3×): medium
+}
+
+// A change small in its parameter's range can be large for the service:
+// the guardian rates it by its ratio to the old value too, and by its
+// effect on how long a call can take.
+func ExampleAssess_ratio() {
+	old := checkout()
+	longer := old.Clone()
+	longer.Timeout.Overall = 150 * time.Second // 4 % of the range 1ms–1h
+
+	imp := guardian.Assess(old, longer, guardian.Config{})
+	fmt.Println(imp.Level)
+	for _, r := range imp.Reasons {
+		fmt.Println("-", r)
+	}
+	// Output:
+	// high
+	// - timeout.overall 2s → 2m30s is 75× the old value: high
+	// - worst-case call time 2s → 2m30s (75×): high
 }
 
 func ExampleGuardian_Propose() {
@@ -162,6 +182,6 @@ func ExampleVerify() {
 	// <nil>
 	// true
 	// guardian: audit log line 2 (seq 2): seq, prev, time, actor or event differs from what was signed
-	// guardian: audit log line 3 (seq 3): previous hash sha256:25968df75c4d… does not match line 2 (sha256:2f12d3b08f1a…)
+	// guardian: audit log line 3 (seq 3): previous hash sha256:aea10cc428fa… does not match line 2 (sha256:fc9d61cc9974…)
 	// guardian: audit checkpoint: Merkle root of the first 4 entries does not match: an entry was changed, moved or removed
 }

@@ -3,6 +3,7 @@ package guardian
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/rafaelabs/rafael/genome"
 )
@@ -51,20 +52,47 @@ type Impact struct {
 	Reasons []string `json:"reasons"`
 }
 
-// Assess rates the change from old to new: each parameter by the fraction of
-// its range it moves (cfg.MediumShift, cfg.HighShift), a switch of mode or
-// an on/off parameter as medium, an added gene as medium, a removed gene or
-// a changed module name as high; the module's criticality (cfg.Modules) then
-// raises the level by one when it is High. A nil old is an empty genome.
+// Assess rates the change from old to new, and says why, in three ways; the
+// highest level wins.
+//
+// Each parameter by how far it moves: by its share of the parameter's range
+// (medium from cfg.MediumShift, 5 %; high from cfg.HighShift, 25 %), and by
+// its ratio to the old value, new/old or old/new (medium from
+// cfg.MediumRatio, 1.5×; high from cfg.HighRatio, 4×). A switch of mode, an
+// on/off parameter switched, or an added gene is medium; a removed gene or a
+// changed module name is high.
+//
+// The change's effect: the worst-case time a call can take (the overall
+// timeout, or the per-attempt timeout times the attempts plus the retry
+// delays) and the worst-case attempts a call can make (retry attempts times
+// one plus the hedges), each rated by the same ratios; a change that leaves
+// a call's time unbounded where it was bounded is high.
+//
+// Then a module of high criticality (cfg.Modules) raises the level by one.
+// For example, with the defaults: an overall timeout 2s → 2m30s is 75× the
+// old value: high (it moves 4 % of its range, which alone is low); a retry
+// base delay 100ms → 1.4s is 14×: high; a max delay 1s → 5s is 5×: high;
+// 2s → 2.2s is 1.1× and 0.06 % of the range: low. A nil old is an empty
+// genome.
 func Assess(old, new *genome.Genome, cfg Config) Impact {
 	if old == nil {
 		old = &genome.Genome{Module: new.Module}
 	}
 	medium, high := cfg.shifts()
+	rm, rh := cfg.ratios()
 	imp := Impact{Level: Low}
 	note := func(l Level, format string, args ...any) {
 		imp.Level = max(imp.Level, l)
 		imp.Reasons = append(imp.Reasons, fmt.Sprintf(format, args...)+": "+l.String())
+	}
+	byRatio := func(r float64) Level {
+		switch {
+		case r >= rh:
+			return High
+		case r >= rm:
+			return Medium
+		}
+		return Low
 	}
 	for _, c := range genome.Diff(old, new) {
 		switch {
@@ -89,6 +117,10 @@ func Assess(old, new *genome.Genome, cfg Config) Impact {
 			case shift >= medium:
 				l = Medium
 			}
+			if r := ratio(c.Old, c.New); r > 1 && byRatio(r) > l {
+				note(byRatio(r), "%s %s → %s is %s the old value", c.Field, c.From, c.To, times(r))
+				continue
+			}
 			note(l, "%s %s → %s moves %.1f%% of its range %s–%s", c.Field, c.From, c.To,
 				100*shift, c.Param.Format(c.Param.Min), c.Param.Format(c.Param.Max))
 		}
@@ -96,11 +128,74 @@ func Assess(old, new *genome.Genome, cfg Config) Impact {
 	if len(imp.Reasons) == 0 {
 		return Impact{Level: Low, Reasons: []string{"no change: low"}}
 	}
+	oldTime, oldBounded := worstCaseTime(old)
+	newTime, newBounded := worstCaseTime(new)
+	switch {
+	case oldBounded && !newBounded:
+		note(High, "a call's time is no longer bounded (it was at most %v)", oldTime)
+	case oldBounded && newBounded:
+		if r := ratio(float64(oldTime), float64(newTime)); byRatio(r) > Low {
+			note(byRatio(r), "worst-case call time %v → %v (%s)", oldTime, newTime, times(r))
+		}
+	}
+	if r := ratio(float64(worstCaseAttempts(old)), float64(worstCaseAttempts(new))); byRatio(r) > Low {
+		note(byRatio(r), "worst-case attempts a call makes %d → %d (%s)", worstCaseAttempts(old), worstCaseAttempts(new), times(r))
+	}
 	if m := cfg.Modules[new.Module]; m.Criticality == High && imp.Level < High {
 		imp.Level++
 		imp.Reasons = append(imp.Reasons, fmt.Sprintf("module %s is of high criticality: raised to %s", new.Module, imp.Level))
 	}
 	return imp
+}
+
+// ratio is the larger of new/old and old/new, or 0 when either is not
+// positive.
+func ratio(old, new float64) float64 {
+	if old <= 0 || new <= 0 {
+		return 0
+	}
+	return max(new/old, old/new)
+}
+
+func times(r float64) string {
+	if r >= 10 {
+		return fmt.Sprintf("%.0f×", r)
+	}
+	return fmt.Sprintf("%.1f×", r)
+}
+
+// worstCaseTime is the longest a call can take under g, when something
+// bounds it: the overall timeout, or the per-attempt timeout times the
+// attempts plus the delays between them.
+func worstCaseTime(g *genome.Genome) (time.Duration, bool) {
+	switch {
+	case g.Timeout != nil && g.Timeout.Overall > 0:
+		return g.Timeout.Overall, true
+	case g.Timeout == nil || g.Timeout.PerAttempt == 0:
+		return 0, false
+	}
+	worst := g.Timeout.PerAttempt
+	if r := g.Retry; r != nil {
+		worst = g.Timeout.PerAttempt * time.Duration(r.MaxAttempts)
+		delay := float64(r.BaseDelay)
+		for i := 1; i < r.MaxAttempts; i++ {
+			worst += min(time.Duration(delay), r.MaxDelay)
+			delay *= r.Multiplier
+		}
+	}
+	return worst, true
+}
+
+// worstCaseAttempts is the most attempts one call can make under g.
+func worstCaseAttempts(g *genome.Genome) int {
+	n := 1
+	if g.Retry != nil {
+		n = g.Retry.MaxAttempts
+	}
+	if g.Hedge != nil {
+		n *= 1 + g.Hedge.MaxHedges
+	}
+	return n
 }
 
 func onOff(v float64) string {

@@ -54,16 +54,8 @@ func BuiltinRules(maxAttempts int, maxTimeout time.Duration) []Rule {
 				if g.Timeout == nil || (g.Timeout.Overall == 0 && g.Timeout.PerAttempt == 0) {
 					return fmt.Errorf("no timeout gene on an external dependency; add one of at most %v", maxTimeout)
 				}
-				worst := g.Timeout.Overall
-				if worst == 0 {
-					attempts := 1
-					if g.Retry != nil {
-						attempts = g.Retry.MaxAttempts
-					}
-					worst = g.Timeout.PerAttempt * time.Duration(attempts)
-				}
-				if worst > maxTimeout {
-					return fmt.Errorf("a call may take %v, above the bound %v", worst, maxTimeout)
+				if worst, _ := worstCaseTime(g); worst > maxTimeout {
+					return fmt.Errorf("a call may take %v (its timeouts, attempts and the delays between them), above the bound %v", worst, maxTimeout)
 				}
 				return nil
 			},

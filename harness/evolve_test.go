@@ -99,9 +99,10 @@ func TestUpdateProposesTheChampionToTheGuardian(t *testing.T) {
 	spec.Dir = dir
 	rep := Run(t, spec)
 	require.NotNil(t, rep.Audit, "the guardian recorded the proposal")
-	// Adding genes is a medium-impact change: without an approver it waits.
+	// Adding a retry to a genome without one multiplies the attempts a call
+	// can make: a high-impact change, which without approvers waits.
 	assert.Equal(t, "pending", rep.Audit.Status)
-	assert.Equal(t, "medium", rep.Audit.Impact)
+	assert.Equal(t, "high", rep.Audit.Impact)
 	assert.True(t, rep.Audit.Trusted, "signed with the key from RAFAEL_SIGNING_KEY")
 	assert.NoFileExists(t, filepath.Join(dir, "checkout.genome.json"), "a pending change leaves the genome file alone")
 
