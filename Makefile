@@ -50,14 +50,15 @@ bench:
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) .
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./internal/trial/ ./harness/
 
-## fuzz: fuzz the guardian's parsers, genome JSON decoding and the vault's scanner, for $(FUZZTIME) each
+## fuzz: fuzz the guardian's parsers, genome JSON decoding, the vault's scanner and report JSON, for $(FUZZTIME) each
 fuzz: fuzz-guardian
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./genome/
 	$(GO) test -run '^$$' -fuzz '^FuzzScanner$$' -fuzztime $(FUZZTIME) ./vaultdata/
+	$(GO) test -run '^$$' -fuzz '^FuzzReportJSON$$' -fuzztime $(FUZZTIME) ./report/
 
-## fuzz-guardian: fuzz the audit log, checkpoint, approval and guardian.json parsers for $(FUZZTIME) each
+## fuzz-guardian: fuzz the audit log, checkpoint, approval, guardian.json and PEM key parsers for $(FUZZTIME) each
 fuzz-guardian:
-	for f in FuzzVerifyLog FuzzCheckpoint FuzzApproval FuzzConfig; do \
+	for f in FuzzVerifyLog FuzzCheckpoint FuzzApproval FuzzConfig FuzzParseKeys; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) ./guardian/ || exit 1; \
 	done
 

@@ -101,3 +101,35 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseKeys feeds arbitrary bytes to the PEM key parsers: no panic,
+// and a key they accept encodes back to an equal key.
+func FuzzParseKeys(f *testing.F) {
+	priv, _ := MarshalPrivateKey(aliceKey)
+	pubPEMBytes, _ := MarshalPublicKey(pub(aliceKey))
+	f.Add(priv)
+	f.Add(pubPEMBytes)
+	f.Add([]byte("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"))
+	f.Add([]byte("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if k, err := ParsePublicKey(data); err == nil {
+			again, err := MarshalPublicKey(k)
+			if err != nil {
+				t.Fatalf("an accepted public key does not encode: %v", err)
+			}
+			if k2, err := ParsePublicKey(again); err != nil || !k2.Equal(k) {
+				t.Fatalf("a public key does not round-trip: %v", err)
+			}
+		}
+		if k, err := ParsePrivateKey(data); err == nil {
+			again, err := MarshalPrivateKey(k)
+			if err != nil {
+				t.Fatalf("an accepted private key does not encode: %v", err)
+			}
+			if k2, err := ParsePrivateKey(again); err != nil || !k2.Equal(k) {
+				t.Fatalf("a private key does not round-trip: %v", err)
+			}
+		}
+		_, _ = parsePublicKeys("fuzz", data)
+	})
+}

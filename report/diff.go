@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -67,8 +68,8 @@ func Diff(old, new *Summary, threshold float64) (*DiffResult, error) {
 	if old == nil || new == nil {
 		return nil, fmt.Errorf("report: diff: a summary is nil")
 	}
-	if threshold < 0 {
-		return nil, fmt.Errorf("report: diff: threshold %g is negative: it is the largest drop allowed, in points", threshold)
+	if !(threshold >= 0) || math.IsInf(threshold, 0) { // NaN fails every comparison
+		return nil, fmt.Errorf("report: diff: threshold %g: want a finite number of points, 0 or more: it is the largest drop allowed", threshold)
 	}
 	type pair struct{ old, new *Report }
 	runs := map[run]*pair{}

@@ -73,6 +73,11 @@ func ReadFile(path string) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
+	return decode(path, data)
+}
+
+// decode reads a report's JSON, as ReadFile does; path names it in errors.
+func decode(path string, data []byte) (*Report, error) {
 	var head struct {
 		SchemaVersion *int `json:"schemaVersion"`
 	}

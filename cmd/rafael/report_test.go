@@ -132,6 +132,9 @@ func TestReportDiffGatesRegressions(t *testing.T) {
 	}
 	wantExit(t, exitOK, "report", "diff", oldDir, worse, "-threshold", "25") // 10 points is within 25
 	wantUsage(t, []string{"report", "diff", oldDir, worse, "-threshold", "-1"}, "threshold")
+	for _, bad := range []string{"NaN", "Inf", "-Inf", "+Inf"} { // NaN once disabled the gate
+		wantUsage(t, []string{"report", "diff", oldDir, worse, "-threshold", bad}, "want a finite number of points")
+	}
 }
 
 func TestReportBadInput(t *testing.T) {
