@@ -21,7 +21,7 @@ type EntryRef struct {
 // an error: only a forger writes one.
 func (h *history) apply(r record, ref EntryRef, signer string) error {
 	if h.policy == nil && r.Event != eventPolicyAdopted {
-		return fmt.Errorf("%s entry before any policy-adopted entry: every log starts by recording its approver policy (a log written by an older RAFAEL, or forged)", r.Event)
+		return fmt.Errorf("%s entry before any policy-adopted entry: every log starts by recording its approver policy. A log written by RAFAEL before the policy was recorded: verify it with that version, keep it aside (audit.jsonl.old), and let the next proposal start a new one; otherwise it was forged", r.Event)
 	}
 	p := h.proposals[r.Proposal]
 	switch r.Event {
