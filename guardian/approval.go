@@ -85,6 +85,9 @@ func (g *Guardian) WriteApproval(ctx context.Context, envelope []byte) (string, 
 	if err := os.MkdirAll(g.path(approvalsDir), 0o755); err != nil {
 		return "", fmt.Errorf("guardian: write approval: %w", err)
 	}
+	if _, _, err := listRegular(g.path(approvalsDir), "*.json"); err != nil {
+		return "", fmt.Errorf("guardian: write approval: %w", err) // a symbolic link would write elsewhere
+	}
 	sum := sha256.Sum256(envelope)
 	name := st.Predicate.Proposal[len("sha256:"):][:16] + "-" + hex.EncodeToString(sum[:8]) + ".json"
 	path := filepath.Join(g.path(approvalsDir), name)

@@ -480,3 +480,17 @@ func TestAGuardianThatWroteTheLogStillVerifiesItAfresh(t *testing.T) {
 	require.NoError(t, err, "restored, it verifies again")
 	require.NoError(t, g.Verify(t.Context()))
 }
+
+// TestApprovalIsNeverWrittenThroughALink: an approvals/ that is a symbolic
+// link would put the approval wherever it points.
+func TestApprovalIsNeverWrittenThroughALink(t *testing.T) {
+	dir, d := attackFixture(t)
+	elsewhere := t.TempDir()
+	require.NoError(t, os.Symlink(elsewhere, filepath.Join(dir, approvalsDir)))
+	env, err := Approve(d.Proposal, d.At, bobKey, "bob")
+	require.NoError(t, err)
+	_, err = open(t, dir).WriteApproval(t.Context(), env)
+	assert.ErrorContains(t, err, "is a symbolic link")
+	entries, _ := os.ReadDir(elsewhere)
+	assert.Empty(t, entries, "nothing was written where the link points")
+}

@@ -24,9 +24,9 @@ type PendingProposal struct {
 }
 
 // Pending lists the open proposals, oldest first, after verifying the
-// record against the keys from outside the directory. A genome proposal
-// whose module has since adopted another genome is not listed: it can no
-// longer be adopted.
+// record against the keys from outside the directory. A proposal whose
+// module (or policy) has since adopted another genome (or policy) is not
+// listed: it can no longer be adopted.
 func (g *Guardian) Pending(ctx context.Context) ([]PendingProposal, error) {
 	unlock, err := g.lock(ctx)
 	if err != nil {
@@ -40,7 +40,7 @@ func (g *Guardian) Pending(ctx context.Context) ([]PendingProposal, error) {
 	cfg := h.policy.cfg
 	var out []PendingProposal
 	for _, p := range h.proposals {
-		if !p.open || p.kind == kindGenome && stale(h, p) {
+		if !p.open || stale(h, p) {
 			continue
 		}
 		pd := PendingProposal{Kind: p.kind, Module: p.module, Proposal: p.rec.Proposal, At: p.at, Proposer: p.proposer,
@@ -67,9 +67,12 @@ func (g *Guardian) Pending(ctx context.Context) ([]PendingProposal, error) {
 	return out, nil
 }
 
-// stale reports whether a genome proposal replaces a genome that is no
-// longer the module's.
+// stale reports whether a proposal replaces a genome (or policy) that is
+// no longer the one in force.
 func stale(h *history, p *proposalState) bool {
+	if p.kind == kindPolicy {
+		return p.from != h.policy.digest
+	}
 	ws := h.modules[p.module]
 	return len(ws) > 0 && ws[len(ws)-1].To != p.from
 }
