@@ -76,10 +76,19 @@ func (r *runner) propose(t *testing.T, champion *genome.Genome, rep *report.Repo
 		t.Logf("rafael: the guardian adopted %s (%s impact); %s written; audit entry %d", d.Genome, d.Impact.Level, filepath.Join(r.dir(), r.spec.Module+".genome.json"), d.Entry.Seq)
 	case guardian.Pending:
 		t.Logf("rafael: the guardian left the change pending (%s impact: %d approval(s) needed, %d counted); approvers run: rafael approve %s -dir %s -key THEIR-KEY.pem (with $RAFAEL_AUDIT_KEYS, or -trust, naming the public key that signs the log), then rerun with -rafael.update",
-			d.Impact.Level, d.Required, len(d.Approvers), d.Proposal, r.dir())
+			d.Impact.Level, d.Required, len(d.Approvers), d.Proposal, absolute(r.dir()))
 	default:
 		t.Logf("rafael: the guardian rejected the change: %s", failedRules(d.Rules))
 	}
+}
+
+// absolute is path made absolute, so that a command printed with it runs
+// from any directory; path itself when that fails.
+func absolute(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 func failedRules(rules []guardian.RuleResult) string {
