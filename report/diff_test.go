@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -143,7 +144,9 @@ func TestDiffRefusesBadInput(t *testing.T) {
 		want      string
 	}{
 		"nil summary": {nil, ok, 1, "a summary is nil"},
-		"negative":    {ok, ok, -1, "threshold -1 is negative"},
+		"negative":    {ok, ok, -1, "threshold -1: want a finite number of points, 0 or more"},
+		"NaN":         {ok, ok, math.NaN(), "threshold NaN: want a finite number"},
+		"infinite":    {ok, ok, math.Inf(1), "threshold +Inf: want a finite number"},
 		"nil report":  {ok, &Summary{Reports: []*Report{nil}}, 1, "report 1 of the new summary is nil"},
 		"twice":       {&Summary{Reports: []*Report{measured(), measured()}}, ok, 1, "the old summary lists checkout (wire tier, seed 42) twice: merge its shards first"},
 	} {
