@@ -13,9 +13,12 @@ import (
 	"time"
 )
 
-// Config is the approval and compliance policy, read by [Open] from
-// guardian.json. Its zero value is usable: no trusted approvers (so only
-// low-impact changes are adopted), default thresholds, no rules.
+// Config is the approval and compliance policy as guardian.json states it
+// (rafael guardian init writes a documented one). The guardian follows the
+// policy recorded in its audit log, not the file: a changed file counts
+// once the policy in force approves it. [Assess] takes a Config. Its zero
+// value is usable: no approvers (so only low-impact changes are adopted),
+// default thresholds, no rules.
 type Config struct {
 	// Approvers are the people whose signed approvals count.
 	Approvers []Approver
