@@ -60,6 +60,7 @@ func Run(t *testing.T, spec Spec) *report.Report {
 	if set.tier != Auto && set.tier != r.tier {
 		t.Skipf("rafael: %s is a %s-tier run; skipped by %s", spec.Module, r.tier, strings.Join(set.sources, " "))
 	}
+	r.startFromAdopted(t) // not in plan: a subprocess evaluating candidates gets its genome from its job
 	leaks := watchLeaks(t, spec)
 	t.Logf("rafael: %s on the %s tier, seed %d: %d threat(s) × %d trial(s)", spec.Module, r.tier, r.seed, len(spec.Threats), r.trials)
 
@@ -113,7 +114,6 @@ type runner struct {
 // plan resolves spec's defaults against the settings and the test.
 func plan(t *testing.T, spec Spec, set settings) *runner {
 	r := &runner{spec: spec, set: set, tier: spec.tier(), genome: spec.startGenome(), scale: 1, pkg: packagePath()}
-	r.startFromAdopted(t)
 	r.seed = cmp.Or(set.seed, spec.Seed, seed.String(t.Name())|1)
 	r.trials = cmp.Or(set.trials, spec.Trials)
 	switch {
