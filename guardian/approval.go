@@ -62,7 +62,7 @@ func (g *Guardian) WriteApproval(ctx context.Context, envelope []byte) (string, 
 	if err != nil {
 		return "", fmt.Errorf("guardian: write approval: %w", err)
 	}
-	unlock, err := g.lock(ctx)
+	unlock, _, err := g.lock(ctx)
 	if err != nil {
 		return "", err
 	}

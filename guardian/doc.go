@@ -11,7 +11,9 @@
 //	approvals/*.json       signed approvals (DSSE) of pending proposals
 //	audit.jsonl            the audit log, one signed entry per event
 //	audit.checkpoint       the signed head of the log (a C2SP checkpoint)
-//	.lock                  held by the one process writing at a time
+//
+// One process writes at a time: it holds a lock (flock) on the directory
+// itself, which no writer of the directory can delete.
 //
 // # Trust
 //

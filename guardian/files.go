@@ -138,37 +138,50 @@ func listRegular(dir, pattern string) (files, skipped []string, err error) {
 	return files, skipped, nil
 }
 
-// lockFile is the lock's name inside the directory.
-const lockFile = ".lock"
-
 // lockDir takes the exclusive lock on dir, one writer at a time across
-// processes (and goroutines: every call opens the lock file anew, and
-// flock locks belong to the open file). It waits for a holder to release
-// it, polling, until ctx is done.
-func lockDir(ctx context.Context, dir string) (unlock func(), err error) {
-	path := filepath.Join(dir, lockFile)
-	f, err := openRegular(path, os.O_RDWR|os.O_CREATE)
+// processes (and goroutines: every call opens the directory anew, and
+// flock locks belong to the open file). The lock is on the directory
+// itself, not on a file in it, which a writer of the directory could
+// delete while it is held and so let a second writer in. It waits for a
+// holder to release it, polling, until ctx is done. held reports an error
+// when the path no longer names the directory locked (it was replaced).
+func lockDir(ctx context.Context, dir string) (unlock func(), held func() error, err error) {
+	f, err := os.Open(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("guardian: locking %s: %w", dir, err)
 	}
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
 		err := flock(f)
 		if err == nil {
-			return func() { unflock(f); f.Close() }, nil
+			break
 		}
 		if !errors.Is(err, errLocked) {
 			f.Close()
-			return nil, fmt.Errorf("guardian: locking %s: %w", path, err)
+			return nil, nil, fmt.Errorf("guardian: locking %s: %w", dir, err)
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			f.Close()
-			return nil, fmt.Errorf("guardian: waiting for the lock on %s (another process is writing): %w", path, ctx.Err())
+			return nil, nil, fmt.Errorf("guardian: waiting for the lock on %s (another process is writing): %w", dir, ctx.Err())
 		case <-t.C:
 		}
 	}
+	held = func() error {
+		locked, err1 := f.Stat()
+		now, err2 := os.Stat(dir)
+		if err1 != nil || err2 != nil || !os.SameFile(locked, now) {
+			return fmt.Errorf("guardian: %s was replaced while this process held its lock: another writer may be writing; nothing more is written", dir)
+		}
+		return nil
+	}
+	if err := held(); err != nil {
+		unflock(f)
+		f.Close()
+		return nil, nil, err
+	}
+	return func() { unflock(f); f.Close() }, held, nil
 }
 
 var errLocked = errors.New("locked by another writer")

@@ -71,35 +71,54 @@ func TestListRegularSkipsLinksAndPipes(t *testing.T) {
 
 func TestLockDirOrdersWritersAndHonoursTheContext(t *testing.T) {
 	dir := t.TempDir()
-	unlock, err := lockDir(t.Context(), dir)
+	unlock, held, err := lockDir(t.Context(), dir)
 	require.NoError(t, err)
+	require.NoError(t, held())
 
 	// A second writer, in this process, waits; its context ends the wait.
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		_, err := lockDir(ctx, dir)
+		_, _, err := lockDir(ctx, dir)
 		done <- err
 	}()
 	cancel()
 	err = <-done
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.ErrorContains(t, err, "waiting for the lock on "+filepath.Join(dir, ".lock")+" (another process is writing)")
+	assert.ErrorContains(t, err, "waiting for the lock on "+dir+" (another process is writing)")
 
 	// Released, the lock is had.
 	got := make(chan func(), 1)
 	go func() {
-		u, err := lockDir(t.Context(), dir)
+		u, _, err := lockDir(t.Context(), dir)
 		assert.NoError(t, err)
 		got <- u
 	}()
 	unlock()
 	(<-got)()
+}
 
-	require.NoError(t, os.Remove(filepath.Join(dir, ".lock")))
-	require.NoError(t, os.Symlink(filepath.Join(t.TempDir(), "x"), filepath.Join(dir, ".lock")))
-	_, err = lockDir(t.Context(), dir)
-	assert.ErrorContains(t, err, "is a symbolic link")
+// TestLockSurvivesAWriterOfTheDirectory: the lock is the directory's own,
+// so deleting files cannot let a second writer in; replacing the
+// directory is noticed before the next write.
+func TestLockSurvivesAWriterOfTheDirectory(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "rafael")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	unlock, held, err := lockDir(t.Context(), dir)
+	require.NoError(t, err)
+	defer unlock()
+	entries, _ := os.ReadDir(dir)
+	assert.Empty(t, entries, "no lock file to delete")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, _, err = lockDir(ctx, dir)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "a second writer waits")
+
+	require.NoError(t, os.Rename(dir, dir+".old"))
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	assert.ErrorContains(t, held(), "was replaced while this process held its lock")
 }
 
 // The full-disk test re-executes the test binary under a file size limit

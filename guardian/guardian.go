@@ -358,9 +358,9 @@ func (g *Guardian) Verify(ctx context.Context) error {
 
 // lock takes the directory's lock, honouring ctx. The lock is a file
 // lock, so it also orders goroutines of one process.
-func (g *Guardian) lock(ctx context.Context) (func(), error) {
+func (g *Guardian) lock(ctx context.Context) (unlock func(), held func() error, err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return lockDir(ctx, g.dir)
 }

@@ -42,15 +42,16 @@ type line struct {
 // what happened to every proposal and module, the policy in force, and
 // every problem found (at most maxProblems).
 type history struct {
-	n         int64     // entries read
-	read      int64     // bytes of the log they take, newlines included
-	written   []byte    // bytes this process appended since the log was read
-	head      EntryRef  // the last entry
-	last      time.Time // its time
-	tree      merkle    // over every entry read
-	sealed    int64     // entries the checkpoint covers, when it verifies
-	origin    string    // the checkpoint's origin
-	tornTail  []byte    // an incomplete last line, if any
+	n         int64        // entries read
+	read      int64        // bytes of the log they take, newlines included
+	written   []byte       // bytes this process appended since the log was read
+	held      func() error // the directory's lock is still this process's; nil when not locked
+	head      EntryRef     // the last entry
+	last      time.Time    // its time
+	tree      merkle       // over every entry read
+	sealed    int64        // entries the checkpoint covers, when it verifies
+	origin    string       // the checkpoint's origin
+	tornTail  []byte       // an incomplete last line, if any
 	problems  []error
 	stopped   bool // too many problems: the rest of the log was not read
 	policy    *policyState

@@ -28,7 +28,7 @@ type PendingProposal struct {
 // module (or policy) has since adopted another genome (or policy) is not
 // listed: it can no longer be adopted.
 func (g *Guardian) Pending(ctx context.Context) ([]PendingProposal, error) {
-	unlock, err := g.lock(ctx)
+	unlock, _, err := g.lock(ctx)
 	if err != nil {
 		return nil, err
 	}

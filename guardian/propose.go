@@ -91,13 +91,13 @@ func (g *Guardian) Propose(ctx context.Context, p Proposal) (Decision, error) {
 	if g.key == nil {
 		return Decision{}, errNoSigningKey
 	}
-	unlock, err := g.lock(ctx)
+	unlock, held, err := g.lock(ctx)
 	if err != nil {
 		return Decision{}, err
 	}
 	defer unlock()
 	d := Decision{Module: p.New.Module, Genome: p.New.Digest(), Signer: fingerprint(g.public())}
-	w, err := g.begin(ctx)
+	w, err := g.begin(ctx, held)
 	if err != nil {
 		return d, err
 	}

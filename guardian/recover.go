@@ -133,12 +133,12 @@ func (g *Guardian) Rollback(ctx context.Context, module, actor, reason string) (
 	if g.key == nil {
 		return EntryRef{}, errNoSigningKey
 	}
-	unlock, err := g.lock(ctx)
+	unlock, held, err := g.lock(ctx)
 	if err != nil {
 		return EntryRef{}, err
 	}
 	defer unlock()
-	w, err := g.begin(ctx)
+	w, err := g.begin(ctx, held)
 	if err != nil {
 		return EntryRef{}, err
 	}

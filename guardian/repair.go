@@ -27,7 +27,7 @@ type Repair struct {
 // signing key) and finishes the genome writes. A log that fails verification for any
 // other reason is refused: repair mends interruptions, never tampering.
 func (g *Guardian) Repair(ctx context.Context, apply bool) (Repair, error) {
-	unlock, err := g.lock(ctx)
+	unlock, held, err := g.lock(ctx)
 	if err != nil {
 		return Repair{}, err
 	}
@@ -40,6 +40,7 @@ func (g *Guardian) Repair(ctx context.Context, apply bool) (Repair, error) {
 	if err != nil {
 		return Repair{}, err
 	}
+	s.h.held = held
 	if s.h.hasTampering() {
 		return Repair{}, fmt.Errorf("guardian: repair mends interrupted writes only, and the record in %s fails verification:\n%w", g.dir, errors.Join(s.h.problems...))
 	}

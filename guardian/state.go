@@ -109,6 +109,10 @@ func (g *Guardian) appendRecords(h *history, recs []record) (EntryRef, error) {
 		}
 		buf = append(append(buf, raw...), '\n')
 	}
+	if err := h.stillLocked(); err != nil {
+		h.problem(err)
+		return EntryRef{}, err
+	}
 	if err := appendSync(g.path(logFile), buf); err != nil {
 		h.problem(err) // the history no longer matches the file: never remember it
 		return EntryRef{}, fmt.Errorf("guardian: appending to the audit log: %w", err)
@@ -130,9 +134,21 @@ func subjectName(r record) string {
 	return r.Module + ".genome.json"
 }
 
+// stillLocked checks, before a write, that the directory this process
+// locked is still the one at its path.
+func (h *history) stillLocked() error {
+	if h.held == nil {
+		return errors.New("guardian: writing without the directory's lock")
+	}
+	return h.held()
+}
+
 // seal writes a checkpoint over every entry of the log, atomically, and
 // moves the pin file along when there is one.
 func (g *Guardian) seal(h *history) error {
+	if err := h.stillLocked(); err != nil {
+		return err
+	}
 	root, err := h.tree.root(h.n)
 	if err != nil {
 		return fmt.Errorf("guardian: sealing: %w", err)

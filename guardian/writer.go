@@ -31,7 +31,7 @@ func (w *writer) config(extra []Rule) Config {
 // else that fails, brings the approver policy up to date with
 // guardian.json as far as the policy in force allows, and finishes genome
 // writes a crash interrupted.
-func (g *Guardian) begin(ctx context.Context) (*writer, error) {
+func (g *Guardian) begin(ctx context.Context, held func() error) (*writer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -43,6 +43,7 @@ func (g *Guardian) begin(ctx context.Context) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.h.held = held
 	w := &writer{h: s.h, s: s, t: t}
 	if onlyUnsealed(s.h) {
 		s.h.problems = nil
