@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -295,11 +296,29 @@ func Parse(data []byte) (*Genome, error) {
 	return g, nil
 }
 
+// maxFile bounds the genome file Load reads: a genome is a few hundred
+// bytes.
+const maxFile = 1 << 20
+
 // Load reads and validates the genome file at path. On failure the error
 // names the file and lists every problem with its field; nothing is returned
-// half-decoded.
+// half-decoded. A path that is not a regular file (or a symbolic link to
+// one) is refused before it is opened, so a named pipe planted there never
+// blocks the caller, and so is a file over 1 MiB.
 func Load(path string) (*Genome, error) {
-	data, err := os.ReadFile(path)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("genome: load: %w", err)
+	}
+	if !st.Mode().IsRegular() || st.Size() > maxFile {
+		return nil, fmt.Errorf("genome: load: %s is not a genome file (a regular file of at most 1 MiB): it is %s of %d bytes", path, st.Mode().Type(), st.Size())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("genome: load: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFile))
 	if err != nil {
 		return nil, fmt.Errorf("genome: load: %w", err)
 	}

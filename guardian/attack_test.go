@@ -104,7 +104,7 @@ func TestAttacksByAKeylessWriter(t *testing.T) {
 			name:   "history cut",
 			attack: cutLog(2),
 			act:    proposeErr,
-			want:   "covers 6 entries but the log has 4: entries were removed",
+			want:   "covers 9 entries but the log has 7: entries were removed",
 		},
 		{
 			name: "history emptied, checkpoint kept",
@@ -112,7 +112,7 @@ func TestAttacksByAKeylessWriter(t *testing.T) {
 				require.NoError(t, os.Remove(filepath.Join(dir, logFile)))
 			},
 			act:  proposeErr,
-			want: "covers 6 entries but the log has 0",
+			want: "covers 9 entries but the log has 0",
 		},
 		{
 			name: "history emptied with its checkpoint, approvals left",
@@ -424,7 +424,7 @@ func TestRepairTellsATornTailFromTampering(t *testing.T) {
 	_ = d
 	logPath := filepath.Join(dir, logFile)
 	whole := readFile(t, logPath)
-	torn := append(bytes.Clone(whole), []byte(`{"seq":7,"prev":"sha256:`)...)
+	torn := append(bytes.Clone(whole), []byte(`{"seq":10,"prev":"sha256:`)...)
 	require.NoError(t, os.WriteFile(logPath, torn, 0o644))
 	g := open(t, dir)
 
@@ -435,8 +435,8 @@ func TestRepairTellsATornTailFromTampering(t *testing.T) {
 
 	r, err := g.Repair(t.Context(), false)
 	require.NoError(t, err)
-	assert.Equal(t, []byte(`{"seq":7,"prev":"sha256:`), r.Torn)
-	assert.Equal(t, 7, r.TornLine)
+	assert.Equal(t, []byte(`{"seq":10,"prev":"sha256:`), r.Torn)
+	assert.Equal(t, 10, r.TornLine)
 	assert.False(t, r.Applied)
 	assert.Equal(t, torn, readFile(t, logPath), "nothing changes unless asked")
 
@@ -467,7 +467,7 @@ func TestAGuardianThatWroteTheLogStillVerifiesItAfresh(t *testing.T) {
 	d, err := g.Propose(t.Context(), Proposal{New: lowChange(baseGenome(), 2), Actor: "evolve"})
 	require.NoError(t, err, "the other writer's entries are read and verified")
 	assert.Equal(t, Adopted, d.Status)
-	assert.Equal(t, int64(10), d.Entry.Seq)
+	assert.Equal(t, int64(13), d.Entry.Seq)
 
 	logPath := filepath.Join(dir, logFile)
 	whole := readFile(t, logPath)
@@ -495,4 +495,25 @@ func TestApprovalIsNeverWrittenThroughALink(t *testing.T) {
 	assert.ErrorContains(t, err, "is a symbolic link")
 	entries, _ := os.ReadDir(elsewhere)
 	assert.Empty(t, entries, "nothing was written where the link points")
+}
+
+// TestAPlantedGenomeFileIsNoBaseline: a writer of the directory plants a
+// genome file for a module the log never adopted, one step from the
+// champion CI will propose; the change is still assessed from the empty
+// genome, and waits for approvers.
+func TestAPlantedGenomeFileIsNoBaseline(t *testing.T) {
+	dir, g := setup(t, "")
+	champion := lowChange(baseGenome(), 0)
+	champion.Module = "payments"
+	planted := champion.Clone()
+	planted.Retry.BaseDelay += time.Millisecond
+	data, _ := planted.MarshalJSON()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "payments.genome.json"), data, 0o644))
+
+	d, err := g.Propose(t.Context(), Proposal{New: champion, Actor: "evolve"})
+	require.NoError(t, err)
+	assert.Equal(t, Pending, d.Status, "a change one step from a planted file is not low impact")
+	assert.GreaterOrEqual(t, d.Impact.Level, Medium, d.Impact.Reasons)
+	assert.Contains(t, strings.Join(d.Notes, "\n"), "payments.genome.json was never adopted (hand-written, or planted): the change is assessed from the empty genome")
+	assert.Equal(t, data, readFile(t, filepath.Join(dir, "payments.genome.json")), "a pending change writes nothing")
 }

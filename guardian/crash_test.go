@@ -58,11 +58,11 @@ func TestCrashBetweenAuditAndGenomeWriteIsFinished(t *testing.T) {
 			g := open(t, dir)
 			if stage == "appended" {
 				err := g.Verify(t.Context())
-				assert.ErrorContains(t, err, "entries 2–4 are genuine but not sealed", "the seal did not happen")
+				assert.ErrorContains(t, err, "entries 5–7 are genuine but not sealed", "the seal did not happen")
 				assert.ErrorIs(t, err, ErrInterrupted)
 				assert.NotErrorIs(t, err, ErrTampered, "a crash is not tampering")
 			} else {
-				assert.ErrorContains(t, g.Verify(t.Context()), "still holds the genome the adopted entry at audit seq 4 replaced: the write was interrupted")
+				assert.ErrorContains(t, g.Verify(t.Context()), "still holds the genome the adopted entry at audit seq 7 replaced: the write was interrupted")
 			}
 
 			// The next run finishes the write and seals the log.
@@ -70,7 +70,7 @@ func TestCrashBetweenAuditAndGenomeWriteIsFinished(t *testing.T) {
 			d, err := g.Propose(t.Context(), Proposal{New: next, Actor: "evolve"})
 			require.NoError(t, err)
 			assert.Equal(t, Adopted, d.Status)
-			assert.Contains(t, strings.Join(d.Notes, "\n"), "checkout: finished writing the genome adopted at audit seq 4")
+			assert.Contains(t, strings.Join(d.Notes, "\n"), "checkout: finished writing the genome adopted at audit seq 7")
 			want, _ := next.MarshalJSON()
 			assert.Equal(t, append(want, '\n'), readFile(t, genomePath))
 			assert.Len(t, events(t, dir), 3, "nothing is recorded twice")

@@ -115,7 +115,8 @@ func highChange(g *genome.Genome) *genome.Genome {
 }
 
 // setup makes a guardian directory with guardian.json and checkout's
-// adopted genome, and opens it with fixed keys and clock.
+// adopted genome (entries 1–4: the policy, then its adoption), and opens
+// it with fixed keys and clock.
 func setup(t *testing.T, extraConfig string) (string, *Guardian) {
 	t.Helper()
 	dir := t.TempDir()
@@ -123,7 +124,18 @@ func setup(t *testing.T, extraConfig string) (string, *Guardian) {
 	data, err := baseGenome().MarshalJSON()
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "checkout.genome.json"), append(data, '\n'), 0o644))
-	return dir, open(t, dir)
+	g := open(t, dir)
+	if extraConfig != "" {
+		return dir, g // the test's own rules decide about the hand-written genome
+	}
+	// The hand-written generation 0 is adopted as it is: its author (this
+	// test, trusted code) vouches for it as Proposal.Old, so nothing
+	// changes: low impact, three entries after the policy's.
+	d, err := g.Propose(t.Context(), Proposal{New: baseGenome(), Old: baseGenome(), Actor: "setup"})
+	require.NoError(t, err)
+	require.Equal(t, Adopted, d.Status)
+	require.Equal(t, int64(4), d.Entry.Seq)
+	return dir, g
 }
 
 func open(t *testing.T, dir string, opts ...Option) *Guardian {
@@ -146,8 +158,8 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
-// events lists the event of every entry in dir's log, after the first
-// policy's.
+// events lists the event of every entry in dir's log after the policy's
+// and, when setup adopted the base genome, after that adoption's.
 func events(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
@@ -156,6 +168,9 @@ func events(t *testing.T, dir string) []string {
 		require.NoError(t, decodeEntry(l, &e))
 		if i == 0 {
 			require.Equal(t, eventPolicyAdopted, e.Event, "a log opens with its policy")
+			continue
+		}
+		if e.Actor == "setup" {
 			continue
 		}
 		out = append(out, e.Event)

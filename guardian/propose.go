@@ -18,9 +18,10 @@ import (
 type Proposal struct {
 	// New is the proposed genome; its Module names the module.
 	New *genome.Genome
-	// Old is the genome being replaced. Nil means the module's adopted
-	// genome file, or an empty genome when there is none; when both are
-	// present they must agree.
+	// Old is the genome being replaced, as the caller knows it. Nil means
+	// the genome the audit log last adopted for the module, or the empty
+	// genome when it adopted none; when both exist they must agree. A
+	// genome file the log never adopted is never the baseline.
 	Old *genome.Genome
 	// Actor is a free-form label for who (or what) proposed the change,
 	// recorded beside the signing key, which is the proposer's identity:
@@ -102,7 +103,7 @@ func (g *Guardian) Propose(ctx context.Context, p Proposal) (Decision, error) {
 		return d, err
 	}
 	d.Notes, d.Policy = w.notes, w.h.policy.digest
-	old, err := g.current(w.h, p)
+	old, err := g.current(w.h, p, &d)
 	if err != nil {
 		return d, err
 	}
@@ -225,30 +226,36 @@ func (p *Proposal) check() error {
 	return nil
 }
 
-// current returns the genome being replaced: the adopted file, checked
-// against Proposal.Old when both exist. A genome file the log never
-// adopted (a hand-written generation 0) is the starting point.
-func (g *Guardian) current(h *history, p Proposal) (*genome.Genome, error) {
+// current returns the genome being replaced: the one the log last wrote
+// for the module (the file holds it: recover saw to that), checked against
+// Proposal.Old when given. For a module the log never adopted it is
+// Proposal.Old, or the empty genome: a genome file the log never adopted
+// (hand-written, or planted by a writer of the directory) is no baseline
+// anyone approved, so a change is never assessed against it.
+func (g *Guardian) current(h *history, p Proposal, d *Decision) (*genome.Genome, error) {
 	path := g.genomePath(p.New.Module)
-	data, err := readOptionalRegular(path, maxGenomeBytes)
-	if err != nil {
-		return nil, err
-	}
-	if data == nil {
+	ws := h.modules[p.New.Module]
+	if len(ws) == 0 {
+		if data, err := readOptionalRegular(path, maxGenomeBytes); err != nil {
+			return nil, err
+		} else if data != nil {
+			d.Notes = append(d.Notes, fmt.Sprintf("%s was never adopted (hand-written, or planted): the change is assessed from %s, not from it", path, map[bool]string{true: "Proposal.Old", false: "the empty genome"}[p.Old != nil]))
+		}
 		if p.Old != nil {
 			return p.Old, nil
 		}
 		return &genome.Genome{Module: p.New.Module}, nil
 	}
-	onDisk, err := genome.Parse(data)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("guardian: %s: %w", path, err)
-	case p.Old != nil && p.Old.Digest() != onDisk.Digest():
-		return nil, fmt.Errorf("guardian: propose: Proposal.Old (%s) is not the adopted genome in %s (%s): propose against the current genome",
-			p.Old.Digest(), path, onDisk.Digest())
+	last := ws[len(ws)-1]
+	inForce, err := genome.Parse(last.Genome)
+	if err != nil || inForce.Digest() != last.To {
+		return nil, fmt.Errorf("guardian: audit seq %d: the recorded genome does not match its digest %s; run rafael audit verify", last.Seq, last.To)
 	}
-	return onDisk, nil
+	if p.Old != nil && p.Old.Digest() != inForce.Digest() {
+		return nil, fmt.Errorf("guardian: propose: Proposal.Old (%s) is not the adopted genome in %s (%s): propose against the current genome",
+			p.Old.Digest(), path, inForce.Digest())
+	}
+	return inForce, nil
 }
 
 // proposalDigest names what is proposed, and nothing of when: the kind, the

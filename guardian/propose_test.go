@@ -28,7 +28,7 @@ func TestLowImpactIsAdoptedWithoutApproval(t *testing.T) {
 	assert.Equal(t, Adopted, d.Status)
 	assert.Equal(t, Low, d.Impact.Level, d.Impact.Reasons)
 	assert.Equal(t, []string{"proposed", "evaluated", "adopted"}, events(t, dir))
-	assert.Equal(t, int64(4), d.Entry.Seq, "after the policy's entry")
+	assert.Equal(t, int64(7), d.Entry.Seq, "after the policy's entry and the base genome's adoption")
 	data, _ := next.MarshalJSON()
 	assert.Equal(t, append(data, '\n'), readFile(t, filepath.Join(dir, "checkout.genome.json")))
 	require.NoError(t, g.Verify(t.Context()))
@@ -160,10 +160,10 @@ func TestRollbackRestoresTheReplacedGenome(t *testing.T) {
 	require.NotEqual(t, before, readFile(t, genomePath))
 	ref, err := g.Rollback(t.Context(), "checkout", "alice", "p99 regressed in production")
 	require.NoError(t, err)
-	assert.Equal(t, int64(5), ref.Seq)
+	assert.Equal(t, int64(8), ref.Seq)
 	assert.Equal(t, before, readFile(t, genomePath))
 	_, err = g.Rollback(t.Context(), "checkout", "alice", "again")
-	assert.ErrorContains(t, err, "rolled back at audit seq 5 already")
+	assert.ErrorContains(t, err, "rolled back at audit seq 8 already")
 	require.NoError(t, g.Verify(t.Context()))
 }
 

@@ -1,8 +1,6 @@
 package harness
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,21 +42,13 @@ func (r *runner) propose(t *testing.T, champion *genome.Genome, rep *report.Repo
 		t.Errorf("rafael: -rafael.update: %v", err)
 		return
 	}
-	old, err := genome.Load(filepath.Join(r.dir(), r.spec.Module+".genome.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		old, err = nil, nil // the guardian starts from an empty genome
-	}
-	if err != nil {
-		t.Errorf("rafael: -rafael.update: %v", err)
-		return
-	}
 	evidence, err := proposalEvidence(rep, champion)
 	if err != nil {
 		t.Errorf("rafael: -rafael.update: %v", err)
 		return
 	}
 	d, err := g.Propose(t.Context(), guardian.Proposal{
-		New: champion, Old: old, Actor: "rafael harness: " + t.Name(), Threats: proposalThreats(rep), Evidence: evidence,
+		New: champion, Actor: "rafael harness: " + t.Name(), Threats: proposalThreats(rep), Evidence: evidence,
 	})
 	for _, n := range d.Notes {
 		t.Logf("rafael: guardian: %s", n)
