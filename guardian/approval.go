@@ -151,13 +151,16 @@ func (c counted) record() *approvalRecord {
 // collectApprovals reads the approvals directory and returns the distinct
 // approvers (keys of cfg) of the proposal p at its position, other than
 // its proposer, and a note for every approval of it that does not count.
-func (g *Guardian) collectApprovals(p *proposalState, cfg Config) ([]counted, []string, error) {
+func (g *Guardian) collectApprovals(p *proposalState, cfg Config) (out []counted, ignored []string, err error) {
 	files, ignored, err := listRegular(g.path(approvalsDir), "*.json")
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(files) > maxApprovalFiles {
+		return nil, nil, fmt.Errorf("guardian: %s holds %d approvals, more than %d: remove those of proposals decided long ago (git rm), or find out who planted them", g.path(approvalsDir), len(files), maxApprovalFiles)
+	}
+	defer func() { ignored = capNotes(ignored) }()
 	keys := approverKeys(cfg)
-	var out []counted
 	for _, f := range files {
 		name := filepath.Join(approvalsDir, filepath.Base(f))
 		data, err := readRegular(f, maxApprovalBytes)
@@ -199,6 +202,17 @@ func (g *Guardian) collectApprovals(p *proposalState, cfg Config) ([]counted, []
 		}
 	}
 	return out, ignored, nil
+}
+
+// maxApprovalFiles bounds the approvals read for one decision.
+const maxApprovalFiles = 1000
+
+// capNotes keeps the first notes and says how many more there were.
+func capNotes(notes []string) []string {
+	if len(notes) <= maxProblems {
+		return notes
+	}
+	return append(notes[:maxProblems:maxProblems], fmt.Sprintf("and %d more approvals that do not count", len(notes)-maxProblems))
 }
 
 func indexKey(keys []ed25519.PublicKey, k ed25519.PublicKey) int {

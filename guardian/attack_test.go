@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -516,4 +518,48 @@ func TestAPlantedGenomeFileIsNoBaseline(t *testing.T) {
 	assert.GreaterOrEqual(t, d.Impact.Level, Medium, d.Impact.Reasons)
 	assert.Contains(t, strings.Join(d.Notes, "\n"), "payments.genome.json was never adopted (hand-written, or planted): the change is assessed from the empty genome")
 	assert.Equal(t, data, readFile(t, filepath.Join(dir, "payments.genome.json")), "a pending change writes nothing")
+}
+
+// TestWhatReviewersReadIsWhatTheFileSays: an approver's name with a
+// terminal escape or a fake key fingerprint is refused, so a policy change
+// cannot hide what it does from the approvers asked to sign it.
+func TestWhatReviewersReadIsWhatTheFileSays(t *testing.T) {
+	for _, name := range []string{"bob (key SHA256:abc)\n  (no other change)\x1b[8m", "bob\x1b[8m", "bob\nalice", strings.Repeat("b", 65)} {
+		cfg := strings.Replace(testConfig(""), `"name": "bob"`, `"name": `+strconvQuote(name), 1)
+		_, err := parseConfig("guardian.json", []byte(cfg))
+		assert.ErrorContains(t, err, "approvers[1].name", "%q", name)
+	}
+	_, err := parseConfig("guardian.json", []byte(strings.Replace(testConfig(""), `"role": "sre"`, `"role": "sre\u001b[8m"`, 1)))
+	assert.ErrorContains(t, err, "approvers[1].role")
+	_, err = parseConfig("guardian.json", []byte(strings.Replace(testConfig(""), `"name": "alice"`, `"name": "Alice O'Neil-Smith"`, 1)))
+	assert.NoError(t, err, "ordinary names are fine")
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// TestPlantedApprovalsCostBoundedWork: an envelope with many signatures is
+// refused without trying them, too many approval files are refused, and
+// the notes on approvals that do not count are capped.
+func TestPlantedApprovalsCostBoundedWork(t *testing.T) {
+	env := sealEnvelope([]byte("{}"), aliceKey)
+	for range maxSignatures {
+		env.Signatures = append(env.Signatures, env.Signatures[0])
+	}
+	_, _, err := env.open([]ed25519.PublicKey{pub(aliceKey)})
+	assert.ErrorContains(t, err, "more than the 8 any approval or entry carries")
+
+	dir, d := attackFixture(t)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, approvalsDir), 0o755))
+	for i := range maxProblems + 5 {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, approvalsDir, fmt.Sprintf("junk-%d.json", i)), []byte("{}"), 0o644))
+	}
+	notes := ignoredNote(t, dir, d)
+	assert.Contains(t, notes, "and 5 more approvals that do not count")
+	for i := range maxApprovalFiles {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, approvalsDir, fmt.Sprintf("more-%d.json", i)), []byte("{}"), 0o644))
+	}
+	assert.Contains(t, reproposeErr(t, dir, d), "more than 1000: remove those of proposals decided long ago")
 }

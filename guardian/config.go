@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -101,6 +102,12 @@ type fileRules struct {
 	MaxTimeout  string   `json:"maxTimeout"`
 }
 
+// namePattern is what an approver's name or role may hold: nothing that a
+// terminal would interpret (control characters, escapes), nothing that
+// could pass for a key's fingerprint or a line of its own in what
+// rafael approve shows reviewers.
+var namePattern = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N} ._@'-]{0,63}$`)
+
 // parseConfig decodes guardian.json strictly and reports every problem,
 // each naming the file and the field.
 func parseConfig(name string, data []byte) (Config, error) {
@@ -149,6 +156,10 @@ func buildConfig(name string, f *fileConfig) (Config, error) {
 		switch {
 		case a.Name == "":
 			bad(field+".name", "is empty: name the approver as proposals name their actor")
+		case !namePattern.MatchString(a.Name):
+			bad(field+".name", "%q: use up to 64 letters, digits, spaces and . _ @ ' - (what approvers read must be what the file says)", a.Name)
+		case a.Role != "" && !namePattern.MatchString(a.Role):
+			bad(field+".role", "%q: use up to 64 letters, digits, spaces and . _ @ ' -", a.Role)
 		case err != nil:
 			bad(field+".publicKey", "%v", err)
 		}

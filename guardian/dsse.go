@@ -9,6 +9,10 @@ import (
 	"strconv"
 )
 
+// maxSignatures bounds the signatures an envelope may carry: each is tried
+// against every trusted key.
+const maxSignatures = 8
+
 // payloadType is the DSSE payload type of an in-toto statement.
 const payloadType = "application/vnd.in-toto+json"
 
@@ -63,6 +67,9 @@ func (e *envelope) open(keys []ed25519.PublicKey) ([]byte, []ed25519.PublicKey, 
 	}
 	if len(e.Signatures) == 0 {
 		return nil, nil, errors.New("envelope has no signatures")
+	}
+	if len(e.Signatures) > maxSignatures {
+		return nil, nil, fmt.Errorf("envelope has %d signatures, more than the %d any approval or entry carries", len(e.Signatures), maxSignatures)
 	}
 	msg := pae(e.PayloadType, payload)
 	var signers []ed25519.PublicKey

@@ -19,3 +19,5 @@ const noFollow = 0
 func isLoop(error) bool { return false }
 
 func setBlocking(*os.File) error { return nil }
+
+func linkCount(os.FileInfo) uint64 { return 1 }

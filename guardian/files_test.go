@@ -151,3 +151,17 @@ func TestAppendOnAFullDiskLeavesNoTornLine(t *testing.T) {
 	assert.Contains(t, string(out), "the log was truncated back to 10 bytes")
 	assert.Equal(t, before, readFile(t, path), "the partial append was undone")
 }
+
+// TestAppendRefusesAHardLinkedLog: a writer of the directory can make
+// audit.jsonl another name of a file elsewhere; the guardian never appends
+// through it.
+func TestAppendRefusesAHardLinkedLog(t *testing.T) {
+	elsewhere := filepath.Join(t.TempDir(), "victim")
+	require.NoError(t, os.WriteFile(elsewhere, []byte("keep\n"), 0o644))
+	log := filepath.Join(t.TempDir(), "audit.jsonl")
+	if err := os.Link(elsewhere, log); err != nil {
+		t.Skipf("no hard links across these directories: %v", err)
+	}
+	assert.ErrorContains(t, appendSync(log, []byte("entry\n")), "has 2 names (hard links)")
+	assert.Equal(t, "keep\n", string(readFile(t, elsewhere)))
+}

@@ -27,3 +27,11 @@ const noFollow = syscall.O_NOFOLLOW | syscall.O_NONBLOCK | syscall.O_CLOEXEC
 func isLoop(err error) bool { return errors.Is(err, syscall.ELOOP) }
 
 func setBlocking(f *os.File) error { return syscall.SetNonblock(int(f.Fd()), false) }
+
+// linkCount is how many names the file has (hard links).
+func linkCount(fi os.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Nlink)
+	}
+	return 1
+}

@@ -9,8 +9,8 @@ import (
 )
 
 // appendSync appends data to path (creating it) and fsyncs it before it
-// returns, so an entry it wrote is durable. It refuses a symbolic link or
-// anything but a regular file, and when the write or the fsync fails (a
+// returns, so an entry it wrote is durable. It refuses a symbolic link,
+// anything but a regular file, and a file with other names (hard links), and when the write or the fsync fails (a
 // full disk) it truncates the file back to where it was, so that a failed
 // append leaves no torn line.
 func appendSync(path string, data []byte) error {
@@ -22,6 +22,10 @@ func appendSync(path string, data []byte) error {
 	if err != nil {
 		f.Close()
 		return err
+	}
+	if n := linkCount(st); n > 1 {
+		f.Close()
+		return fmt.Errorf("guardian: %s has %d names (hard links): appending to it would write to another file too; replace it with a copy of itself", path, n)
 	}
 	before := st.Size()
 	if err := writeSync(f, data); err != nil {

@@ -38,10 +38,12 @@ func (g *Guardian) Pending(ctx context.Context) ([]PendingProposal, error) {
 		return nil, err
 	}
 	cfg := h.policy.cfg
+	file, _ := readOptionalRegular(g.path(configFile), maxConfigBytes)
+	fileDigest, _ := PolicyDigest(file)
 	var out []PendingProposal
 	for _, p := range h.proposals {
-		if !p.open || stale(h, p) {
-			continue
+		if !p.open || stale(h, p) || p.kind == kindPolicy && p.to != fileDigest {
+			continue // a policy change guardian.json no longer asks for is not put to approvers
 		}
 		pd := PendingProposal{Kind: p.kind, Module: p.module, Proposal: p.rec.Proposal, At: p.at, Proposer: p.proposer,
 			Label: p.label, From: p.from, To: p.to, Impact: p.rec.Impact}
