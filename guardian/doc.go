@@ -61,6 +61,12 @@
 // [Decision]: [Adopted], [Pending] or [Rejected]. Low impact is adopted
 // without approval; medium needs one approver, high two distinct ones.
 //
+// The genome a change replaces is the one the log last adopted for the
+// module. A genome file the log never adopted (hand-written with rafael
+// init, or planted) is no baseline anyone approved: a module's first
+// adoption is assessed from the empty genome (or from Proposal.Old, which
+// the calling code vouches for), so its reviewers see the whole genome.
+//
 // A proposal's digest covers what is proposed (the module, the genome it
 // replaces and the one it proposes, the threats, the evidence's digest),
 // never when, so the same change proposed by the next run is the same
