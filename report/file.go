@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/rafaelabs/rafael/internal/atomicfile"
+	"github.com/rafaelabs/rafael/slo"
 )
 
 // ErrSchema is matched by the error for a report of a schema version this
@@ -100,7 +101,52 @@ func decode(path string, data []byte) (*Report, error) {
 	if err := dec.Decode(&r); err != nil {
 		return nil, fmt.Errorf("report: %s: %w", path, err)
 	}
+	if err := r.checkKinds(); err != nil {
+		return nil, fmt.Errorf("report: %s: %w", path, err)
+	}
 	return &r, nil
+}
+
+// checkKinds reports the first violation without a kind ({} or "kind":
+// null, which encoding/json leaves at 0): the harness never writes one, it
+// renders as "Kind(0)", and WriteFile could not encode it.
+func (r *Report) checkKinds() error {
+	check := func(where string, vs []slo.Violation) error {
+		for i, v := range vs {
+			if v.Kind == 0 {
+				return fmt.Errorf("%s.violations[%d] has no kind: want one of successRate, p99, recovery, neverRecovered, hung, setup, aborted", where, i)
+			}
+		}
+		return nil
+	}
+	trials := func(where string, ts []Trial) error {
+		for i, t := range ts {
+			w := fmt.Sprintf("%s[%d]", where, i)
+			if err := check(w, t.Violations); err != nil {
+				return err
+			}
+			for j, m := range t.Reruns {
+				if err := check(fmt.Sprintf("%s.reruns[%d]", w, j), m.Violations); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for i, th := range r.Threats {
+		if err := trials(fmt.Sprintf("threats[%d].trials", i), th.Trials); err != nil {
+			return err
+		}
+		if err := trials(fmt.Sprintf("threats[%d].evolvedTrials", i), th.EvolvedTrials); err != nil {
+			return err
+		}
+	}
+	for i, c := range r.Counterexamples {
+		if err := check(fmt.Sprintf("counterexamples[%d]", i), c.Violations); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // write creates path's directory when missing and replaces path with data

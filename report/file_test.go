@@ -50,10 +50,16 @@ func TestReadFileNamesTheFileAndTheProblem(t *testing.T) {
 		body, want string
 	}{
 		"truncated.json": {string(data[:len(data)/2]), "truncated.json: not a complete JSON report"},
-		"future.json":    {`{"schemaVersion": 9, "module": "x"}`, "future.json has schemaVersion 9; this version of rafael reads 2"},
-		"other.json":     {`{"module": "x"}`, "other.json has no schemaVersion"},
-		"unknown.json":   {`{"schemaVersion": 2, "modul": "x"}`, `unknown.json: json: unknown field "modul"`},
-		"kind.json":      {`{"schemaVersion": 2, "threats": [{"trials": [{"violations": [{"kind": "p100"}]}]}]}`, `kind.json: slo: unknown violation kind "p100"`},
+		// The fuzzer's find: a violation without a kind was read, and could not be written back.
+		"nokind.json":   {`{"schemaVersion": 2, "threats": [{"trials": [{"violations": [{"kind": "p99"}, {}]}]}]}`, `nokind.json: threats[0].trials[0].violations[1] has no kind`},
+		"nullkind.json": {`{"schemaVersion": 2, "threats": [{"evolvedTrials": [{"reruns": [{"violations": [{"kind": null}]}]}]}]}`, `nullkind.json: threats[0].evolvedTrials[0].reruns[0].violations[0] has no kind`},
+		"cexkind.json":  {`{"schemaVersion": 2, "counterexamples": [{"violations": [{"got": 1}]}]}`, `cexkind.json: counterexamples[0].violations[0] has no kind`},
+		// JSON has no NaN or infinity; a number beyond float64 is refused, not read as +Inf.
+		"huge.json":    {`{"schemaVersion": 2, "baseline": {"score": 1e999}}`, `huge.json: json: cannot unmarshal number 1e999 into Go struct field`},
+		"future.json":  {`{"schemaVersion": 9, "module": "x"}`, "future.json has schemaVersion 9; this version of rafael reads 2"},
+		"other.json":   {`{"module": "x"}`, "other.json has no schemaVersion"},
+		"unknown.json": {`{"schemaVersion": 2, "modul": "x"}`, `unknown.json: json: unknown field "modul"`},
+		"kind.json":    {`{"schemaVersion": 2, "threats": [{"trials": [{"violations": [{"kind": "p100"}]}]}]}`, `kind.json: slo: unknown violation kind "p100"`},
 	} {
 		_, err := ReadFile(write(name, tc.body))
 		assert.ErrorContains(t, err, tc.want, name)
