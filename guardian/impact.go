@@ -165,16 +165,20 @@ func times(r float64) string {
 }
 
 // worstCaseTime is the longest a call can take under g, when something
-// bounds it: the overall timeout, or the per-attempt timeout times the
-// attempts plus the delays between them.
+// bounds it: a bulkhead's wait for a slot, then the overall timeout, or the
+// per-attempt timeout times the attempts plus the delays between them.
 func worstCaseTime(g *genome.Genome) (time.Duration, bool) {
+	var wait time.Duration // a bulkhead's wait for a slot comes before any timeout starts
+	if g.Bulkhead != nil {
+		wait = g.Bulkhead.MaxWait
+	}
 	switch {
 	case g.Timeout != nil && g.Timeout.Overall > 0:
-		return g.Timeout.Overall, true
+		return wait + g.Timeout.Overall, true
 	case g.Timeout == nil || g.Timeout.PerAttempt == 0:
 		return 0, false
 	}
-	worst := g.Timeout.PerAttempt
+	worst := wait + g.Timeout.PerAttempt
 	if r := g.Retry; r != nil {
 		worst = g.Timeout.PerAttempt * time.Duration(r.MaxAttempts)
 		delay := float64(r.BaseDelay)

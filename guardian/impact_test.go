@@ -85,3 +85,15 @@ func change1_1() *genome.Genome {
 	g.Timeout.Overall = 2200 * time.Millisecond
 	return g
 }
+
+// TestABulkheadWaitCountsInTheWorstCase: a bulkhead's wait comes before any
+// timeout, so a long one is a long call (helper's review: 0 → 2.9s was low).
+func TestABulkheadWaitCountsInTheWorstCase(t *testing.T) {
+	old := baseGenome()
+	old.Bulkhead = &genome.Bulkhead{MaxConcurrent: 10}
+	waits := old.Clone()
+	waits.Bulkhead.MaxWait = 10 * time.Second
+	imp := Assess(old, waits, Config{})
+	assert.Equal(t, High, imp.Level, imp.Reasons)
+	assert.Contains(t, strings.Join(imp.Reasons, "\n"), "worst-case call time 2s → 12s (6.0×): high")
+}
