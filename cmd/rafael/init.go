@@ -42,7 +42,7 @@ const starterGenome = `{
   "parent": "",
   "genes": {
     "timeout": {"perAttempt": "1s", "overall": "6s"},
-    "retry": {"maxAttempts": 12, "baseDelay": "50ms", "maxDelay": "400ms", "multiplier": 2, "jitter": 0.2}
+    "retry": {"maxAttempts": 5, "baseDelay": "300ms", "maxDelay": "1s", "multiplier": 2, "jitter": 0.2}
   }
 }
 `
