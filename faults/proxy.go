@@ -14,7 +14,6 @@ import (
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	tpclient "github.com/Shopify/toxiproxy/v2/client"
 	"github.com/rs/zerolog"
-	zlog "github.com/rs/zerolog/log"
 )
 
 // EnvToxiproxyURL names the environment variable that points network
@@ -246,14 +245,11 @@ type embeddedBackend struct {
 	listen string // p.Listen once started: Toxiproxy rewrites that field, unlocked, on every restart
 }
 
-// quietZerolog silences zerolog's global logger, which Toxiproxy's bandwidth
-// toxic (and so Blackhole) writes trace lines to, on stderr, whatever logger
-// its server was given. It runs once per process, on the first embedded
-// proxy; nothing else of Toxiproxy's is global.
-var quietZerolog = sync.OnceFunc(func() { zlog.Logger = zerolog.Nop() })
-
+// newEmbeddedBackend starts a Toxiproxy server for one proxy, logging
+// nowhere. It leaves zerolog's global logger alone: that is the user's.
+// (Toxiproxy's bandwidth toxic, and so Blackhole, writes trace lines to
+// it, which zerolog's default global level, debug, drops.)
 func newEmbeddedBackend(name, upstream string) (*embeddedBackend, error) {
-	quietZerolog()
 	srv := toxiproxy.NewServer(toxiproxy.NewMetricsContainer(nil), zerolog.Nop())
 	p := toxiproxy.NewProxy(srv, name, "127.0.0.1:0", upstream)
 	if err := srv.Collection.Add(p, true); err != nil {
