@@ -281,31 +281,83 @@ func (f Slicer) String() string {
 	return fmt.Sprintf("slicer %d±%d bytes every %v", f.AverageSize, f.SizeVariation, f.Delay)
 }
 
-// Error fails calls with Err, each call with probability Rate (0 means every
-// call). It is an in-process fault: network targets do not support it.
+// Error fails calls with Err: each call with probability Rate (0 means
+// every call), or, counting the calls since the fault was applied, the
+// first First calls, or every Every-th call (the Every-th, the 2·Every-th,
+// …). At most one of Rate, First and Every is set. With Status, an HTTP
+// hook ([RoundTripper]) answers the failed requests with that status code
+// instead of a transport error, and other hooks return a [*StatusError]. It
+// is an in-process fault: network targets do not support it.
 type Error struct {
-	Err  error   // the error returned; nil means ErrInjected
-	Rate float64 // 0 means 1
+	Err    error   // the error returned; nil means ErrInjected
+	Rate   float64 // 0 means 1
+	First  int     // fail the first First calls, then none
+	Every  int     // fail every Every-th call
+	Status int     // an HTTP status code (400–599) to answer with, or 0
 }
 
 // ErrInjected is the error an [Error] fault returns when it names none.
 var ErrInjected = errors.New("faults: injected error")
 
+// StatusError is what a hook other than an HTTP one returns for an [Error]
+// fault with a Status: the status a caller of an HTTP API would have seen.
+type StatusError struct{ Code int }
+
+// Error returns "faults: injected HTTP status 503".
+func (e *StatusError) Error() string { return fmt.Sprintf("faults: injected HTTP status %d", e.Code) }
+
 // Kind returns KindError.
 func (Error) Kind() Kind { return KindError }
 
-// Validate checks Rate is within [0, 1].
+// Validate checks Rate is within [0, 1], First and Every are not negative,
+// at most one of Rate, First and Every is set, and Status is 0 or an HTTP
+// error status (400–599).
 func (f Error) Validate() error {
-	if f.Rate < 0 || f.Rate > 1 || f.Rate != f.Rate {
+	switch {
+	case f.Rate < 0 || f.Rate > 1 || f.Rate != f.Rate:
 		return invalid(f, "Rate", fmt.Sprintf("= %v is outside [0, 1] (0 means every call)", f.Rate))
+	case f.First < 0:
+		return invalid(f, "First", fmt.Sprintf("= %d is negative: want the number of calls to fail", f.First))
+	case f.Every < 0:
+		return invalid(f, "Every", fmt.Sprintf("= %d is negative: want N to fail every N-th call", f.Every))
+	case (f.Rate != 0 && (f.First != 0 || f.Every != 0)) || (f.First != 0 && f.Every != 0):
+		return invalid(f, "Rate/First/Every", "set at most one of them: a rate, the first N calls, or every N-th call")
+	case f.Status != 0 && (f.Status < 400 || f.Status > 599):
+		return invalid(f, "Status", fmt.Sprintf("= %d is not an HTTP error status: want 400–599, or 0 for a transport error", f.Status))
 	}
 	return nil
 }
 
-func (f Error) String() string {
-	e := ErrInjected
-	if f.Err != nil {
-		e = f.Err
+// fails reports whether the n-th call (counting from 1) since the fault was
+// applied fails, given chance for the Rate.
+func (f Error) fails(n int, chance func(float64) bool) bool {
+	switch {
+	case f.First > 0:
+		return n <= f.First
+	case f.Every > 0:
+		return n%f.Every == 0
 	}
-	return "error " + strings.TrimPrefix(e.Error(), "faults: ") + toxicityString(f.Rate)
+	return chance(f.Rate)
+}
+
+// err is the error a failed call returns.
+func (f Error) err() error {
+	switch {
+	case f.Status != 0:
+		return &StatusError{Code: f.Status}
+	case f.Err != nil:
+		return f.Err
+	}
+	return ErrInjected
+}
+
+func (f Error) String() string {
+	s := "error " + strings.TrimPrefix(f.err().Error(), "faults: ")
+	switch {
+	case f.First > 0:
+		return s + fmt.Sprintf(" (first %d calls)", f.First)
+	case f.Every > 0:
+		return s + fmt.Sprintf(" (every %d calls)", f.Every)
+	}
+	return s + toxicityString(f.Rate)
 }

@@ -77,9 +77,10 @@ type Hook struct {
 
 // hookFault is one fault while it is applied.
 type hookFault struct {
-	f    Fault
-	at   time.Time
-	gone chan struct{} // closed on removal
+	f     Fault
+	at    time.Time
+	gone  chan struct{} // closed on removal
+	calls int           // calls it has seen (Error's First and Every count them); h.mu
 }
 
 // NewHook returns a hook named name (for errors and reports) whose random
@@ -229,11 +230,11 @@ func (h *Hook) plan(s hookKinds) (hang <-chan struct{}, delay time.Duration, err
 					return nil, 0, h.refused()
 				}
 			case Error:
-				if k == KindError && h.chance(f.Rate) {
-					if f.Err != nil {
-						return nil, 0, f.Err
+				if k == KindError {
+					a.calls++
+					if f.fails(a.calls, h.chance) {
+						return nil, 0, f.err()
 					}
-					return nil, 0, ErrInjected
 				}
 			case Reset:
 				if k == KindReset && time.Since(a.at) >= f.After {
