@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"time"
@@ -43,6 +44,18 @@ type Toxiproxy struct {
 	seq    int // toxics added so far, for unique names
 	downs  int // Down faults in force
 	closed bool
+}
+
+// Reach dials the upstream, as a client through the proxy would, and
+// reports an error naming it when it does not answer within 2 s: see
+// [Reacher].
+func (p *Toxiproxy) Reach(ctx context.Context) error {
+	d := net.Dialer{Timeout: 2 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", p.upstream)
+	if err != nil {
+		return fmt.Errorf("faults: the upstream %s of %q is not reachable before any fault was injected: %v; start it (make services starts this repository's), or check the address", p.upstream, p.name, err)
+	}
+	return c.Close()
 }
 
 // proxyBackend is the embedded server or a client of an external one.

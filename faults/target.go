@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -42,6 +43,15 @@ type Target interface {
 // [Hook.InProcess].
 type Networked interface {
 	Networked() bool
+}
+
+// Reacher is an optional capability of a [Target] in front of an upstream
+// (a [*Toxiproxy]): Reach checks, before any fault is injected, that the
+// upstream answers. A harness asks it at the start of a trial, so that an
+// upstream already down is reported as a setup error ("not reachable before
+// any fault was injected"), not as the damage the threat did.
+type Reacher interface {
+	Reach(ctx context.Context) error
 }
 
 // Check is what every target's Apply does before injecting anything: it

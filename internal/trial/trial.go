@@ -180,6 +180,13 @@ func (d *driver) prepare() error {
 		if r, ok := tg.(reseeder); ok {
 			r.Reseed(seed.Mix(d.seed, 1, uint64(i)))
 		}
+		// An upstream already down is the setup's failure, not the threat's
+		// damage (it once read as "8× EOF"). Only real time reaches out.
+		if r, ok := tg.(faults.Reacher); ok && !d.bubble {
+			if err := r.Reach(d.ctx); err != nil {
+				return err
+			}
+		}
 	}
 	obs := genome.ObserverFunc(func(e genome.Event) {
 		if e.Kind == genome.EventAttempt || e.Kind == genome.EventHedge {

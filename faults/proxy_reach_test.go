@@ -1,0 +1,25 @@
+package faults
+
+import (
+	"net"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestReachTellsADownUpstreamFromTheThreat(t *testing.T) {
+	t.Setenv(EnvToxiproxyURL, "")
+	up := Proxy(t, "echo", echoServer(t))
+	var _ Reacher = up
+	assert.NoError(t, up.Reach(t.Context()))
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := l.Addr().String()
+	require.NoError(t, l.Close())
+	down := Proxy(t, "postgres", closed)
+	err = down.Reach(t.Context())
+	assert.ErrorContains(t, err, `the upstream `+closed+` of "postgres" is not reachable before any fault was injected`)
+	assert.ErrorContains(t, err, "start it (make services")
+}
