@@ -61,7 +61,9 @@ func Conn(h *Hook, c net.Conn) net.Conn {
 // the connections it makes with [Conn]. [Down] refuses the dial with an error
 // matching [ErrRefused] and syscall.ECONNREFUSED; [Error] fails it at its
 // Rate. The other kinds act on the connection. A nil dial means a zero
-// net.Dialer's DialContext.
+// net.Dialer's DialContext. TLS runs over the wrapped connection when the
+// dialer is an http.Transport's DialContext (not DialTLSContext), or under
+// tls.Client, so the faults act on an HTTPS or TLS database exchange too.
 //
 // A dialer reaches a socket, so h becomes [Networked] and a harness runs it
 // in real time; for a dial that returns one end of a net.Pipe, declare the
