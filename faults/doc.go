@@ -6,7 +6,11 @@
 // A fault is a typed, validated value: [Latency], [Down], [Blackhole],
 // [Hang], [Reset], [Bandwidth], [SlowClose], [CutAfter], [Slicer] and
 // [Error]. Durations are time.Duration; a negative one, or any parameter out
-// of range, is an error naming the field ([ErrInvalid]).
+// of range, is an error naming the field ([ErrInvalid]). An [Error] fails
+// calls at a rate, the first N calls, or every N-th call, and with a Status
+// an HTTP hook answers with that HTTP status instead of a transport error.
+// A [Proxy] whose upstream is down before any fault is injected says so
+// ([Reacher]): a harness reports that as a setup error, not as the threat.
 //
 // # Targets
 //
