@@ -2,6 +2,7 @@ package guardian
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -60,10 +61,15 @@ type Module struct {
 	NonIdempotent bool  // repeating the module's operation is unsafe
 }
 
-// Built-in rule defaults, used when guardian.json sets no bound.
+// The policy's defaults, in force where guardian.json leaves a bound unset
+// (0), and what rafael guardian init writes out.
 const (
-	defaultMaxAttempts = 5
-	defaultMaxTimeout  = 30 * time.Second
+	DefaultMaxAttempts = 5                // the max-attempts rule's bound
+	DefaultMaxTimeout  = 30 * time.Second // the external-timeout rule's bound
+	DefaultMediumShift = 0.05             // share of a parameter's range: medium impact
+	DefaultHighShift   = 0.25             // share of a parameter's range: high impact
+	DefaultMediumRatio = 1.5              // ratio to the old value: medium impact
+	DefaultHighRatio   = 4.0              // ratio to the old value: high impact
 )
 
 // fileConfig is guardian.json. Its JSON encoding, fields in this order, is
@@ -219,9 +225,9 @@ func (c *Config) policyRequired() int {
 
 func rulesFromFile(r *fileRules) ([]Rule, error) {
 	if r == nil {
-		return BuiltinRules(defaultMaxAttempts, defaultMaxTimeout), nil
+		return BuiltinRules(DefaultMaxAttempts, DefaultMaxTimeout), nil
 	}
-	attempts, timeout := defaultMaxAttempts, defaultMaxTimeout
+	attempts, timeout := DefaultMaxAttempts, DefaultMaxTimeout
 	if r.MaxAttempts != 0 {
 		attempts = r.MaxAttempts
 	}
@@ -284,25 +290,11 @@ func (c *Config) checkThresholds() error {
 }
 
 func (c *Config) ratios() (medium, high float64) {
-	medium, high = c.MediumRatio, c.HighRatio
-	if medium == 0 {
-		medium = 1.5
-	}
-	if high == 0 {
-		high = 4
-	}
-	return medium, high
+	return cmp.Or(c.MediumRatio, DefaultMediumRatio), cmp.Or(c.HighRatio, DefaultHighRatio)
 }
 
 func (c *Config) shifts() (medium, high float64) {
-	medium, high = c.MediumShift, c.HighShift
-	if medium == 0 {
-		medium = 0.05
-	}
-	if high == 0 {
-		high = 0.25
-	}
-	return medium, high
+	return cmp.Or(c.MediumShift, DefaultMediumShift), cmp.Or(c.HighShift, DefaultHighShift)
 }
 
 // required returns the distinct approvals a change of impact l needs.

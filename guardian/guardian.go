@@ -153,7 +153,7 @@ func Open(dir string, opts ...Option) (*Guardian, error) {
 		return nil, fmt.Errorf("guardian: origin %q: want one line starting with %q", g.origin, originPrefix)
 	}
 	if !g.keySet {
-		k, err := signingKeyFromEnv(os.Getenv(SigningKeyEnv))
+		k, err := SigningKeyFromEnv(os.Getenv(SigningKeyEnv))
 		if err != nil {
 			return nil, fmt.Errorf("guardian: signing key: %w", err)
 		}

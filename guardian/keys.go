@@ -56,9 +56,11 @@ func fingerprint(k ed25519.PublicKey) string {
 	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
-// signingKeyFromEnv returns the key named by the environment (value of
-// SigningKeyEnv), or nil when the variable is empty.
-func signingKeyFromEnv(value string) (key ed25519.PrivateKey, err error) {
+// SigningKeyFromEnv reads the signing key the way $RAFAEL_SIGNING_KEY
+// ([SigningKeyEnv]) gives it: a path to a PEM PKCS#8 Ed25519 private key,
+// or the PEM text itself. Empty is no key (nil, nil). Errors name the
+// variable or the file, never key material.
+func SigningKeyFromEnv(value string) (key ed25519.PrivateKey, err error) {
 	if value == "" {
 		return nil, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,7 +20,11 @@ func PublicKeysFromEnv(value string) ([]ed25519.PublicKey, error) {
 		return nil, nil
 	}
 	if strings.Contains(value, "-----BEGIN") {
-		return parsePublicKeys("the PEM text", []byte(value))
+		keys, err := ParsePublicKeys([]byte(value))
+		if err != nil {
+			return nil, fmt.Errorf("the PEM text: %w", err)
+		}
+		return keys, nil
 	}
 	var keys []ed25519.PublicKey
 	for _, path := range filepath.SplitList(value) {
@@ -30,32 +35,36 @@ func PublicKeysFromEnv(value string) ([]ed25519.PublicKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading a trusted key: %w", err)
 		}
-		ks, err := parsePublicKeys(path, data)
+		ks, err := ParsePublicKeys(data)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		keys = append(keys, ks...)
 	}
 	return keys, nil
 }
 
-// parsePublicKeys reads every PEM block of data as an Ed25519 public key.
-func parsePublicKeys(src string, data []byte) ([]ed25519.PublicKey, error) {
+// ParsePublicKeys reads every PEM block of data as an Ed25519 public key
+// (PKIX "PUBLIC KEY"), as a file of trusted keys holds them.
+func ParsePublicKeys(data []byte) ([]ed25519.PublicKey, error) {
 	var keys []ed25519.PublicKey
 	for rest := bytes.TrimSpace(data); len(rest) > 0; rest = bytes.TrimSpace(rest) {
 		block, next := pem.Decode(rest)
+		if block == nil && len(keys) > 0 {
+			return nil, errors.New("text after the last PEM block is not a PEM block")
+		}
 		if block == nil {
-			return nil, fmt.Errorf("%s: text after the last PEM block is not a PEM block", src)
+			break
 		}
 		k, err := ParsePublicKey(pem.EncodeToMemory(block))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", src, err)
+			return nil, err
 		}
 		keys = append(keys, k)
 		rest = next
 	}
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("%s: no PEM PUBLIC KEY block", src)
+		return nil, errors.New(`no PEM "PUBLIC KEY" block: give a PEM PKIX Ed25519 public key (rafael keygen writes one)`)
 	}
 	return keys, nil
 }

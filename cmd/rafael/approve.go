@@ -162,7 +162,7 @@ func approve(e *env, dir string, trustFiles []string, digest, keyFile, actor str
 	}
 	p := matches[0]
 	printProposal(e.stdout, p)
-	fp := fingerprint(pub)
+	fp := guardian.Fingerprint(pub)
 	label := actor
 	if label == "" {
 		label = fp

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/rafaelabs/rafael/guardian"
 	"github.com/rafaelabs/rafael/internal/atomicfile"
@@ -28,15 +27,6 @@ its approver policy, guardian.json.`,
 	}
 }
 
-// Bounds written by guardian init: the guardian's own defaults, spelled out
-// so that the file says what is in force.
-const (
-	initMediumShift = 0.05
-	initHighShift   = 0.25
-	initMaxAttempts = 5
-	initMaxTimeout  = 30 * time.Second
-)
-
 // policyFile is guardian.json as guardian init writes it: the fields of
 // guardian.Config in the order the guardian reads them, with a "//" field
 // of comment lines that says what each one means.
@@ -49,8 +39,10 @@ type policyFile struct {
 		Policy int `json:"policy"`
 	} `json:"approvals"`
 	Impact struct {
-		Medium float64 `json:"medium"`
-		High   float64 `json:"high"`
+		Medium      float64 `json:"medium"`
+		High        float64 `json:"high"`
+		MediumRatio float64 `json:"mediumRatio"`
+		HighRatio   float64 `json:"highRatio"`
 	} `json:"impact"`
 	Modules map[string]policyModule `json:"modules"`
 	Rules   struct {
@@ -159,13 +151,14 @@ func guardianInit(e *env, dir string, approvers, roles []namedValue, force bool)
 	}
 	f.Approvals.Medium, f.Approvals.High = 1, 2
 	f.Approvals.Policy = min(2, len(f.Approvers))
-	f.Impact.Medium, f.Impact.High = initMediumShift, initHighShift
+	f.Impact.Medium, f.Impact.High = guardian.DefaultMediumShift, guardian.DefaultHighShift
+	f.Impact.MediumRatio, f.Impact.HighRatio = guardian.DefaultMediumRatio, guardian.DefaultHighRatio
 	f.Modules = map[string]policyModule{}
-	rules := guardian.BuiltinRules(initMaxAttempts, initMaxTimeout)
+	rules := guardian.BuiltinRules(guardian.DefaultMaxAttempts, guardian.DefaultMaxTimeout)
 	for _, r := range rules {
 		f.Rules.Enable = append(f.Rules.Enable, r.ID)
 	}
-	f.Rules.MaxAttempts, f.Rules.MaxTimeout = initMaxAttempts, initMaxTimeout.String()
+	f.Rules.MaxAttempts, f.Rules.MaxTimeout = guardian.DefaultMaxAttempts, guardian.DefaultMaxTimeout.String()
 	f.Comment = policyComment(rules)
 
 	var buf bytes.Buffer
@@ -229,6 +222,7 @@ func policyComment(rules []guardian.Rule) []string {
 		"approvals.medium, approvals.high: the distinct approvers a medium and a high impact change need (at least 1 and 2). A low impact change is adopted without approval.",
 		"approvals.policy: how many approvers of the policy in force must approve a change of this file (0 means 2, or 1 with a single approver; with no approvers only a pin changes it).",
 		"impact.medium, impact.high: the fraction of a parameter's range a change must move to be of medium or high impact (0 < medium <= high <= 1). A switched mode or an added gene is medium, a removed gene high.",
+		"impact.mediumRatio, impact.highRatio: the ratio to the old value (new/old or old/new) that makes a parameter's change, or its effect on a call's worst-case time or attempts, of medium or high impact (1 < mediumRatio <= highRatio).",
 		`modules: marks per module name, e.g. "payments": {"criticality": "high", "external": true, "nonIdempotent": true}. criticality high raises the impact of every change to the module one level; external: it calls a dependency outside the process; nonIdempotent: repeating its operation is unsafe. A module not listed is internal, idempotent, of normal criticality.`,
 		"rules.enable: the compliance rules every adopted genome must pass:",
 	}
@@ -260,32 +254,14 @@ func publicPEM(k ed25519.PublicKey) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
-// fingerprint names a public key as the guardian does.
-func fingerprint(k ed25519.PublicKey) string { return guardian.Fingerprint(k) }
-
-// readPublicKeys reads every PEM "PUBLIC KEY" block of a file.
+// readPublicKeys reads every PEM "PUBLIC KEY" block of a file; errors do
+// not repeat its name, which the caller gives with the flag.
 func readPublicKeys(path string) ([]ed25519.PublicKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var keys []ed25519.PublicKey
-	for rest := bytes.TrimSpace(data); len(rest) > 0; rest = bytes.TrimSpace(rest) {
-		block, next := pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		k, err := guardian.ParsePublicKey(pem.EncodeToMemory(block))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
-		}
-		keys = append(keys, k)
-		rest = next
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf(`%s: no PEM "PUBLIC KEY" block: give a PEM PKIX Ed25519 public key`, path)
-	}
-	return keys, nil
+	return guardian.ParsePublicKeys(data)
 }
 
 // trustedKeys are the keys trusted to have signed the audit log: those in
@@ -313,17 +289,11 @@ func trustedKeys(e *env, flagName string, files []string) ([]ed25519.PublicKey, 
 		return nil, fmt.Errorf("$%s: %s", guardian.AuditKeysEnv, oneLine(err))
 	}
 	add(ks...)
-	if v := e.getenv(guardian.SigningKeyEnv); v != "" {
-		data := []byte(v)
-		if !strings.Contains(v, "-----BEGIN") {
-			if data, err = os.ReadFile(v); err != nil {
-				return nil, fmt.Errorf("$%s: %v", guardian.SigningKeyEnv, err)
-			}
-		}
-		k, err := guardian.ParsePrivateKey(data)
-		if err != nil {
-			return nil, fmt.Errorf("$%s: %s", guardian.SigningKeyEnv, oneLine(err))
-		}
+	k, err := guardian.SigningKeyFromEnv(e.getenv(guardian.SigningKeyEnv))
+	if err != nil {
+		return nil, fmt.Errorf("$%s: %s", guardian.SigningKeyEnv, oneLine(err))
+	}
+	if k != nil {
 		add(k.Public().(ed25519.PublicKey))
 	}
 	return keys, nil

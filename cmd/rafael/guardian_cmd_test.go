@@ -91,7 +91,7 @@ func TestGuardianInitApproveVerify(t *testing.T) {
 	out, _ := wantExit(t, exitOK, "approve", "-dir", tm.dir, "-trust", tm.ciPub)
 	for _, want := range []string{
 		d.Proposal, "genome change of module checkout", "at audit seq " + itoa(d.At.Seq),
-		"proposed by evolve, key " + fingerprint(tm.ci.Public().(ed25519.PublicKey)),
+		"proposed by evolve, key " + guardian.Fingerprint(tm.ci.Public().(ed25519.PublicKey)),
 		"impact: medium", "retry.maxAttempts 3 → 5", "retry.maxAttempts: 3 → 5", "approvals: 0 of 1",
 	} {
 		if !strings.Contains(out, want) {
