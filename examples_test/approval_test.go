@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,21 +190,12 @@ func pendingDigest(t *testing.T, list string) string {
 	t.Helper()
 	var found []string
 	for _, f := range strings.Fields(list) {
-		if strings.HasPrefix(f, "sha256:") && len(f) == len("sha256:")+64 && !containsString(found, f) {
+		if strings.HasPrefix(f, "sha256:") && len(f) == len("sha256:")+64 && !slices.Contains(found, f) {
 			found = append(found, f)
 		}
 	}
 	require.NotEmpty(t, found, "rafael approve lists no proposal:\n%s", list)
 	return found[0]
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func lastLine(s string) string {

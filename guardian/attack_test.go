@@ -563,3 +563,16 @@ func TestPlantedApprovalsCostBoundedWork(t *testing.T) {
 	}
 	assert.Contains(t, reproposeErr(t, dir, d), "more than 1000: remove those of proposals decided long ago")
 }
+
+// TestAGoModPlantedInTheDirectoryDoesNotNameTheOrigin: the origin is found
+// above the directory, so a writer of it cannot make a log copied from
+// another module's directory pass for this one's.
+func TestAGoModPlantedInTheDirectoryDoesNotNameTheOrigin(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(root, "go.mod"), []byte("module example.com/shop\n"), 0o644))
+	dir := filepath.Join(root, "testdata", "rafael")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	assert.Equal(t, "rafael audit example.com/shop/testdata/rafael", Origin(dir))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/other/testdata/rafael\n"), 0o644))
+	assert.Equal(t, "rafael audit example.com/shop/testdata/rafael", Origin(dir), "the planted go.mod is ignored")
+}

@@ -186,15 +186,18 @@ func Open(dir string, opts ...Option) (*Guardian, error) {
 
 // Origin is the default origin line of the audit log in dir: "rafael
 // audit", the path of the Go module dir is in, and dir's path within it
-// ("rafael audit example.com/shop/payments/testdata/rafael"). A log copied
-// from another directory or module fails verification against it. Outside
-// a module it is dir's absolute path.
+// ("rafael audit example.com/shop/payments/testdata/rafael"), found from
+// the nearest go.mod above dir (never one inside it). A log copied from
+// another directory or module fails verification against it. Outside a
+// module it is dir's absolute path.
 func Origin(dir string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return originPrefix + filepath.ToSlash(filepath.Clean(dir))
 	}
-	for root := abs; ; {
+	// The search starts above dir: a go.mod planted inside the directory by
+	// a writer of it would name whatever module its copied-in log claims.
+	for root := filepath.Dir(abs); ; {
 		if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
 			if mod := modfile.ModulePath(data); mod != "" {
 				rel, _ := filepath.Rel(root, abs)
@@ -336,9 +339,13 @@ func (g *Guardian) refuse(h *history) error {
 // pins, and that every genome file holds the genome its last adoption or
 // rollback wrote (a genome file the log never adopted is reported too).
 func (g *Guardian) Verify(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+	// The lock, so that a write in progress is not read half-done (a log
+	// appended to, its checkpoint not yet rewritten).
+	unlock, _, err := g.lock(ctx)
+	if err != nil {
 		return err
 	}
+	defer unlock()
 	t, err := g.trust()
 	if err != nil {
 		return err

@@ -239,7 +239,11 @@ func (g *Guardian) current(h *history, p Proposal, d *Decision) (*genome.Genome,
 		if data, err := readOptionalRegular(path, maxGenomeBytes); err != nil {
 			return nil, err
 		} else if data != nil {
-			d.Notes = append(d.Notes, fmt.Sprintf("%s was never adopted (hand-written, or planted): the change is assessed from %s, not from it", path, map[bool]string{true: "Proposal.Old", false: "the empty genome"}[p.Old != nil]))
+			from := "the empty genome"
+			if p.Old != nil {
+				from = "Proposal.Old"
+			}
+			d.Notes = append(d.Notes, fmt.Sprintf("%s was never adopted (hand-written, or planted): the change is assessed from %s, not from it", path, from))
 		}
 		if p.Old != nil {
 			return p.Old, nil

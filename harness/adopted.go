@@ -1,23 +1,18 @@
 package harness
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
 
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/report"
 )
-
-// maxGenomeFile bounds the adopted genome file the harness reads.
-const maxGenomeFile = 1 << 20
 
 // startFromAdopted makes the run start from the module's adopted genome,
 // DIR/<module>.genome.json, when the spec names no genome: the genome the
@@ -29,13 +24,9 @@ func (r *runner) startFromAdopted(t *testing.T) {
 		return
 	}
 	path := filepath.Join(r.dir(), r.spec.Module+".genome.json")
-	data, err := readGenomeFile(path)
+	g, err := genome.Load(path) // refuses a named pipe or a device, which would block
 	if errors.Is(err, fs.ErrNotExist) {
 		return
-	}
-	var g *genome.Genome
-	if err == nil {
-		g, err = genome.Parse(data)
 	}
 	if err == nil && g.Module != r.spec.Module {
 		err = fmt.Errorf("it holds module %q, not %q", g.Module, r.spec.Module)
@@ -45,29 +36,6 @@ func (r *runner) startFromAdopted(t *testing.T) {
 	}
 	r.genome = g
 	t.Logf("rafael: starting from the adopted genome %s (%s)", path, g.Digest())
-}
-
-// readGenomeFile reads a regular file without following a symbolic link
-// or waiting on a named pipe.
-func readGenomeFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, errors.New("it is a symbolic link, not the file the guardian wrote")
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	switch {
-	case err != nil:
-		return nil, err
-	case !st.Mode().IsRegular():
-		return nil, fmt.Errorf("it is not a regular file (%s)", st.Mode().Type())
-	case st.Size() > maxGenomeFile:
-		return nil, fmt.Errorf("it is %d bytes, more than a genome file holds", st.Size())
-	}
-	return io.ReadAll(io.LimitReader(f, maxGenomeFile))
 }
 
 // evidence is what a proposal claims, for the guardian's proposal digest:
@@ -102,15 +70,7 @@ func proposalEvidence(rep *report.Report, champion *genome.Genome) ([]byte, erro
 		ev.Threats = append(ev.Threats, threatEvidence{Name: th.Name, Threat: th.Threat, Before: string(th.Status),
 			After: string(th.EvolvedStatus), Verdict: th.Verdict, Severity: th.Severity})
 	}
-	slices.SortFunc(ev.Threats, func(a, b threatEvidence) int {
-		if a.Name < b.Name {
-			return -1
-		}
-		if a.Name > b.Name {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(ev.Threats, func(a, b threatEvidence) int { return cmp.Compare(a.Name, b.Name) })
 	return json.Marshal(ev)
 }
 

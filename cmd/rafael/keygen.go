@@ -59,7 +59,8 @@ approver makes their own and lists the public half in guardian.json
 				return e.usagef("keygen: writing %s: %v", out, err)
 			}
 			if err := atomicfile.WriteMode(pubPath, pub, 0o644); err != nil {
-				return e.usagef("keygen: writing %s: %v", pubPath, err)
+				os.Remove(out) // no private key without its public half: nothing half-written
+				return e.usagef("keygen: writing %s: %v; %s was removed again", pubPath, err, out)
 			}
 			fmt.Fprintf(e.stdout, "private key: %s (keep it secret: a CI secret or your own machine)\npublic key:  %s\nfingerprint: %s\n",
 				out, pubPath, guardian.Fingerprint(key.Public().(ed25519.PublicKey)))
