@@ -71,6 +71,9 @@ func TestCrashBetweenAuditAndGenomeWriteIsFinished(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, Adopted, d.Status)
 			assert.Contains(t, strings.Join(d.Notes, "\n"), "checkout: finished writing the genome adopted at audit seq 7")
+			if stage == "appended" {
+				assert.Contains(t, strings.Join(d.Notes, "\n"), "sealed entries 5–7, which an interrupted append had left unsealed")
+			}
 			want, _ := next.MarshalJSON()
 			assert.Equal(t, append(want, '\n'), readFile(t, genomePath))
 			assert.Len(t, events(t, dir), 3, "nothing is recorded twice")

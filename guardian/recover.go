@@ -13,16 +13,9 @@ import (
 // lock. Genuine entries past the checkpoint are accepted: the next write
 // seals them.
 func (g *Guardian) readVerified() (*history, error) {
-	t, err := g.trust()
+	s, t, _, err := g.readTrusted()
 	if err != nil {
 		return nil, err
-	}
-	s, err := g.read(t, false)
-	if err != nil {
-		return nil, err
-	}
-	if onlyUnsealed(s.h) {
-		s.h.problems = nil
 	}
 	s.h.checkPolicyPin(t.Policy)
 	if err := g.refuse(s.h); err != nil {

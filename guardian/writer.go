@@ -35,22 +35,18 @@ func (g *Guardian) begin(ctx context.Context, held func() error) (*writer, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	t, err := g.trust()
-	if err != nil {
-		return nil, err
-	}
-	s, err := g.read(t, false)
+	s, t, unsealed, err := g.readTrusted()
 	if err != nil {
 		return nil, err
 	}
 	s.h.held = held
 	w := &writer{h: s.h, s: s, t: t}
-	if onlyUnsealed(s.h) {
-		s.h.problems = nil
+	if unsealed {
+		from := s.h.sealed + 1
 		if err := g.seal(s.h); err != nil {
 			return nil, err
 		}
-		w.notes = append(w.notes, fmt.Sprintf("sealed entries %d–%d, which an interrupted append had left unsealed", s.h.sealed+1, s.h.n))
+		w.notes = append(w.notes, fmt.Sprintf("sealed entries %d–%d, which an interrupted append had left unsealed", from, s.h.n))
 	}
 	if err := g.refuse(s.h); err != nil {
 		return nil, err
@@ -61,6 +57,24 @@ func (g *Guardian) begin(ctx context.Context, held func() error) (*writer, error
 	recovered, err := g.recover(s.h)
 	w.notes = append(w.notes, recovered...)
 	return w, err
+}
+
+// readTrusted reads the record, with the lock held, and checks it
+// against the keys and pins from outside the directory, entries covered by
+// the checkpoint through its Merkle root. Genuine entries past the
+// checkpoint (an append whose seal a crash interrupted) are no problem
+// here: unsealed says there are some, and a writer seals them.
+func (g *Guardian) readTrusted() (s *snapshot, t Trust, unsealed bool, err error) {
+	if t, err = g.trust(); err != nil {
+		return nil, t, false, err
+	}
+	if s, err = g.read(t, false); err != nil {
+		return nil, t, false, err
+	}
+	if onlyUnsealed(s.h) {
+		s.h.problems, unsealed = nil, true
+	}
+	return s, t, unsealed, nil
 }
 
 // onlyUnsealed reports whether the only problem is genuine entries past
