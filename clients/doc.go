@@ -3,7 +3,7 @@
 // database/sql with go-sql-driver/mysql on MariaDB, an http.Client with
 // keep-alive against an httptest server, go-redis on Redis and nats.go on
 // NATS. Each test opens its client, closes it in t.Cleanup and calls
-// harness.Run with no LeakOptions, through a faults.Proxy in front of the
+// harness.Run with no LeakOptions, through a toxiproxy.Proxy (faults/toxiproxy) in front of the
 // real server or a fault hook around the real client.
 //
 // It is a nested module (github.com/rafaelabs/rafael/clients, with a replace

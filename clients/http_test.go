@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -36,7 +36,7 @@ func TestHTTPClientWithKeepAliveUnderLatency(t *testing.T) {
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	upstream := faults.Proxy(t, "api", srv.Listener.Addr().String())
+	upstream := toxiproxy.Start(t, "api", srv.Listener.Addr().String())
 	transport := &http.Transport{MaxIdleConnsPerHost: 16}
 	t.Cleanup(transport.CloseIdleConnections)
 	client := &http.Client{Transport: transport}

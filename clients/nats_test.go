@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -31,7 +31,7 @@ func TestNATSRequestReplyAcrossAReconnect(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, responder.Flush())
 
-	broker := faults.Proxy(t, "nats", natsAddr)
+	broker := toxiproxy.Start(t, "nats", natsAddr)
 	client, err := nats.Connect("nats://"+broker.Addr(), nats.Name("rafael-client"),
 		nats.IgnoreDiscoveredServers(), nats.MaxReconnects(-1),
 		nats.ReconnectWait(50*time.Millisecond), nats.ReconnectJitter(10*time.Millisecond, 0))

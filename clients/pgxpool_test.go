@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -20,7 +20,7 @@ import (
 // new ones refused, and the vault's pgx genome retries through it.
 func TestPgxPoolRidesOutAnOutage(t *testing.T) {
 	need(t, "PostgreSQL", postgresAddr)
-	db := faults.Proxy(t, "postgres", postgresAddr)
+	db := toxiproxy.Start(t, "postgres", postgresAddr)
 	cfg, err := pgxpool.ParseConfig("postgres://postgres@" + db.Addr() + "/test?sslmode=disable&connect_timeout=2")
 	require.NoError(t, err)
 	cfg.MaxConns = 4

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -21,7 +21,7 @@ import (
 // (and up to a second after).
 func TestGoRedisRidesOutAnOutage(t *testing.T) {
 	need(t, "Redis", redisAddr)
-	cache := faults.Proxy(t, "redis", redisAddr)
+	cache := toxiproxy.Start(t, "redis", redisAddr)
 	client := redis.NewClient(&redis.Options{Addr: cache.Addr()})
 	t.Cleanup(func() { client.Close() })
 	key := fmt.Sprintf("rafael:clients:%d", os.Getpid())

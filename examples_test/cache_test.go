@@ -25,6 +25,7 @@ import (
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/report"
@@ -186,7 +187,7 @@ func TestProductsChampionHoldsOnRealRedis(t *testing.T) {
 	} else {
 		c.Close()
 	}
-	proxy := faults.Proxy(t, "redis", redisAddr)
+	proxy := toxiproxy.Start(t, "redis", redisAddr)
 	// RESP2 lets a reset through as ECONNRESET; one dial attempt keeps
 	// go-redis from starting its background re-dialer; the policy retries,
 	// not the client.

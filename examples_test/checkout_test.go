@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/report"
@@ -123,7 +124,7 @@ func TestCheckoutOnPostgresSurvivesOutageAndLatency(t *testing.T) {
 	needPostgres(t)
 	start := vaultdata.MustGenome(t, "pgx-outage-retry") // a proven starting point from the vault
 
-	db := faults.Proxy(t, "postgres", postgres) // a real Toxiproxy in front of the real server
+	db := toxiproxy.Start(t, "postgres", postgres) // a real Toxiproxy in front of the real server
 	store := openStore(t, db.Addr())
 	svc := &Checkout{Store: store}
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/report"
@@ -157,8 +158,8 @@ func TestCatalogChampionHoldsOverRealHTTP(t *testing.T) {
 	t.Cleanup(pricingSrv.Close)
 	inventorySrv := httptest.NewServer(upstream(8, 2*time.Millisecond))
 	t.Cleanup(inventorySrv.Close)
-	pricing := faults.Proxy(t, "pricing", pricingSrv.Listener.Addr().String())
-	inventory := faults.Proxy(t, "inventory", inventorySrv.Listener.Addr().String())
+	pricing := toxiproxy.Start(t, "pricing", pricingSrv.Listener.Addr().String())
+	inventory := toxiproxy.Start(t, "inventory", inventorySrv.Listener.Addr().String())
 	transport := &http.Transport{MaxIdleConnsPerHost: 64}
 	t.Cleanup(transport.CloseIdleConnections)
 	svc := &Catalog{Client: &http.Client{Transport: transport},

@@ -9,8 +9,9 @@
 // of range, is an error naming the field ([ErrInvalid]). An [Error] fails
 // calls at a rate, the first N calls, or every N-th call, and with a Status
 // an HTTP hook answers with that HTTP status instead of a transport error.
-// A [Proxy] whose upstream is down before any fault is injected says so
-// ([Reacher]): a harness reports that as a setup error, not as the threat.
+// A network target whose upstream is down before any fault is injected
+// says so ([Reacher]): a harness reports that as a setup error, not as the
+// threat.
 //
 // # Targets
 //
@@ -20,11 +21,13 @@
 // an invalid fault, a pointer to one, or a kind the target does not support
 // is an error before anything is injected.
 //
-//   - [Proxy] starts a Toxiproxy v2.12.0 proxy inside the test process, on
-//     127.0.0.1, in front of a real upstream (PostgreSQL, Redis, an HTTP
-//     server), and tears it down at the end of the test — whether it passes,
-//     fails or panics. With TOXIPROXY_URL set it creates the proxy on that
-//     toxiproxy-server instead; the API is the same.
+//   - Package faults/toxiproxy is the network backend: toxiproxy.Start puts
+//     a Toxiproxy v2.12.0 proxy in front of a real upstream (PostgreSQL,
+//     Redis, an HTTP server), inside the test process or on an external
+//     toxiproxy-server (TOXIPROXY_URL), and tears it down at the end of the
+//     test. It lives in its own package so that a test that does not import
+//     it links none of Toxiproxy's dependencies: package faults uses only the
+//     standard library.
 //   - [NewHook] (and [NewConnHook], which adds the byte-level kinds for
 //     connections) is an in-process target. [Func], [FuncErr], [RoundTripper],
 //     [Conn], [Dialer] and [Connector] route calls, HTTP requests,
@@ -33,15 +36,23 @@
 //     channels and contexts, so inside a testing/synctest bubble a 30-second
 //     outage costs microseconds and a seed replays exactly.
 //
-// A target that reaches outside the process ([Proxy], or a hook in front of
-// a real driver, dialer, transport or socket) is [Networked]: it cannot run
-// inside a bubble, and a harness runs it in real time. [Hook.InProcess]
-// declares that what a hook wraps is itself in the process (a fake driver, a
-// net.Pipe).
+// A target that reaches outside the process (a network proxy, or a hook in
+// front of a real driver, dialer, transport or socket) is [Networked]: it
+// cannot run inside a bubble, and a harness runs it in real time.
+// [Hook.InProcess] declares that what a hook wraps is itself in the process
+// (a fake driver, a net.Pipe). A harness finds a target's other
+// capabilities the same way, by type assertion, and so never names a
+// backend: [Reseeder] (random decisions restart from each trial's seed),
+// [Reacher] (the upstream answers before any fault), [Lingerer] (goroutines
+// that outlive a trial, for the leak check) and [Toucher] (how many calls or
+// connections the faults acted on: evidence that a fault fired). Fault
+// values are sealed: the kinds are this package's.
 //
 // # Resource faults
 //
 // [Ballast] holds touched memory up to a hard cap (and a fraction of the
 // machine's memory); [Load] floods a function or a loopback URL, bounded in
-// calls and time. Traffic only ever goes to loopback ([CheckLoopback]).
+// calls and time ([LoadHTTP] floods a loopback URL). A flood only ever goes
+// to loopback ([CheckLoopback]); a network backend's upstream to loopback or
+// a host the user lists in RAFAEL_ALLOW_HOSTS ([CheckAllowed]).
 package faults

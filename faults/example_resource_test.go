@@ -45,9 +45,9 @@ func ExampleLoad_Run() {
 }
 
 // Only loopback may be flooded; names are not resolved and nothing is sent.
-func ExampleLoad_RunHTTP() {
+func ExampleLoadHTTP() {
 	l := faults.Load{Duration: time.Second, MaxCalls: 1}
-	_, err := l.RunHTTP(context.Background(), nil, http.MethodGet, "http://10.0.0.1/")
+	_, err := faults.LoadHTTP(context.Background(), l, nil, http.MethodGet, "http://10.0.0.1/")
 	fmt.Println(errors.Is(err, faults.ErrNotLoopback))
 	fmt.Println(err)
 	// Output:

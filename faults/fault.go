@@ -63,11 +63,23 @@ func (d Direction) String() string {
 
 // Fault is one typed fault primitive, such as [Latency] or [Down]. Faults are
 // values: a [Target] applies one and returns the function that removes it.
+// The set is closed (sealed by an unexported method): a backend switches over
+// the types this package defines and knows it has seen them all.
 type Fault interface {
 	Kind() Kind
 	// Validate reports a parameter out of range, naming it.
 	Validate() error
 	String() string
+	fault()
+}
+
+// Kinds returns every fault kind, in order.
+func Kinds() []Kind {
+	ks := make([]Kind, numKinds)
+	for i := range ks {
+		ks[i] = Kind(i)
+	}
+	return ks
 }
 
 // ErrInvalid is matched (with errors.Is) by every validation error.
@@ -114,6 +126,8 @@ type Latency struct {
 // Kind returns KindLatency.
 func (Latency) Kind() Kind { return KindLatency }
 
+func (Latency) fault() {}
+
 // Validate checks that Delay and Jitter are not negative and Jitter ≤ Delay.
 func (f Latency) Validate() error {
 	return errors.Join(nonNegative(f, "Delay", f.Delay), nonNegative(f, "Jitter", f.Jitter),
@@ -149,6 +163,8 @@ type Down struct{}
 // Kind returns KindDown.
 func (Down) Kind() Kind { return KindDown }
 
+func (Down) fault() {}
+
 // Validate returns nil: Down has no parameters.
 func (Down) Validate() error { return nil }
 
@@ -160,6 +176,8 @@ type Blackhole struct{}
 
 // Kind returns KindBlackhole.
 func (Blackhole) Kind() Kind { return KindBlackhole }
+
+func (Blackhole) fault() {}
 
 // Validate returns nil: Blackhole has no parameters.
 func (Blackhole) Validate() error { return nil }
@@ -174,6 +192,8 @@ type Hang struct{}
 // Kind returns KindHang.
 func (Hang) Kind() Kind { return KindHang }
 
+func (Hang) fault() {}
+
 // Validate returns nil: Hang has no parameters.
 func (Hang) Validate() error { return nil }
 
@@ -187,6 +207,8 @@ type Reset struct {
 
 // Kind returns KindReset.
 func (Reset) Kind() Kind { return KindReset }
+
+func (Reset) fault() {}
 
 // Validate checks that After is not negative.
 func (f Reset) Validate() error { return nonNegative(f, "After", f.After) }
@@ -208,6 +230,8 @@ type Bandwidth struct {
 // Kind returns KindBandwidth.
 func (Bandwidth) Kind() Kind { return KindBandwidth }
 
+func (Bandwidth) fault() {}
+
 // Validate checks the rate is at least 1024 bytes per second.
 func (f Bandwidth) Validate() error {
 	var err error
@@ -227,6 +251,8 @@ type SlowClose struct {
 // Kind returns KindSlowClose.
 func (SlowClose) Kind() Kind { return KindSlowClose }
 
+func (SlowClose) fault() {}
+
 // Validate checks Delay is not negative.
 func (f SlowClose) Validate() error { return nonNegative(f, "Delay", f.Delay) }
 
@@ -240,6 +266,8 @@ type CutAfter struct {
 
 // Kind returns KindCutAfter.
 func (CutAfter) Kind() Kind { return KindCutAfter }
+
+func (CutAfter) fault() {}
 
 // Validate checks Bytes is not negative.
 func (f CutAfter) Validate() error {
@@ -263,6 +291,8 @@ type Slicer struct {
 
 // Kind returns KindSlicer.
 func (Slicer) Kind() Kind { return KindSlicer }
+
+func (Slicer) fault() {}
 
 // Validate checks AverageSize ≥ 1, 0 ≤ SizeVariation < AverageSize, Delay ≥ 0.
 func (f Slicer) Validate() error {
@@ -308,6 +338,8 @@ func (e *StatusError) Error() string { return fmt.Sprintf("faults: injected HTTP
 
 // Kind returns KindError.
 func (Error) Kind() Kind { return KindError }
+
+func (Error) fault() {}
 
 // Validate checks Rate is within [0, 1], First and Every are not negative,
 // at most one of Rate, First and Every is set, and Status is 0 or an HTTP

@@ -64,10 +64,12 @@ type Hook struct {
 	name  string
 	conns bool // supports the byte-level kinds
 
-	mu     sync.Mutex   // bookkeeping only, never held while blocking
-	rnd    uint64       // splitmix64 state
-	faults []*hookFault // in the order applied
-	live   map[*hookConn]struct{}
+	mu      sync.Mutex   // bookkeeping only, never held while blocking
+	rnd     uint64       // splitmix64 state
+	faults  []*hookFault // in the order applied
+	live    map[*hookConn]struct{}
+	touched int64 // operations a fault acted on (Toucher)
+	counted bool  // a fault has been applied, so touched means something
 
 	// What the hook fronts (see Hook.Networked).
 	remote    bool // a wrapper fronts a driver, dialer or transport
@@ -110,6 +112,16 @@ func (h *Hook) Reseed(seed uint64) {
 	h.mu.Unlock()
 }
 
+// Touched returns how many operations — calls, dials, connections, reads
+// and writes — the hook's faults have acted on (refused, failed, reset,
+// held, delayed, shaped) since it was made; ok is false until a fault has
+// been applied. See [Toucher].
+func (h *Hook) Touched() (n int64, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.touched, h.counted
+}
+
 // Supports reports whether the hook can inject faults of kind k.
 func (h *Hook) Supports(k Kind) bool {
 	switch k {
@@ -133,9 +145,13 @@ func (h *Hook) Apply(f Fault) (remove func(), err error) {
 	a := &hookFault{f: f, at: time.Now(), gone: make(chan struct{})}
 	h.mu.Lock()
 	h.faults = append(h.faults, a)
+	h.counted = true
 	conns := make([]*hookConn, 0, len(h.live))
 	for c := range h.live {
 		conns = append(conns, c)
+	}
+	if k := f.Kind(); k == KindDown || k == KindReset {
+		h.touched += int64(len(conns)) // it kills or will reset them
 	}
 	h.mu.Unlock()
 	for _, c := range conns {
@@ -219,6 +235,11 @@ func (h *Hook) run(ctx context.Context, s hookKinds) error {
 func (h *Hook) plan(s hookKinds) (hang <-chan struct{}, delay time.Duration, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	defer func() {
+		if hang != nil || delay > 0 || err != nil {
+			h.touched++
+		}
+	}()
 	for _, k := range hookCallOrder {
 		if !s.has(k) {
 			continue
@@ -359,6 +380,9 @@ func (h *Hook) gate(c *hookConn) (g hookGate) {
 			}
 		}
 	}
+	if g.down || g.reset || g.hang || g.hold != nil {
+		h.touched++
+	}
 	return g
 }
 
@@ -395,6 +419,9 @@ func (h *Hook) shape(read, draw bool) hookShape {
 				s.cut = f.Bytes
 			}
 		}
+	}
+	if s.delay > 0 || s.rate > 0 || s.slicer != nil || s.cut >= 0 {
+		h.touched++
 	}
 	return s
 }

@@ -11,10 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var (
-	_ Networked = (*Hook)(nil)
-	_ Networked = (*Toxiproxy)(nil)
-)
+var _ Networked = (*Hook)(nil)
 
 func pipeDial(context.Context, string, string) (net.Conn, error) {
 	c, s := net.Pipe()
@@ -89,11 +86,4 @@ func TestHookConnOfARealSocketIsNetworked(t *testing.T) {
 	outer := NewHook("outer", 1)
 	Conn(outer, Conn(NewHook("inner", 1), dial()))
 	assert.True(t, outer.Networked(), "a hook's Conn of a socket")
-}
-
-func TestToxiproxyIsNetworked(t *testing.T) {
-	var p Target = &Toxiproxy{name: "db"}
-	n, ok := p.(Networked)
-	require.True(t, ok)
-	assert.True(t, n.Networked())
 }

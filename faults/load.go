@@ -245,8 +245,12 @@ func loadMerge(stats []loadStats, elapsed time.Duration) LoadResult {
 	return r
 }
 
-// RunHTTP floods rawURL with requests of the given method (no body) through
-// client (nil means a default client), as [Load.Run] does. It refuses,
+// LoadHTTP floods rawURL with requests of the given method (no body) through
+// client (nil means a default client), as l.Run ([Load.Run]) does. It is a
+// function, not a method of Load, so that a test binary that never floods
+// over HTTP does not link net/http's client (a method of a type that goes
+// into an interface stays linked when any dependency calls a method by
+// reflection, as pgregory.net/rapid does). It refuses,
 // before sending anything, a URL whose host is not a literal loopback IP
 // (127.0.0.0/8, ::1) or localhost: the error matches [ErrNotLoopback]; DNS
 // names are not resolved. As defence in depth every request, redirects
@@ -254,7 +258,7 @@ func loadMerge(stats []loadStats, elapsed time.Duration) LoadResult {
 // *http.Transport (or nil), every dial must reach a loopback IP; the client
 // itself is not modified. Response bodies are drained and closed; transport
 // errors and statuses ≥ 500 count as Errors.
-func (l Load) RunHTTP(ctx context.Context, client *http.Client, method, rawURL string) (LoadResult, error) {
+func LoadHTTP(ctx context.Context, l Load, client *http.Client, method, rawURL string) (LoadResult, error) {
 	if err := l.Validate(); err != nil {
 		return LoadResult{}, err
 	}

@@ -175,7 +175,7 @@ func (f *failTransport) RoundTrip(*http.Request) (*http.Response, error) {
 	return nil, errors.New("request sent")
 }
 
-func TestLoadRunHTTPRefusesNonLoopback(t *testing.T) {
+func TestLoadHTTPRefusesNonLoopback(t *testing.T) {
 	ft := &failTransport{}
 	client := &http.Client{Transport: ft}
 	l := Load{Duration: time.Second, MaxCalls: 1}
@@ -185,13 +185,13 @@ func TestLoadRunHTTPRefusesNonLoopback(t *testing.T) {
 		"http:///x", "http://user:secret@10.0.0.1/", "::not a url",
 	} {
 		for _, c := range []*http.Client{client, nil} {
-			r, err := l.RunHTTP(context.Background(), c, http.MethodGet, u)
+			r, err := LoadHTTP(context.Background(), l, c, http.MethodGet, u)
 			require.ErrorIs(t, err, ErrNotLoopback, u)
 			assert.NotContains(t, err.Error(), "secret")
 			assert.Zero(t, r.Calls)
 		}
 	}
-	_, err := l.RunHTTP(context.Background(), client, http.MethodGet, "http://10.0.0.1/")
+	_, err := LoadHTTP(context.Background(), l, client, http.MethodGet, "http://10.0.0.1/")
 	assert.EqualError(t, err, "faults: not a loopback address: load: refusing http://10.0.0.1/: only loopback targets (127.0.0.0/8, ::1, localhost) may be flooded, over http or https")
 	assert.Zero(t, ft.n.Load(), "no request may be sent")
 	for _, u := range []string{"http://127.0.0.1/", "http://127.9.8.7:99/", "https://[::1]:8443/a", "http://LocalHost/", "http://[::ffff:127.0.0.1]/"} {
@@ -206,21 +206,21 @@ func TestLoadDialRefusesNonLoopback(t *testing.T) {
 	}
 }
 
-func TestLoadRunHTTP(t *testing.T) {
+func TestLoadHTTP(t *testing.T) {
 	var hits atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		_, _ = w.Write([]byte("a body to drain"))
 	}))
 	defer srv.Close()
-	r, err := Load{Concurrency: 2, Duration: 10 * time.Second, MaxCalls: 50}.RunHTTP(t.Context(), srv.Client(), http.MethodGet, srv.URL)
+	r, err := LoadHTTP(t.Context(), Load{Concurrency: 2, Duration: 10 * time.Second, MaxCalls: 50}, srv.Client(), http.MethodGet, srv.URL)
 	require.NoError(t, err)
 	assert.Equal(t, int64(50), r.Calls)
 	assert.Zero(t, r.Errors, "first error: %v", r.FirstErr)
 	assert.Equal(t, int64(50), hits.Load())
 }
 
-func TestLoadRunHTTPCountsServerErrors(t *testing.T) {
+func TestLoadHTTPCountsServerErrors(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) })
 	mux.HandleFunc("/away", func(w http.ResponseWriter, r *http.Request) {
@@ -231,20 +231,20 @@ func TestLoadRunHTTPCountsServerErrors(t *testing.T) {
 	defer srv.Close()
 	l := Load{Duration: 10 * time.Second, MaxCalls: 5}
 
-	r, err := l.RunHTTP(t.Context(), nil, http.MethodPost, srv.URL+"/fail")
+	r, err := LoadHTTP(t.Context(), l, nil, http.MethodPost, srv.URL+"/fail")
 	require.NoError(t, err)
 	assert.Equal(t, int64(5), r.Errors)
 	assert.ErrorContains(t, r.FirstErr, "POST "+srv.URL+"/fail: status 503 Service Unavailable")
 
-	r, err = l.RunHTTP(t.Context(), nil, http.MethodGet, srv.URL+"/teapot")
+	r, err = LoadHTTP(t.Context(), l, nil, http.MethodGet, srv.URL+"/teapot")
 	require.NoError(t, err)
 	assert.Zero(t, r.Errors, "4xx is an answer, not an error")
 
-	r, err = l.RunHTTP(t.Context(), nil, http.MethodGet, srv.URL+"/away")
+	r, err = LoadHTTP(t.Context(), l, nil, http.MethodGet, srv.URL+"/away")
 	require.NoError(t, err)
 	assert.Equal(t, int64(5), r.Errors, "a redirect off loopback is refused")
 	assert.ErrorIs(t, r.FirstErr, ErrNotLoopback)
 
-	_, err = l.RunHTTP(t.Context(), nil, "BAD METHOD", srv.URL)
+	_, err = LoadHTTP(t.Context(), l, nil, "BAD METHOD", srv.URL)
 	assert.Error(t, err)
 }

@@ -32,26 +32,54 @@ type Target interface {
 // catches. A harness asks it before the first trial: it runs a threat on a
 // networked target in real time, and refuses to run one in a bubble.
 //
-// A target without the method is in-process. A [*Toxiproxy] is always
-// networked. A [*Hook] is in-process until a wrapper makes it front a real
-// endpoint: [Connector] (a driver's connector), [Dialer] (a dialer to a
-// socket), [RoundTripper] (an http.Transport, or any RoundTripper not known
-// to stay in the process) and [Conn] of a real socket (one with a file
-// descriptor: syscall.Conn). [Func] and [FuncErr] leave it in-process. A hook
-// whose connector, dialer or transport is itself in the process (a fake
-// driver, a net.Pipe dialer, a handler called directly) says so with
-// [Hook.InProcess].
+// A target without the method is in-process. A network proxy (the
+// faults/toxiproxy backend) is always networked. A [*Hook] is in-process
+// until a wrapper makes it front a real endpoint: [Connector] (a driver's
+// connector), [Dialer] (a dialer to a socket), [RoundTripper] (an
+// http.Transport, or any RoundTripper not known to stay in the process) and
+// [Conn] of a real socket (one with a file descriptor: syscall.Conn). [Func]
+// and [FuncErr] leave it in-process. A hook whose connector, dialer or
+// transport is itself in the process (a fake driver, a net.Pipe dialer, a
+// handler called directly) says so with [Hook.InProcess].
 type Networked interface {
 	Networked() bool
 }
 
 // Reacher is an optional capability of a [Target] in front of an upstream
-// (a [*Toxiproxy]): Reach checks, before any fault is injected, that the
+// (a network proxy): Reach checks, before any fault is injected, that the
 // upstream answers. A harness asks it at the start of a trial, so that an
 // upstream already down is reported as a setup error ("not reachable before
 // any fault was injected"), not as the damage the threat did.
 type Reacher interface {
 	Reach(ctx context.Context) error
+}
+
+// Reseeder is an optional capability of a [Target] that makes random
+// decisions (a [*Hook]'s rates and jitter): Reseed restarts them from seed.
+// A harness reseeds every target at the start of each trial from the trial's
+// seed, so that a trial replays exactly.
+type Reseeder interface {
+	Reseed(seed uint64)
+}
+
+// Lingerer is an optional capability of a [Target] whose own goroutines may
+// outlive a fault and a trial (a proxy's connection pumps, which its owner's
+// cleanup stops): Lingering names their functions, as a goroutine dump
+// prints them ("github.com/Shopify/toxiproxy/v2.(*ToxicLink).read"), so a
+// harness's leak check ignores them instead of blaming the code under test.
+type Lingerer interface {
+	Lingering() []string
+}
+
+// Toucher is an optional capability of a [Target] that can tell whether its
+// faults acted on anything: Touched returns how many calls or connections
+// they have acted on since the target was made (a count that only grows),
+// and ok is false when the target cannot tell (no fault applied so far was
+// one it can count). A harness reads it before a fault is applied and after
+// it is removed, and flags a threat whose faults touched nothing — a client
+// that does not go through the target, a fault that never fired.
+type Toucher interface {
+	Touched() (n int64, ok bool)
 }
 
 // Check is what every target's Apply does before injecting anything: it

@@ -60,7 +60,7 @@
 //     for request. A real-time watchdog turns a trial that hangs into a
 //     failed trial with a dump of its goroutines, and the tests go on.
 //   - [Wire]: real time, real sockets, through an embedded Toxiproxy
-//     (faults.Proxy) to real servers; Spec.TimeScale compresses the phases.
+//     (toxiproxy.Start, package faults/toxiproxy) to real servers; Spec.TimeScale compresses the phases.
 //
 // Auto, the zero Tier, picks Wire when a threat's target is networked
 // (a proxy, or a hook in front of a real driver, dialer or transport).

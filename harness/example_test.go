@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -16,7 +17,7 @@ import (
 // a Toxiproxy, and a hook in front of a real dialer — which cannot run inside
 // a testing/synctest bubble (left at Auto, the tier would be wire).
 func ExampleSpec_Validate() {
-	proxy, err := faults.NewToxiproxy("postgres", "127.0.0.1:5432")
+	proxy, err := toxiproxy.New("postgres", "127.0.0.1:5432")
 	if err != nil {
 		panic(err)
 	}
@@ -42,7 +43,7 @@ func ExampleSpec_Validate() {
 	fmt.Println(spec.Validate())
 	// Output:
 	// harness: invalid spec: SLO.SuccessRate = 99 is outside 0–1: write 0.99 for 99 %
-	// harness: invalid spec: Threats[0] "db-outage" step 0: target "postgres" is a network proxy (real TCP to 127.0.0.1:5432), which cannot run inside a testing/synctest bubble: set Tier: harness.Wire, or leave Tier zero (auto picks wire for it), or use an in-process hook (faults.NewHook) on the simulated tier
+	// harness: invalid spec: Threats[0] "db-outage" step 0: target "postgres" (*toxiproxy.Proxy) reaches outside the process (its Networked method reports true: a network proxy, real sockets), which cannot run inside a testing/synctest bubble: set Tier: harness.Wire, or leave Tier zero (auto picks wire for it), or use an in-process hook (faults.NewHook) on the simulated tier
 	// harness: invalid spec: Threats[1] "latency" step 0: target "redis" is a hook in front of a real driver, dialer, transport or socket (faults.Connector, Dialer, RoundTripper or Conn), which cannot run inside a testing/synctest bubble (a real driver there is a fatal error that ends the test binary): set Tier: harness.Wire, or leave Tier zero (auto picks wire for it); if what the hook wraps is in this process (a fake driver, a net.Pipe), declare it with faults.NewHook("redis", seed).InProcess()
 }
 

@@ -1,6 +1,8 @@
 package harness
 
 import (
+	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/scenarios"
 	"strings"
 	"testing"
 
@@ -21,7 +23,7 @@ import (
 //     after the run (the trials' own, a client or proxy the test opened after
 //     Run started);
 //   - ignores the goroutines alive when the run started, Spec.LeakOptions,
-//     on the wire tier the embedded Toxiproxy's connections, and the
+//     the goroutines the threats' targets declare (faults.Lingerer), and the
 //     background goroutines of pooled clients that live until their owner is
 //     closed ([clientGoroutines]).
 //
@@ -161,14 +163,25 @@ func (lc *leakCheck) report(t errorer) {
 		"a client's own background goroutines can be ignored with Spec.LeakOptions):\n%s", lc.module, shorten(err.Error(), maxLeakReport))
 }
 
-// proxyGoroutines are the goroutines of the embedded Toxiproxy's live
-// connections: they belong to the proxy, which the test's cleanup closes
-// after Run returns (faults' own tests check it leaves nothing behind).
-var proxyGoroutines = []goleak.Option{
-	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).read"),
-	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*ToxicStub).Run"),
-	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).write"),
-	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*Proxy).server"),
-	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*Proxy).freeBlocker"),
-	goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/stream.(*ChanWriter).Write"),
+// lingering are the goroutines the threats' targets say outlive a trial
+// (faults.Lingerer: a network proxy's connection pumps, which the test's
+// cleanup stops after Run's check).
+func lingering(threats []scenarios.Threat) []goleak.Option {
+	var opts []goleak.Option
+	seen := map[string]bool{}
+	for _, th := range threats {
+		for _, tg := range th.Targets() {
+			l, ok := tg.(faults.Lingerer)
+			if !ok {
+				continue
+			}
+			for _, fn := range l.Lingering() {
+				if !seen[fn] {
+					seen[fn] = true
+					opts = append(opts, goleak.IgnoreAnyFunction(fn))
+				}
+			}
+		}
+	}
+	return opts
 }

@@ -85,9 +85,7 @@ func Run(t *testing.T, spec Spec) *report.Report {
 	if r.sim != nil {
 		r.sim.Close()
 	}
-	if r.tier == Wire {
-		leaks.ignore(proxyGoroutines...)
-	}
+	leaks.ignore(lingering(spec.Threats)...)
 	leaks.end()
 	if why := r.budget(t); rep.Baseline.Trials == 0 && why != "" {
 		t.Skipf("rafael: %s: no trial ran, nothing is judged: %s", spec.Module, why)

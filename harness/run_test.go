@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/internal/sim"
 	"github.com/rafaelabs/rafael/report"
@@ -81,7 +82,7 @@ func TestValidateRefusesBadSpecsBeforeAnyTrial(t *testing.T) {
 	db := faults.NewHook("db", 1)
 	ok := Spec{Module: "m", Threats: []scenarios.Threat{scenarios.DBOutage(db, time.Second)}, Workload: through(store(db))}
 	require.NoError(t, ok.Validate())
-	proxy := faults.Proxy(t, "postgres", "127.0.0.1:5432")
+	proxy := toxiproxy.Start(t, "postgres", "127.0.0.1:5432")
 	for name, tc := range map[string]struct {
 		edit func(*Spec)
 		want string
@@ -96,7 +97,7 @@ func TestValidateRefusesBadSpecsBeforeAnyTrial(t *testing.T) {
 		"wire target on the simulated tier": {func(s *Spec) {
 			s.Tier = Simulated
 			s.Threats = append(s.Threats, scenarios.DBOutage(proxy, time.Second))
-		}, `Threats[1] "db-outage" step 0: target "postgres" is a network proxy (real TCP to 127.0.0.1:5432), which cannot run inside a testing/synctest bubble`},
+		}, `Threats[1] "db-outage" step 0: target "postgres" (*toxiproxy.Proxy) reaches outside the process (its Networked method reports true: a network proxy, real sockets), which cannot run inside a testing/synctest bubble`},
 		"invalid genome": {func(s *Spec) { s.Genome = &genome.Genome{Retry: &genome.Retry{MaxAttempts: 0}} }, "Genome: "},
 		"bad weights":    {func(s *Spec) { s.Weights.Success = -1 }, "Weights.Success = -1"},
 		"bad time scale": {func(s *Spec) { s.TimeScale = -2 }, "TimeScale = -2"},

@@ -28,7 +28,7 @@ type Tier uint8
 // The tiers.
 const (
 	// Auto (the zero value) is Wire when a threat's target is networked
-	// (faults.Proxy, or a faults.Hook in front of a real driver, dialer or
+	// (toxiproxy.Start from faults/toxiproxy, or a faults.Hook in front of a real driver, dialer or
 	// transport: see faults.Networked), and Simulated otherwise, so a real
 	// client never runs inside a synctest bubble.
 	Auto Tier = iota

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/internal/echo"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -39,7 +40,7 @@ func TestWireTierRetriesThroughARealOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the wire tier runs in real time")
 	}
-	proxy := faults.Proxy(t, "echo", echo.Server(t))
+	proxy := toxiproxy.Start(t, "echo", echo.Server(t))
 	rep := Run(t, Spec{
 		Module: "echo-client",
 		Genome: &genome.Genome{

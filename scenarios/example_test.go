@@ -9,7 +9,7 @@ import (
 )
 
 func Example() {
-	db := faults.NewHook("postgres", 1) // or faults.Proxy(t, "postgres", "127.0.0.1:5432") on the wire tier
+	db := faults.NewHook("postgres", 1) // or toxiproxy.Start(t, "postgres", "127.0.0.1:5432") on the wire tier
 	threats := []scenarios.Threat{
 		scenarios.DBOutage(db, 2*time.Second),
 		scenarios.Latency(db, 300*time.Millisecond, scenarios.Jitter(100*time.Millisecond)),

@@ -34,7 +34,7 @@ type Threat struct {
 
 // Scenarios builds p's threats as scenarios.Threat values whose faults act on
 // the targets target returns for the names of p's dependencies: in-process
-// hooks (faults.NewHook) on the simulated tier, proxies (faults.Proxy) on the
+// hooks (faults.NewHook) on the simulated tier, proxies (toxiproxy.Start, package faults/toxiproxy) on the
 // wire tier. A threat that leaves its target unnamed acts on the model's
 // first dependency; a cascade's second is then the model's last.
 func (p *Pattern) Scenarios(target func(dependency string) faults.Target) ([]scenarios.Threat, error) {

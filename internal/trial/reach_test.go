@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/rafaelabs/rafael/slo"
@@ -27,8 +27,8 @@ func closedAddr(t *testing.T) string {
 // not running makes every request fail; that is the setup's failure, said
 // as such, not the threat's damage.
 func TestAnUpstreamDownBeforeTheFaultIsASetupError(t *testing.T) {
-	t.Setenv(faults.EnvToxiproxyURL, "")
-	p := faults.Proxy(t, "postgres", closedAddr(t))
+	t.Setenv(toxiproxy.URLEnv, "")
+	p := toxiproxy.Start(t, "postgres", closedAddr(t))
 	work := func(ctx context.Context, _ *genome.Policy) error {
 		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.Addr())
 		if err == nil {

@@ -68,10 +68,6 @@ type raw struct {
 	setupErr       error         // the trial could not run as declared (a fault failed to apply, a ballast over its cap)
 }
 
-// reseeder is a target whose random decisions can restart from a seed, such
-// as a faults.Hook.
-type reseeder interface{ Reseed(uint64) }
-
 // driver runs one trial. It is the same on both tiers: inside a synctest
 // bubble its timers are virtual, outside they are real.
 type driver struct {
@@ -177,7 +173,7 @@ func (d *driver) run() raw {
 // policy the workload runs through, observed to count attempts.
 func (d *driver) prepare() error {
 	for i, tg := range d.threat.Targets() {
-		if r, ok := tg.(reseeder); ok {
+		if r, ok := tg.(faults.Reseeder); ok {
 			r.Reseed(seed.Mix(d.seed, 1, uint64(i)))
 		}
 		// An upstream already down is the setup's failure, not the threat's

@@ -1,7 +1,8 @@
-package faults
+package toxiproxy
 
 import (
 	"bytes"
+	"github.com/rafaelabs/rafael/faults"
 	"testing"
 	"time"
 
@@ -15,19 +16,19 @@ import (
 // not vanish because a wire test started an embedded Toxiproxy (one once
 // set zerolog's global logger to Nop for the whole process).
 func TestTheUsersZerologLoggerStillWrites(t *testing.T) {
-	t.Setenv(EnvToxiproxyURL, "")
+	t.Setenv(URLEnv, "")
 	var buf bytes.Buffer
 	saved := zlog.Logger
 	zlog.Logger = zerolog.New(&buf)
 	t.Cleanup(func() { zlog.Logger = saved })
 
-	p := Proxy(t, "zerolog", echoServer(t))
+	p := Start(t, "zerolog", echoServer(t))
 	c := dial(t, p.Addr())
-	remove, err := p.Apply(Blackhole{})
+	remove, err := p.Apply(faults.Blackhole{})
 	require.NoError(t, err)
 	_, _ = roundTrip(c, "held", 200*time.Millisecond) // stalled by the blackhole
 	remove()
-	remove, err = p.Apply(Latency{Delay: time.Millisecond})
+	remove, err = p.Apply(faults.Latency{Delay: time.Millisecond})
 	require.NoError(t, err)
 	remove()
 

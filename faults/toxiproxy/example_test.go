@@ -1,4 +1,4 @@
-package faults_test
+package toxiproxy_test
 
 import (
 	"errors"
@@ -8,14 +8,15 @@ import (
 	"time"
 
 	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 )
 
-func ExampleNewToxiproxy() {
+func ExampleNew() {
 	// Any loopback upstream will do; here, a listener that accepts nothing.
 	upstream, _ := net.Listen("tcp", "127.0.0.1:0")
 	defer upstream.Close()
 
-	p, err := faults.NewToxiproxy("postgres", upstream.Addr().String()) // in a test: faults.Proxy(t, ...)
+	p, err := toxiproxy.New("postgres", upstream.Addr().String()) // in a test: toxiproxy.Start(t, ...)
 	if err != nil {
 		panic(err)
 	}

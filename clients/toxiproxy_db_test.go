@@ -1,8 +1,10 @@
-package faults
+package clients_test
 
 import (
 	"context"
-	"net"
+	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
+	"github.com/rafaelabs/rafael/internal/toxiserver"
 	"syscall"
 	"testing"
 	"time"
@@ -13,20 +15,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const (
-	postgresAddr = "127.0.0.1:5432"
-	redisAddr    = "127.0.0.1:6379"
-)
-
-// needServer skips the test, in one line, when a server cannot be reached:
-// `make services` (run by make test) starts both on these machines.
-func needServer(t *testing.T, what, addr string) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Skipf("%s not reachable on %s (%v): run `make services`", what, addr, err)
-	}
-	_ = c.Close()
+// TestToxiproxyWithRealClients runs the network faults against PostgreSQL
+// (pgx) and Redis (go-redis) through the embedded Toxiproxy and through a
+// toxiproxy-server (the root module's tool) on 127.0.0.2.
+func TestToxiproxyWithRealClients(t *testing.T) {
+	t.Run("embedded", func(t *testing.T) {
+		t.Setenv(toxiproxy.URLEnv, "")
+		t.Run("postgres", postgresSuite)
+		t.Run("redis", redisSuite)
+	})
+	t.Run("external", func(t *testing.T) {
+		t.Setenv(toxiproxy.URLEnv, toxiserver.Start(t, "127.0.0.2"))
+		t.Run("postgres", postgresSuite)
+		t.Run("redis", redisSuite)
+	})
 }
 
 func pgConnect(ctx context.Context, addr string) (*pgx.Conn, error) {
@@ -38,7 +40,7 @@ func pgConnect(ctx context.Context, addr string) (*pgx.Conn, error) {
 }
 
 func postgresSuite(t *testing.T) {
-	needServer(t, "PostgreSQL", postgresAddr)
+	need(t, "PostgreSQL", postgresAddr)
 	ctx := t.Context()
 	ping := func(c *pgx.Conn, timeout time.Duration) error {
 		qctx, cancel := context.WithTimeout(ctx, timeout)
@@ -48,11 +50,11 @@ func postgresSuite(t *testing.T) {
 	}
 
 	t.Run("latency", func(t *testing.T) {
-		p := Proxy(t, "postgres", postgresAddr)
+		p := toxiproxy.Start(t, "postgres", postgresAddr)
 		c, err := pgConnect(ctx, p.Addr())
 		require.NoError(t, err)
 		defer c.Close(ctx)
-		remove, err := p.Apply(Latency{Delay: 100 * time.Millisecond})
+		remove, err := p.Apply(faults.Latency{Delay: 100 * time.Millisecond})
 		require.NoError(t, err)
 		start := time.Now()
 		require.NoError(t, ping(c, 10*time.Second))
@@ -62,11 +64,11 @@ func postgresSuite(t *testing.T) {
 	})
 
 	t.Run("down", func(t *testing.T) {
-		p := Proxy(t, "postgres", postgresAddr)
+		p := toxiproxy.Start(t, "postgres", postgresAddr)
 		live, err := pgConnect(ctx, p.Addr())
 		require.NoError(t, err)
 		defer live.Close(ctx)
-		remove, err := p.Apply(Down{})
+		remove, err := p.Apply(faults.Down{})
 		require.NoError(t, err)
 		_, err = pgConnect(ctx, p.Addr())
 		assert.ErrorIs(t, err, syscall.ECONNREFUSED, "new connections are refused")
@@ -79,11 +81,11 @@ func postgresSuite(t *testing.T) {
 	})
 
 	t.Run("blackhole stalls and heals", func(t *testing.T) {
-		p := Proxy(t, "postgres", postgresAddr)
+		p := toxiproxy.Start(t, "postgres", postgresAddr)
 		c, err := pgConnect(ctx, p.Addr())
 		require.NoError(t, err)
 		defer c.Close(ctx)
-		remove, err := p.Apply(Blackhole{})
+		remove, err := p.Apply(faults.Blackhole{})
 		require.NoError(t, err)
 		err = ping(c, 300*time.Millisecond)
 		assert.ErrorIs(t, err, context.DeadlineExceeded, "the query stalls")
@@ -95,8 +97,8 @@ func postgresSuite(t *testing.T) {
 	})
 
 	t.Run("reset", func(t *testing.T) {
-		p := Proxy(t, "postgres", postgresAddr)
-		remove, err := p.Apply(Reset{})
+		p := toxiproxy.Start(t, "postgres", postgresAddr)
+		remove, err := p.Apply(faults.Reset{})
 		require.NoError(t, err)
 		_, err = pgConnect(ctx, p.Addr())
 		assert.ErrorIs(t, err, syscall.ECONNRESET)
@@ -109,7 +111,7 @@ func postgresSuite(t *testing.T) {
 }
 
 func redisSuite(t *testing.T) {
-	needServer(t, "Redis", redisAddr)
+	need(t, "Redis", redisAddr)
 	ctx := t.Context()
 	// RESP2 without CLIENT SETINFO: go-redis's default RESP3 handshake falls
 	// back after a failed HELLO and reports a reset connection as io.EOF;
@@ -131,10 +133,10 @@ func redisSuite(t *testing.T) {
 	}
 
 	t.Run("latency", func(t *testing.T) {
-		p := Proxy(t, "redis", redisAddr)
+		p := toxiproxy.Start(t, "redis", redisAddr)
 		c := client(t, p.Addr())
 		require.NoError(t, ping(c, 10*time.Second))
-		remove, err := p.Apply(Latency{Delay: 100 * time.Millisecond})
+		remove, err := p.Apply(faults.Latency{Delay: 100 * time.Millisecond})
 		require.NoError(t, err)
 		start := time.Now()
 		require.NoError(t, ping(c, 10*time.Second))
@@ -144,10 +146,10 @@ func redisSuite(t *testing.T) {
 	})
 
 	t.Run("down", func(t *testing.T) {
-		p := Proxy(t, "redis", redisAddr)
+		p := toxiproxy.Start(t, "redis", redisAddr)
 		c := client(t, p.Addr())
 		require.NoError(t, ping(c, 10*time.Second))
-		remove, err := p.Apply(Down{})
+		remove, err := p.Apply(faults.Down{})
 		require.NoError(t, err)
 		assert.Error(t, ping(c, 5*time.Second), "the pooled connection is closed")
 		err = ping(client(t, p.Addr()), 5*time.Second)
@@ -157,10 +159,10 @@ func redisSuite(t *testing.T) {
 	})
 
 	t.Run("blackhole stalls and heals", func(t *testing.T) {
-		p := Proxy(t, "redis", redisAddr)
+		p := toxiproxy.Start(t, "redis", redisAddr)
 		c := client(t, p.Addr())
 		require.NoError(t, ping(c, 10*time.Second))
-		remove, err := p.Apply(Blackhole{})
+		remove, err := p.Apply(faults.Blackhole{})
 		require.NoError(t, err)
 		err = ping(c, 300*time.Millisecond)
 		require.Error(t, err, "the command stalls")
@@ -169,8 +171,8 @@ func redisSuite(t *testing.T) {
 	})
 
 	t.Run("reset", func(t *testing.T) {
-		p := Proxy(t, "redis", redisAddr)
-		remove, err := p.Apply(Reset{})
+		p := toxiproxy.Start(t, "redis", redisAddr)
+		remove, err := p.Apply(faults.Reset{})
 		require.NoError(t, err)
 		err = ping(client(t, p.Addr()), 5*time.Second)
 		assert.ErrorIs(t, err, syscall.ECONNRESET)

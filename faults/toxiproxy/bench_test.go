@@ -1,4 +1,4 @@
-package faults
+package toxiproxy
 
 import (
 	"io"
@@ -26,7 +26,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			go func() { _, _ = io.Copy(c, c); _ = c.Close() }()
 		}
 	}()
-	p, err := NewToxiproxy("bench", ln.Addr().String())
+	p, err := New("bench", ln.Addr().String())
 	if err != nil {
 		b.Fatal(err)
 	}

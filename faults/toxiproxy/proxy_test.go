@@ -1,15 +1,13 @@
-package faults
+package toxiproxy
 
 import (
 	"bufio"
-	"context"
 	"fmt"
+	"github.com/rafaelabs/rafael/faults"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rafaelabs/rafael/internal/echo"
+	"github.com/rafaelabs/rafael/internal/toxiserver"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -43,16 +42,24 @@ func dial(t *testing.T, addr string) net.Conn {
 	return c
 }
 
-// networkSuite runs the fault tests against echo, PostgreSQL and Redis
-// through whatever backend Proxy picks (embedded, or TOXIPROXY_URL).
+// networkSuite runs the fault tests against a real TCP echo server through
+// whatever backend Start picks (embedded, or TOXIPROXY_URL). The clients
+// module runs them against PostgreSQL and Redis with pgx and go-redis.
 func networkSuite(t *testing.T) {
 	t.Run("echo", echoSuite)
-	t.Run("postgres", postgresSuite)
-	t.Run("redis", redisSuite)
 }
 
+// The capabilities a harness finds by type assertion.
+var (
+	_ faults.Target    = (*Proxy)(nil)
+	_ faults.Networked = (*Proxy)(nil)
+	_ faults.Reacher   = (*Proxy)(nil)
+	_ faults.Lingerer  = (*Proxy)(nil)
+	_ faults.Toucher   = (*Proxy)(nil)
+)
+
 func TestToxiproxyEmbedded(t *testing.T) {
-	t.Setenv(EnvToxiproxyURL, "")
+	t.Setenv(URLEnv, "")
 	networkSuite(t)
 }
 
@@ -60,12 +67,12 @@ func echoSuite(t *testing.T) {
 	upstream := echoServer(t)
 
 	t.Run("latency", func(t *testing.T) {
-		p := Proxy(t, "echo", upstream)
+		p := Start(t, "echo", upstream)
 		c := dial(t, p.Addr())
 		got, err := roundTrip(c, "warm", 5*time.Second)
 		require.NoError(t, err)
 		require.Equal(t, "warm", got)
-		remove, err := p.Apply(Latency{Delay: 150 * time.Millisecond})
+		remove, err := p.Apply(faults.Latency{Delay: 150 * time.Millisecond})
 		require.NoError(t, err)
 		start := time.Now()
 		got, err = roundTrip(c, "slow", 5*time.Second)
@@ -80,11 +87,11 @@ func echoSuite(t *testing.T) {
 	})
 
 	t.Run("down", func(t *testing.T) {
-		p := Proxy(t, "echo", upstream)
+		p := Start(t, "echo", upstream)
 		live := dial(t, p.Addr())
 		_, err := roundTrip(live, "hello", 5*time.Second)
 		require.NoError(t, err)
-		remove, err := p.Apply(Down{})
+		remove, err := p.Apply(faults.Down{})
 		require.NoError(t, err)
 		_, err = net.DialTimeout("tcp", p.Addr(), 5*time.Second)
 		assert.ErrorIs(t, err, syscall.ECONNREFUSED, "new connections are refused")
@@ -97,9 +104,9 @@ func echoSuite(t *testing.T) {
 	})
 
 	t.Run("blackhole stalls and heals", func(t *testing.T) {
-		p := Proxy(t, "echo", upstream)
+		p := Start(t, "echo", upstream)
 		c := dial(t, p.Addr())
-		remove, err := p.Apply(Blackhole{})
+		remove, err := p.Apply(faults.Blackhole{})
 		require.NoError(t, err)
 		_, err = roundTrip(c, "held", 300*time.Millisecond)
 		var ne net.Error
@@ -113,9 +120,9 @@ func echoSuite(t *testing.T) {
 	})
 
 	t.Run("hang", func(t *testing.T) {
-		p := Proxy(t, "echo", upstream)
+		p := Start(t, "echo", upstream)
 		c := dial(t, p.Addr())
-		remove, err := p.Apply(Hang{})
+		remove, err := p.Apply(faults.Hang{})
 		require.NoError(t, err)
 		_, err = roundTrip(c, "anyone?", 300*time.Millisecond)
 		var ne net.Error
@@ -125,8 +132,8 @@ func echoSuite(t *testing.T) {
 	})
 
 	t.Run("reset", func(t *testing.T) {
-		p := Proxy(t, "echo", upstream)
-		remove, err := p.Apply(Reset{})
+		p := Start(t, "echo", upstream)
+		remove, err := p.Apply(faults.Reset{})
 		require.NoError(t, err)
 		c := dial(t, p.Addr())
 		_, err = roundTrip(c, "reset me", 5*time.Second)
@@ -138,8 +145,8 @@ func echoSuite(t *testing.T) {
 	})
 
 	t.Run("cut after", func(t *testing.T) {
-		p := Proxy(t, "echo", upstream)
-		remove, err := p.Apply(CutAfter{Bytes: 4, Direction: Downstream})
+		p := Start(t, "echo", upstream)
+		remove, err := p.Apply(faults.CutAfter{Bytes: 4, Direction: faults.Downstream})
 		require.NoError(t, err)
 		defer remove()
 		c := dial(t, p.Addr())
@@ -148,26 +155,26 @@ func echoSuite(t *testing.T) {
 	})
 
 	t.Run("bad faults", func(t *testing.T) {
-		p := Proxy(t, "echo", upstream)
-		_, err := p.Apply(Latency{Delay: -time.Second})
-		assert.ErrorIs(t, err, ErrInvalid)
+		p := Start(t, "echo", upstream)
+		_, err := p.Apply(faults.Latency{Delay: -time.Second})
+		assert.ErrorIs(t, err, faults.ErrInvalid)
 		assert.ErrorContains(t, err, "latency.Delay = -1s is negative")
-		_, err = p.Apply(&Latency{Delay: time.Second})
-		assert.ErrorIs(t, err, ErrInvalid, "a pointer would match no toxic and inject nothing")
+		_, err = p.Apply(&faults.Latency{Delay: time.Second})
+		assert.ErrorIs(t, err, faults.ErrInvalid, "a pointer would match no toxic and inject nothing")
 		assert.ErrorContains(t, err, "*faults.Latency is not a fault value")
 		_, err = p.Apply(nil)
-		assert.ErrorIs(t, err, ErrInvalid)
-		_, err = p.Apply(Error{})
-		assert.ErrorIs(t, err, ErrUnsupported)
+		assert.ErrorIs(t, err, faults.ErrInvalid)
+		_, err = p.Apply(faults.Error{})
+		assert.ErrorIs(t, err, faults.ErrUnsupported)
 		assert.ErrorContains(t, err, `target "echo" cannot inject error`)
-		_, err = NewToxiproxy("far", "10.0.0.1:5432")
-		assert.ErrorIs(t, err, ErrNotLoopback)
+		_, err = New("far", "10.0.0.1:5432")
+		assert.ErrorIs(t, err, faults.ErrNotLoopback)
 	})
 
 	t.Run("close frees the port", func(t *testing.T) {
-		p, err := NewToxiproxy("echo", upstream)
+		p, err := New("echo", upstream)
 		require.NoError(t, err)
-		_, err = p.Apply(Latency{Delay: 50 * time.Millisecond})
+		_, err = p.Apply(faults.Latency{Delay: 50 * time.Millisecond})
 		require.NoError(t, err)
 		addr := p.Addr()
 		require.NoError(t, p.Close())
@@ -204,16 +211,16 @@ func (f *fakeTB) runCleanups() {
 }
 
 func TestNoPortStaysBoundWhenATestFailsMidFault(t *testing.T) {
-	t.Setenv(EnvToxiproxyURL, "")
+	t.Setenv(URLEnv, "")
 	upstream := echoServer(t)
 	tb := &fakeTB{}
 	addr := make(chan string, 1)
 	done := make(chan struct{})
 	go func() { // the failing "test"
 		defer close(done)
-		p := Proxy(tb, "echo", upstream)
-		_, _ = p.Apply(Latency{Delay: time.Second})
-		_, _ = p.Apply(Blackhole{})
+		p := Start(tb, "echo", upstream)
+		_, _ = p.Apply(faults.Latency{Delay: time.Second})
+		_, _ = p.Apply(faults.Blackhole{})
 		addr <- p.Addr()
 		tb.Fatalf("the test fails with faults still applied")
 	}()
@@ -230,13 +237,13 @@ func TestNoPortStaysBoundWhenATestFailsMidFault(t *testing.T) {
 // printed is free once the child is gone.
 func TestNoPortStaysBoundWhenATestPanicsMidFault(t *testing.T) {
 	if os.Getenv("RAFAEL_FAULTS_PANIC_CHILD") == "1" {
-		p := Proxy(t, "echo", echoServer(t))
-		_, _ = p.Apply(Latency{Delay: time.Second})
+		p := Start(t, "echo", echoServer(t))
+		_, _ = p.Apply(faults.Latency{Delay: time.Second})
 		fmt.Println("ADDR", p.Addr())
 		panic("the test panics with a fault applied")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestNoPortStaysBoundWhenATestPanicsMidFault$")
-	cmd.Env = append(os.Environ(), "RAFAEL_FAULTS_PANIC_CHILD=1", EnvToxiproxyURL+"=")
+	cmd.Env = append(os.Environ(), "RAFAEL_FAULTS_PANIC_CHILD=1", URLEnv+"=")
 	out, err := cmd.CombinedOutput()
 	require.Error(t, err, "the child panics")
 	require.Contains(t, string(out), "the test panics with a fault applied")
@@ -251,48 +258,12 @@ func TestNoPortStaysBoundWhenATestPanicsMidFault(t *testing.T) {
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 }
 
-// toxiproxyServer builds toxiproxy-server v2.12.0 (the module's cmd/server)
-// and runs it on a free loopback port for the test's duration.
-func toxiproxyServer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "toxiproxy-server")
-	build := exec.Command("go", "build", "-o", bin, "github.com/Shopify/toxiproxy/v2/cmd/server") // go test puts GOROOT/bin first on PATH
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build toxiproxy-server: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
-	require.NoError(t, ln.Close())
-	srv := exec.Command(bin, "-host", "127.0.0.1", "-port", port)
-	require.NoError(t, srv.Start())
-	t.Cleanup(func() {
-		_ = srv.Process.Kill()
-		_ = srv.Wait()
-	})
-	url := "http://127.0.0.1:" + port
-	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	for { // bounded polling until the API answers
-		if resp, err := hc.Get(url + "/version"); err == nil {
-			_ = resp.Body.Close()
-			return url
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("toxiproxy-server on %s did not answer within 30s", url)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 func TestToxiproxyExternal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the external toxiproxy-server run (it builds the server)")
 	}
-	t.Setenv(EnvToxiproxyURL, toxiproxyServer(t))
-	p := Proxy(t, "probe", echoServer(t))
+	t.Setenv(URLEnv, toxiserver.Start(t, "127.0.0.1"))
+	p := Start(t, "probe", echoServer(t))
 	require.True(t, p.External(), "TOXIPROXY_URL selects the external server")
 	networkSuite(t)
 }

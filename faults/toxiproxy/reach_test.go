@@ -1,4 +1,4 @@
-package faults
+package toxiproxy
 
 import (
 	"net"
@@ -9,16 +9,15 @@ import (
 )
 
 func TestReachTellsADownUpstreamFromTheThreat(t *testing.T) {
-	t.Setenv(EnvToxiproxyURL, "")
-	up := Proxy(t, "echo", echoServer(t))
-	var _ Reacher = up
+	t.Setenv(URLEnv, "")
+	up := Start(t, "echo", echoServer(t))
 	assert.NoError(t, up.Reach(t.Context()))
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	closed := l.Addr().String()
 	require.NoError(t, l.Close())
-	down := Proxy(t, "postgres", closed)
+	down := Start(t, "postgres", closed)
 	err = down.Reach(t.Context())
 	assert.ErrorContains(t, err, `the upstream `+closed+` of "postgres" is not reachable before any fault was injected`)
 	assert.ErrorContains(t, err, "start it (make services")
