@@ -7,9 +7,9 @@ import (
 
 // Networked reports whether h fronts something outside the process, so that
 // it cannot run inside a testing/synctest bubble (see [Networked]): true once
-// h was given to [Connector], [Dialer] or [RoundTripper] — unless h was
-// declared in-process with [Hook.InProcess] — or to [Conn] with a real
-// socket, which no declaration hides. A hook used only through [Func],
+// h was given to [Connector], [Dialer] or [RoundTripper], or declared
+// [Hook.Remote] — unless h was declared in-process with [Hook.InProcess]
+// since — or to [Conn] with a real socket, which no declaration hides. A hook used only through [Func],
 // [FuncErr] and [Hook.Before], or through connections of a net.Pipe, is
 // in-process.
 func (h *Hook) Networked() bool {
@@ -34,6 +34,21 @@ func (h *Hook) Networked() bool {
 func (h *Hook) InProcess() *Hook {
 	h.mu.Lock()
 	h.inProcess = true
+	h.mu.Unlock()
+	return h
+}
+
+// Remote declares that what h fronts through [Func], [FuncErr] or
+// [Hook.Before] reaches outside the process — a gRPC client's invoker in a
+// unary interceptor, a cloud SDK's call — so that h is [Networked] and a
+// harness runs it in real time, never in a testing/synctest bubble (where
+// a real client's timers and channels are a fatal error). It undoes
+// [Hook.InProcess] and returns h, so that it chains:
+//
+//	h := faults.NewHook("inventory", seed).Remote()
+func (h *Hook) Remote() *Hook {
+	h.mu.Lock()
+	h.remote, h.inProcess = true, false
 	h.mu.Unlock()
 	return h
 }

@@ -87,3 +87,16 @@ func TestHookConnOfARealSocketIsNetworked(t *testing.T) {
 	Conn(outer, Conn(NewHook("inner", 1), dial()))
 	assert.True(t, outer.Networked(), "a hook's Conn of a socket")
 }
+
+func TestRemoteDeclaresAFuncHookNetworked(t *testing.T) {
+	h := NewHook("inventory", 1)
+	call := FuncErr(h, func(context.Context) error { return nil })
+	require.NoError(t, call(t.Context()))
+	assert.False(t, h.Networked(), "a func hook is in-process until declared otherwise")
+	assert.Same(t, h, h.Remote())
+	assert.True(t, h.Networked(), "Remote: what the func calls reaches outside the process")
+	h.InProcess()
+	assert.False(t, h.Networked(), "the later declaration wins")
+	h.Remote()
+	assert.True(t, h.Networked())
+}

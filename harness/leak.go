@@ -41,7 +41,7 @@ const envRun = "RAFAEL_RUN"
 // written %2e, as the runtime prints them). The names were read from
 // goroutine dumps of the real clients (the clients module's tests: Go 1.26
 // net/http, go-sql-driver/mysql v1.10.1, pgx v5.12.0, go-redis v9.23.0,
-// nats.go v1.55.0); those marked "source" from the clients' sources, for
+// nats.go v1.55.0, grpc v1.67.1); those marked "source" from the clients' sources, for
 // paths the tests do not take.
 var clientGoroutines = []goleak.Option{
 	// net/http: a Transport's idle keep-alive connections (HTTP/1 and 2),
@@ -76,6 +76,17 @@ var clientGoroutines = []goleak.Option{
 	goleak.IgnoreAnyFunction("github.com/nats-io/nats%2ego.(*Conn).waitForMsgs"),
 	goleak.IgnoreAnyFunction("github.com/nats-io/nats%2ego.(*Conn).doReconnect"),
 	goleak.IgnoreAnyFunction("github.com/nats-io/nats%2ego.(*asyncCallbacksHandler).asyncCBDispatcher"),
+	// gRPC: a ClientConn's transport (reader, writer, keepalive) until
+	// Close; a Server's per-connection transport and stream handlers until
+	// Stop; the ClientConn's callback serializers (source).
+	goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/transport.(*http2Client).reader"),
+	goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/transport.(*http2Client).keepalive"),
+	goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/transport.(*loopyWriter).run"),
+	goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/transport.(*http2Server).keepalive"),
+	goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/transport.(*http2Server).HandleStreams"),
+	goleak.IgnoreAnyFunction("google.golang.org/grpc.(*Server).serveStreams"),
+	goleak.IgnoreAnyFunction("google.golang.org/grpc.(*Server).handleRawConn.func1"),
+	goleak.IgnoreAnyFunction("google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run"),
 }
 
 // leakCheck is one run's leak check.
