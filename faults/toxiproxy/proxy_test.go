@@ -47,6 +47,7 @@ func dial(t *testing.T, addr string) net.Conn {
 // module runs them against PostgreSQL and Redis with pgx and go-redis.
 func networkSuite(t *testing.T) {
 	t.Run("echo", echoSuite)
+	t.Run("direction", directionSuite)
 }
 
 // The capabilities a harness finds by type assertion.
