@@ -85,7 +85,7 @@ func TestGRPCStatusFromAFuncHook(t *testing.T) {
 	}
 	remove()
 	assert.Equal(t, []codes.Code{codes.OK, codes.OK, codes.ResourceExhausted, codes.OK, codes.OK, codes.ResourceExhausted}, got, "every 3rd call fails")
-	n, ok := hook.Touched()
+	n, ok := hook.Touched(faults.KindError)
 	assert.True(t, ok)
 	assert.EqualValues(t, 4, n, "the faults acted on 4 calls")
 }

@@ -69,7 +69,6 @@ type Hook struct {
 	faults  []*hookFault // in the order applied
 	live    map[*hookConn]struct{}
 	touched int64 // operations a fault acted on (Toucher)
-	counted bool  // a fault has been applied, so touched means something
 
 	// What the hook fronts (see Hook.Networked).
 	remote    bool // a wrapper fronts a driver, dialer or transport
@@ -114,12 +113,12 @@ func (h *Hook) Reseed(seed uint64) {
 
 // Touched returns how many operations — calls, dials, connections, reads
 // and writes — the hook's faults have acted on (refused, failed, reset,
-// held, delayed, shaped) since it was made; ok is false until a fault has
-// been applied. See [Toucher].
-func (h *Hook) Touched() (n int64, ok bool) {
+// held, delayed, shaped) since it was made; a hook counts every kind, so ok
+// is true. See [Toucher].
+func (h *Hook) Touched(Kind) (n int64, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.touched, h.counted
+	return h.touched, true
 }
 
 // Supports reports whether the hook can inject faults of kind k.
@@ -145,7 +144,6 @@ func (h *Hook) Apply(f Fault) (remove func(), err error) {
 	a := &hookFault{f: f, at: time.Now(), gone: make(chan struct{})}
 	h.mu.Lock()
 	h.faults = append(h.faults, a)
-	h.counted = true
 	conns := make([]*hookConn, 0, len(h.live))
 	for c := range h.live {
 		conns = append(conns, c)

@@ -279,3 +279,36 @@ func TestFuncPassesThrough(t *testing.T) {
 	assert.Equal(t, 1, calls, "a refused call never reaches fn")
 	remove()
 }
+
+// ScheduleTracked keeps the evidence of what a scheduled fault did: when it
+// was applied and removed, and how many calls it acted on.
+func TestScheduleTrackedKeepsTheEvidence(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := NewHook("api", 1)
+		call := FuncErr(h, func(context.Context) error { return nil })
+		start := time.Now()
+		stop := ScheduleTracked(h, Error{Every: 2}, time.Second, 2*time.Second, nil)
+		failed := 0
+		for range 40 { // a call every 100 ms for 4 s
+			if call(t.Context()) != nil {
+				failed++
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		ev := stop()
+		assert.Equal(t, "api", ev.Target)
+		assert.Equal(t, time.Second, ev.Applied.Sub(start))
+		assert.Equal(t, 3*time.Second, ev.Removed.Sub(start))
+		assert.True(t, ev.Counted)
+		assert.EqualValues(t, failed, ev.Touched, "it acted on the calls it failed")
+		assert.Equal(t, 10, failed, "every 2nd of the 20 calls in its 2 s")
+
+		never := ScheduleTracked(h, Down{}, time.Hour, time.Second, nil)()
+		assert.True(t, never.Applied.IsZero(), "stopped before its time: never applied")
+		assert.Zero(t, never.Touched)
+
+		bad := ScheduleTracked(h, Bandwidth{BytesPerSecond: 4096}, 0, time.Second, nil)
+		time.Sleep(time.Millisecond)
+		assert.ErrorIs(t, bad().Err, ErrUnsupported, "a call hook cannot throttle bytes")
+	})
+}

@@ -73,13 +73,14 @@ type Lingerer interface {
 
 // Toucher is an optional capability of a [Target] that can tell whether its
 // faults acted on anything: Touched returns how many calls or connections
-// they have acted on since the target was made (a count that only grows),
-// and ok is false when the target cannot tell (no fault applied so far was
-// one it can count). A harness reads it before a fault is applied and after
-// it is removed, and flags a threat whose faults touched nothing — a client
-// that does not go through the target, a fault that never fired.
+// its faults have acted on since it was made (a count that only grows), and
+// ok is false when it cannot count what faults of kind k do (a proxy's Down
+// refuses connections it never sees). [ScheduleTracked] reads it when a
+// fault is applied and when it is removed: the difference is the evidence
+// that the fault fired, and a threat whose faults touched nothing — a client
+// that does not go through the target — is flagged.
 type Toucher interface {
-	Touched() (n int64, ok bool)
+	Touched(k Kind) (n int64, ok bool)
 }
 
 // Check is what every target's Apply does before injecting anything: it
@@ -116,6 +117,21 @@ func Unsupported(t Target, k Kind) error {
 	return fmt.Errorf("%w: target %q cannot inject %s (it supports %s)", ErrUnsupported, t.Name(), k, strings.Join(ks, ", "))
 }
 
+// Injection is the evidence of what one scheduled fault did: when it was
+// applied and removed and, when its target can count ([Toucher]), how many
+// calls or connections it acted on while in force (all of the target's
+// faults' touches in that time: faults in force together on one target
+// share them).
+type Injection struct {
+	Target  string
+	Fault   string
+	Applied time.Time // zero: never applied (stopped before its time, or Apply failed)
+	Removed time.Time // zero: never applied
+	Touched int64     // calls or connections acted on while in force, when Counted
+	Counted bool      // the target counted them
+	Err     error     // Apply's error
+}
+
 // Schedule applies f to t after the delay after and removes it when it has
 // lasted for (for ≤ 0: until cancelled). It returns a cancel function that
 // removes the fault at once, or prevents it from ever being applied; cancel
@@ -125,16 +141,32 @@ func Unsupported(t Target, k Kind) error {
 // Schedule uses ordinary timers, so inside a testing/synctest bubble a
 // 30-second outage passes in virtual time.
 func Schedule(t Target, f Fault, after, lasting time.Duration, onErr func(error)) (cancel func()) {
+	stop := ScheduleTracked(t, f, after, lasting, onErr)
+	return func() { stop() }
+}
+
+// ScheduleTracked is [Schedule] that keeps the evidence: stop removes the
+// fault (or prevents it) as cancel does, and returns what the fault did.
+func ScheduleTracked(t Target, f Fault, after, lasting time.Duration, onErr func(error)) (stop func() Injection) {
 	var (
-		mu       sync.Mutex
-		done     bool
-		remove   func()
-		startT   *time.Timer
-		stopT    *time.Timer
-		stopOnce = func() {
-			if remove != nil {
-				remove()
-				remove = nil
+		mu              sync.Mutex
+		done            bool
+		remove          func()
+		startT          *time.Timer
+		stopT           *time.Timer
+		ev              = Injection{Target: t.Name(), Fault: f.String()}
+		toucher, counts = t.(Toucher)
+		before          int64
+		end             = func() { // under mu
+			if remove == nil {
+				return
+			}
+			remove()
+			remove = nil
+			ev.Removed = time.Now()
+			if counts {
+				n, ok := toucher.Touched(f.Kind())
+				ev.Touched, ev.Counted = n-before, ok
 			}
 		}
 	)
@@ -144,23 +176,27 @@ func Schedule(t Target, f Fault, after, lasting time.Duration, onErr func(error)
 		if done {
 			return
 		}
+		if counts {
+			before, _ = toucher.Touched(f.Kind())
+		}
 		r, err := t.Apply(f)
 		if err != nil {
+			ev.Err = err
 			if onErr != nil {
 				onErr(err)
 			}
 			return
 		}
-		remove = r
+		remove, ev.Applied = r, time.Now()
 		if lasting > 0 {
 			stopT = time.AfterFunc(lasting, func() {
 				mu.Lock()
 				defer mu.Unlock()
-				stopOnce()
+				end()
 			})
 		}
 	})
-	return func() {
+	return func() Injection {
 		mu.Lock()
 		defer mu.Unlock()
 		done = true
@@ -168,6 +204,7 @@ func Schedule(t Target, f Fault, after, lasting time.Duration, onErr func(error)
 		if stopT != nil {
 			stopT.Stop()
 		}
-		stopOnce()
+		end()
+		return ev
 	}
 }

@@ -81,6 +81,11 @@ func Run(t *testing.T, spec Spec) *report.Report {
 	}
 	rep.End = time.Now().UTC()
 	rep.Derive()
+	for _, th := range rep.Threats {
+		if th.Untouched != "" {
+			t.Logf("rafael: warning: %s (its verdict says nothing about the code under test)", th.Untouched)
+		}
+	}
 	r.write(t, rep)
 	if r.sim != nil {
 		r.sim.Close()

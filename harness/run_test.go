@@ -154,3 +154,37 @@ func TestSameSeedSameMeasurements(t *testing.T) {
 	}
 	assert.InDelta(t, a.Baseline.Score, b.Baseline.Score, 1e-9)
 }
+
+// Each trial records the evidence that its threat's faults fired, and a
+// threat whose faults touched nothing — the workload goes around the target
+// — is flagged in the report.
+func TestReportShowsWhetherTheFaultsFired(t *testing.T) {
+	db, unused := faults.NewHook("db", 1), faults.NewHook("replica", 2)
+	rep := Run(t, Spec{
+		Module: "checkout",
+		Genome: resilient(),
+		Threats: []scenarios.Threat{
+			scenarios.DBOutage(db, 2*time.Second),
+			scenarios.DBOutage(unused, 2*time.Second),
+		},
+		Workload: through(store(db)),
+		SLO:      SLO{SuccessRate: 0.5},
+		Trials:   1,
+	})
+	require.Len(t, rep.Threats, 2)
+	hit, missed := rep.Threats[0], rep.Threats[1]
+	require.Len(t, hit.Trials[0].Injections, 1)
+	ev := hit.Trials[0].Injections[0]
+	assert.True(t, ev.Applied)
+	assert.Equal(t, "db", ev.Target)
+	assert.Equal(t, 2*time.Second, ev.For, "in virtual time, exactly the outage")
+	require.NotNil(t, ev.Touched)
+	assert.Positive(t, *ev.Touched, "the outage refused calls")
+	assert.Empty(t, hit.Untouched)
+	assert.Contains(t, hit.Fired[0], `down on "db": applied in 1 of 1 trials`)
+
+	require.NotNil(t, missed.Trials[0].Injections[0].Touched)
+	assert.Zero(t, *missed.Trials[0].Injections[0].Touched)
+	assert.Equal(t, report.Met, missed.Status, "nothing failed: the workload never called the replica")
+	assert.Contains(t, missed.Untouched, `does the workload go through target "replica"?`)
+}

@@ -74,7 +74,8 @@ func (r *runner) measure(t *testing.T, th scenarios.Threat, g *genome.Genome, s 
 // with -rafael.strict.
 func (r *runner) judged(t *testing.T, th scenarios.Threat, g *genome.Genome, s uint64, lenient bool) (report.Trial, trial.Result) {
 	res := r.measure(t, th, g, s)
-	out := report.Trial{Seed: s, Genome: g.Digest(), Replay: r.replay(t), Metrics: res.Metrics, Violations: res.Violations(r.spec.SLO)}
+	out := report.Trial{Seed: s, Genome: g.Digest(), Replay: r.replay(t), Metrics: res.Metrics, Violations: res.Violations(r.spec.SLO),
+		Injections: injections(res.Injections)}
 	for k := 0; k < reruns && r.tier == Wire && len(out.Violations) > 0; k++ {
 		again := r.measure(t, th, g, s)
 		vs := again.Violations(r.spec.SLO)
@@ -146,4 +147,18 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return s[:n] + fmt.Sprintf("\n… (%d more bytes)", len(s)-n)
+}
+
+// injections is the report's form of a trial's evidence that its faults
+// fired.
+func injections(in []trial.Injection) []report.Injection {
+	out := make([]report.Injection, 0, len(in))
+	for _, e := range in {
+		ri := report.Injection{Target: e.Target, Fault: e.Fault, Applied: e.Applied, At: e.At, For: e.For}
+		if e.Counted {
+			ri.Touched = &e.Touched
+		}
+		out = append(out, ri)
+	}
+	return out
 }

@@ -38,6 +38,7 @@ type pageData struct {
 	Findings []finding
 	Charts   []chart
 	Latency  []chart // per threat, the successes' chart then the failures'
+	Evidence bool    // a threat has evidence of its faults to show
 }
 
 // page lays out r, with every chart id prefixed by prefix (a summary page
@@ -45,6 +46,9 @@ type pageData struct {
 func (r *Report) page(prefix string) pageData {
 	p := pageData{R: r, Headline: r.headline(), Duration: r.End.Sub(r.Start).Round(time.Millisecond), Findings: r.findings(maxShown)}
 	p.Charts = []chart{fitnessChart(r.History), threatChart(r.Threats, r.Evolved != nil)}
+	for _, t := range r.Threats {
+		p.Evidence = p.Evidence || len(t.Fired) > 0 || t.Untouched != ""
+	}
 	for i, t := range r.Threats {
 		p.Latency = append(p.Latency, latencyChart(i, t), failedLatencyChart(i, t))
 	}
@@ -139,7 +143,11 @@ svg polyline.met { stroke: #1a7f37; stroke-width: 1; stroke-dasharray: 4 3; }
 <tr><th>Threat</th><th>Severity</th><th>{{if .R.Evolved}}Before{{else}}Score{{end}}</th><th>Status</th>{{if .R.Evolved}}<th>After</th><th>Verdict</th>{{end}}</tr>
 {{range .R.Threats}}<tr><td><code>{{.Threat}}</code></td><td>{{.Severity}}</td><td class="num">{{score .Score}}</td><td class="{{cls .Status}}">{{.Status}}</td>{{if $.R.Evolved}}<td class="num">{{scorep .Evolved}}</td><td class="{{cls .Verdict}}">{{.Verdict}}</td>{{end}}</tr>
 {{end}}</table>
-{{with .Findings}}<h2>Threats that did not meet the SLO</h2>
+{{if .Evidence}}<h2>Evidence that the faults fired</h2>
+<ul>
+{{range .R.Threats}}{{if or .Fired .Untouched}}<li><strong>{{.Name}}</strong>: {{range $i, $f := .Fired}}{{if $i}}; {{end}}{{$f}}{{end}}{{with .Untouched}}<br><span class="broken">warning: {{.}}</span>{{end}}</li>
+{{end}}{{end}}</ul>
+{{end}}{{with .Findings}}<h2>Threats that did not meet the SLO</h2>
 {{range .}}<p><strong>{{.Name}}</strong> <code>{{.Threat}}</code>{{with .Who}}, {{.}}{{end}}: <span class="{{cls .Status}}">{{.Status}}</span>: {{.Summary}}.</p>
 {{if .Trials}}<ul>
 {{range .Trials}}<li>seed {{.Seed}} {{.Head}}<ul>

@@ -25,6 +25,7 @@ func (r *Report) Markdown() []byte {
 	fmt.Fprintf(&b, "Seed %d, %s tier, %s, %d trials in %s. SLO: %s.\n\n", r.Seed, r.Tier, r.GoVersion,
 		r.Baseline.Trials+r.evolvedTrials(), r.End.Sub(r.Start).Round(time.Millisecond), r.SLO)
 	r.threatTable(&b)
+	r.evidenceMarkdown(&b)
 	if fs := r.findings(maxShown); len(fs) > 0 {
 		b.WriteString("\n#### Threats that did not meet the SLO\n")
 		for _, f := range fs {
@@ -79,6 +80,25 @@ func findingMarkdown(b *bytes.Buffer, f finding) {
 	}
 	if f.More != "" {
 		fmt.Fprintf(b, "- %s\n", f.More)
+	}
+}
+
+// evidenceMarkdown writes, threat by threat, the evidence that the faults
+// fired, with a warning for a threat whose faults touched nothing.
+func (r *Report) evidenceMarkdown(b *bytes.Buffer) {
+	head := false
+	for _, t := range r.Threats {
+		if len(t.Fired) == 0 && t.Untouched == "" {
+			continue
+		}
+		if !head {
+			b.WriteString("\n#### Evidence that the faults fired\n\n")
+			head = true
+		}
+		fmt.Fprintf(b, "- **%s**: %s\n", t.Name, strings.Join(t.Fired, "; "))
+		if t.Untouched != "" {
+			fmt.Fprintf(b, "  - **warning**: %s\n", t.Untouched)
+		}
 	}
 }
 

@@ -130,6 +130,12 @@ type Threat struct {
 	EvolvedTrials        []Trial  `json:"evolvedTrials,omitempty"`
 	EvolvedLatency       []Bucket `json:"evolvedLatency,omitempty"`
 	EvolvedFailedLatency []Bucket `json:"evolvedFailedLatency,omitempty"`
+
+	// Fired sums up, fault by fault, the evidence of the trials'
+	// injections; Untouched warns when the faults were applied but acted
+	// on nothing (set by [Report.Derive]).
+	Fired     []string `json:"fired,omitempty"`
+	Untouched string   `json:"untouched,omitempty"`
 }
 
 // Status is how a genome fared under a threat, or in one trial.
@@ -167,6 +173,24 @@ type Trial struct {
 	// genome would survive: if any of them met the SLO the trial is
 	// unstable, else broken.
 	Reruns []Measurement `json:"reruns,omitempty"`
+
+	// Injections are the evidence that the threat's faults fired: one per
+	// step, in the threat's order.
+	Injections []Injection `json:"injections,omitempty"`
+}
+
+// Injection is the evidence of what one of a threat's faults did in a
+// trial (Polly's "on injected", Chaos Mesh's AllInjected): whether and when
+// it was in force, and how many calls or connections it acted on when its
+// target counts them (a hook counts calls; an embedded proxy, connections;
+// a proxy's Down and an external toxiproxy-server cannot count).
+type Injection struct {
+	Target  string        `json:"target"`
+	Fault   string        `json:"fault"`
+	Applied bool          `json:"applied"`
+	At      time.Duration `json:"at,omitempty"`      // from the trial's start
+	For     time.Duration `json:"for,omitempty"`     // how long it was in force
+	Touched *int64        `json:"touched,omitempty"` // calls or connections it acted on; absent when not counted
 }
 
 // Measurement is one more measurement of a trial.

@@ -1,8 +1,12 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/rafaelabs/rafael/slo"
 )
@@ -126,6 +130,7 @@ func (r *Report) Derive() {
 		case t.NotRun == "":
 			t.NotRun = "no trial ran"
 		}
+		t.Fired, t.Untouched = fired(t)
 		t.Evolved, t.EvolvedStatus = nil, ""
 		if len(t.EvolvedTrials) > 0 {
 			evolved = true
@@ -198,4 +203,75 @@ func verdict(before, after Status) string {
 		return Regressed
 	}
 	return Vulnerable
+}
+
+// fired sums up the evidence of t's trials' injections, fault by fault, and
+// warns when the faults were applied and counted but acted on nothing: a
+// verdict on faults that never reached the code under test says nothing.
+func fired(t *Threat) (lines []string, untouched string) {
+	trials := append(append([]Trial(nil), t.Trials...), t.EvolvedTrials...)
+	steps := 0
+	for _, tr := range trials {
+		steps = max(steps, len(tr.Injections))
+	}
+	applied, uncounted, touched := 0, 0, int64(0)
+	var targets []string
+	for i := range steps {
+		var (
+			first          *Injection
+			n, in, counted int
+			sum            int64
+		)
+		for _, tr := range trials {
+			if i >= len(tr.Injections) {
+				continue
+			}
+			in++
+			inj := &tr.Injections[i]
+			if first == nil || !first.Applied && inj.Applied {
+				first = inj
+			}
+			if !inj.Applied {
+				continue
+			}
+			n++
+			if inj.Touched != nil {
+				counted++
+				sum += *inj.Touched
+			}
+		}
+		line := fmt.Sprintf("%s on %q: applied in %d of %d trials", first.Fault, first.Target, n, in)
+		switch {
+		case n == 0:
+			line += " (never: see the setup errors)"
+		case counted == n:
+			line += fmt.Sprintf(", at %v for %v in the first; acted on %d calls or connections", first.At.Round(time.Millisecond), first.For.Round(time.Millisecond), sum)
+		default:
+			line += fmt.Sprintf(", at %v for %v in the first; its target does not count what it acted on", first.At.Round(time.Millisecond), first.For.Round(time.Millisecond))
+		}
+		lines = append(lines, line)
+		applied += n
+		uncounted += n - counted
+		touched += sum
+		if !slices.Contains(targets, first.Target) {
+			targets = append(targets, first.Target)
+		}
+	}
+	if applied > 0 && uncounted == 0 && touched == 0 {
+		untouched = fmt.Sprintf("the faults of %s were applied but acted on no call or connection in %s: does the workload go through %s?",
+			t.Name, plural(len(trials), "trial"), quoteAll(targets))
+	}
+	return lines, untouched
+}
+
+// quoteAll quotes and joins names: "a", "a" or "b".
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	if len(q) == 1 {
+		return "target " + q[0]
+	}
+	return "targets " + strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }

@@ -147,3 +147,43 @@ func TestDeriveIsIdempotent(t *testing.T) {
 	r.Derive()
 	assert.Equal(t, evolved(), r)
 }
+
+func TestDeriveSumsUpTheEvidenceThatFaultsFired(t *testing.T) {
+	n := func(v int64) *int64 { return &v }
+	inj := func(fault string, applied bool, touched *int64) Injection {
+		i := Injection{Target: "postgres", Fault: fault, Applied: applied, Touched: touched}
+		if applied {
+			i.At, i.For = 500*time.Millisecond, 2*time.Second
+		}
+		return i
+	}
+	r := Report{Threats: []Threat{
+		{Name: "latency", Trials: []Trial{
+			{Injections: []Injection{inj("latency 300ms", true, n(12))}},
+			{Injections: []Injection{inj("latency 300ms", true, n(9))}},
+		}},
+		{Name: "bypassed", Trials: []Trial{
+			{Injections: []Injection{inj("latency 300ms", true, n(0))}},
+			{Injections: []Injection{inj("latency 300ms", true, n(0))}},
+		}},
+		{Name: "db-outage", Trials: []Trial{{Injections: []Injection{inj("down", true, nil)}}}},
+		{Name: "never", Trials: []Trial{{Injections: []Injection{inj("down", false, nil)}}}},
+		{Name: "flood", Trials: []Trial{{}}},
+	}}
+	r.Derive()
+	assert.Equal(t, []string{`latency 300ms on "postgres": applied in 2 of 2 trials, at 500ms for 2s in the first; acted on 21 calls or connections`}, r.Threats[0].Fired)
+	assert.Empty(t, r.Threats[0].Untouched)
+	assert.Equal(t, `the faults of bypassed were applied but acted on no call or connection in 2 trials: does the workload go through target "postgres"?`, r.Threats[1].Untouched)
+	assert.Contains(t, r.Threats[2].Fired[0], "its target does not count what it acted on")
+	assert.Empty(t, r.Threats[2].Untouched, "a fault its target cannot count is not flagged")
+	assert.Contains(t, r.Threats[3].Fired[0], "applied in 0 of 1 trials (never")
+	assert.Empty(t, r.Threats[4].Fired, "a threat without fault steps has no evidence to show")
+
+	md := string(r.Markdown())
+	assert.Contains(t, md, "#### Evidence that the faults fired")
+	assert.Contains(t, md, "  - **warning**: the faults of bypassed were applied but acted on no call or connection")
+	page, err := r.HTML()
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "<h2>Evidence that the faults fired</h2>")
+	assert.Contains(t, string(page), `<span class="broken">warning: the faults of bypassed`)
+}

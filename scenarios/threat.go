@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rafaelabs/rafael/faults"
@@ -192,17 +193,32 @@ func (t Threat) Validate() error {
 // Schedule uses ordinary timers: inside a testing/synctest bubble the whole
 // inject phase passes in virtual time.
 func (t Threat) Schedule(onErr func(error)) (stop func()) {
-	cancels := make([]func(), 0, len(t.Steps))
+	tracked := t.ScheduleTracked(onErr)
+	return func() { tracked() }
+}
+
+// ScheduleTracked is [Threat.Schedule] that keeps the evidence: stop removes
+// every fault and returns, step by step, what each did
+// ([faults.ScheduleTracked]).
+func (t Threat) ScheduleTracked(onErr func(error)) (stop func() []faults.Injection) {
+	stops := make([]func() faults.Injection, 0, len(t.Steps))
 	for _, s := range t.Steps {
 		d := s.For
 		if d == 0 {
 			d = t.Inject - s.At
 		}
-		cancels = append(cancels, faults.Schedule(s.Target, s.Fault, s.At, d, onErr))
+		stops = append(stops, faults.ScheduleTracked(s.Target, s.Fault, s.At, d, onErr))
 	}
-	return func() {
-		for _, c := range cancels {
-			c()
-		}
+	var (
+		once sync.Once
+		evs  []faults.Injection
+	)
+	return func() []faults.Injection {
+		once.Do(func() {
+			for _, st := range stops {
+				evs = append(evs, st())
+			}
+		})
+		return evs
 	}
 }

@@ -109,12 +109,12 @@ func directionSuite(t *testing.T) {
 func TestTouchedCountsConnections(t *testing.T) {
 	t.Setenv(URLEnv, "")
 	p := Start(t, "echo", echoServer(t))
-	_, ok := p.Touched()
-	assert.False(t, ok, "no fault applied yet: nothing to tell")
+	_, ok := p.Touched(faults.KindDown)
+	assert.False(t, ok, "a Down refuses connections the proxy never sees: it cannot count them")
 
 	remove, err := p.Apply(faults.Latency{Delay: time.Millisecond})
 	require.NoError(t, err)
-	n, ok := p.Touched()
+	n, ok := p.Touched(faults.KindLatency)
 	require.True(t, ok)
 	assert.EqualValues(t, 0, n, "no connection while the fault was in force")
 	remove()
@@ -130,12 +130,12 @@ func TestTouchedCountsConnections(t *testing.T) {
 	_, err = roundTrip(opened, "new", 5*time.Second)
 	require.NoError(t, err)
 	remove()
-	n, _ = p.Touched()
+	n, _ = p.Touched(faults.KindLatency)
 	assert.EqualValues(t, 2, n, "the live connection and the one opened during the fault")
 
 	third := dial(t, p.Addr())
 	_, err = roundTrip(third, "after", 5*time.Second)
 	require.NoError(t, err)
-	n, _ = p.Touched()
+	n, _ = p.Touched(faults.KindLatency)
 	assert.EqualValues(t, 2, n, "a connection opened after the fault is not counted")
 }

@@ -184,16 +184,16 @@ func (p *Proxy) Supports(k faults.Kind) bool {
 
 // Touched returns how many connections p's faults have acted on so far (see
 // [faults.Toucher]): connections live when a fault was applied or opened
-// while it was in force, counted once per fault. A Down fault and a proxy
-// on an external server cannot count; ok is false when no fault applied so
-// far could.
-func (p *Proxy) Touched() (n int64, ok bool) {
+// while it was in force, counted once per fault. ok is false for Down, which
+// refuses connections the proxy never sees, and for every kind on an
+// external server, whose toxics are its own.
+func (p *Proxy) Touched(k faults.Kind) (n int64, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.counts {
 		n += c()
 	}
-	return n, len(p.counts) > 0
+	return n, !p.External() && k != faults.KindDown
 }
 
 // Apply injects f until remove is called. Latency and the byte-level faults

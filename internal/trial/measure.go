@@ -29,6 +29,9 @@ type Result struct {
 	Dump     string        // the stacks of the bubble's goroutines, when it hung or deadlocked
 	SetupErr error         // the threat could not be injected as declared
 
+	// Injections are the evidence of what each of the threat's faults did.
+	Injections []Injection
+
 	// The latencies of the requests that succeeded and of those that
 	// failed (a request that never returned: until the drain deadline).
 	Succeeded, Failed []time.Duration
@@ -62,7 +65,7 @@ func (r Result) Outcome(s slo.SLO) (vs []slo.Violation, shortfall float64, met b
 
 // finish measures a driver's record.
 func finish(cfg Config, th scenarios.Threat, r raw, finished bool) Result {
-	res := Result{Finished: finished, SetupErr: r.setupErr}
+	res := Result{Finished: finished, SetupErr: r.setupErr, Injections: r.injections}
 	if finished {
 		res.Metrics, res.Succeeded, res.Failed = measure(th, r, cfg.Weights)
 	}

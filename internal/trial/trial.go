@@ -66,6 +66,31 @@ type raw struct {
 	lag            time.Duration // the longest the driver woke late
 	deadline       time.Duration // the drain deadline: a request still running then failed then
 	setupErr       error         // the trial could not run as declared (a fault failed to apply, a ballast over its cap)
+	injections     []Injection   // what each of the threat's faults did
+}
+
+// Injection is the evidence of what one of a threat's faults did in a
+// trial: when it was in force, from the trial's start, and how many calls
+// or connections it acted on, when its target counts them.
+type Injection struct {
+	Target, Fault string
+	Applied       bool          // it was applied
+	At, For       time.Duration // from the trial's start; how long it was in force
+	Touched       int64         // calls or connections it acted on, when Counted
+	Counted       bool          // its target counts them (faults.Toucher)
+}
+
+// evidence turns the faults' records into offsets from the trial's start t0.
+func evidence(t0 time.Time, evs []faults.Injection) []Injection {
+	out := make([]Injection, 0, len(evs))
+	for _, e := range evs {
+		in := Injection{Target: e.Target, Fault: e.Fault, Applied: !e.Applied.IsZero(), Touched: e.Touched, Counted: e.Counted}
+		if in.Applied {
+			in.At, in.For = e.Applied.Sub(t0), e.Removed.Sub(e.Applied)
+		}
+		out = append(out, in)
+	}
+	return out
 }
 
 // driver runs one trial. It is the same on both tiers: inside a synctest
@@ -94,9 +119,11 @@ type driver struct {
 	setup   []error
 	flood   faults.LoadResult
 
-	baseline, peak int           // goroutines at the start, and most above it
-	lag            time.Duration // the longest the driver woke late
-	stop, release  func()        // heal the faults and free the ballast
+	baseline, peak int                       // goroutines at the start, and most above it
+	lag            time.Duration             // the longest the driver woke late
+	stop           func() []faults.Injection // heal the faults; what they did
+	release        func()                    // free the ballast
+	injections     []faults.Injection        // what the faults did, once healed
 }
 
 // job is one regular request: its index and arrival offset.
@@ -111,7 +138,7 @@ func newDriver(cfg Config, th scenarios.Threat, g *genome.Genome, s uint64, bubb
 		drain = max(th.Recover, time.Second)
 	}
 	return &driver{threat: th, genome: g, workload: cfg.Workload, seed: s, requests: cmp.Or(cfg.Requests, 100),
-		drain: drain, bubble: bubble, hold: cfg.Hold, stop: func() {}, release: func() {}}
+		drain: drain, bubble: bubble, hold: cfg.Hold, stop: func() []faults.Injection { return nil }, release: func() {}}
 }
 
 // run drives the trial: requests at seeded arrival times over the three
@@ -148,7 +175,7 @@ func (d *driver) run() raw {
 		if injected && !healed && recoverAt <= next {
 			d.sleepUntil(recoverAt)
 			healed = true
-			d.stop()
+			d.heal()
 			d.release()
 		}
 		if k == len(arrivals) {
@@ -164,7 +191,7 @@ func (d *driver) run() raw {
 	d.sampleGoroutines()
 	deadline := total + d.drain
 	d.wait(deadline, cancel)
-	d.stop()
+	d.heal()
 	d.release()
 	return d.record(arrivals, deadline)
 }
@@ -208,7 +235,7 @@ func (d *driver) prepare() error {
 // inject starts the threat's faults, its memory pressure and its flood.
 func (d *driver) inject() {
 	th := d.threat
-	d.stop = th.Schedule(d.onErr)
+	d.stop = th.ScheduleTracked(d.onErr)
 	if th.Ballast > 0 {
 		h := d.hold
 		if h == nil {
@@ -226,6 +253,15 @@ func (d *driver) inject() {
 			d.mu.Unlock()
 		}()
 	}
+}
+
+// heal removes the threat's faults (once; later calls change nothing) and
+// keeps what they did.
+func (d *driver) heal() {
+	evs := d.stop()
+	d.mu.Lock()
+	d.injections = evs
+	d.mu.Unlock()
 }
 
 func (d *driver) onErr(err error) {
@@ -300,6 +336,7 @@ func (d *driver) record(arrivals []time.Duration, deadline time.Duration) raw {
 		lag:            d.lag,
 		deadline:       deadline,
 		setupErr:       errors.Join(d.setup...),
+		injections:     evidence(d.t0, d.injections),
 	}
 }
 
