@@ -1,6 +1,7 @@
 package toxiproxy
 
 import (
+	"github.com/rafaelabs/rafael/internal/toxiserver"
 	"net"
 	"testing"
 
@@ -9,7 +10,17 @@ import (
 )
 
 func TestReachTellsADownUpstreamFromTheThreat(t *testing.T) {
-	t.Setenv(URLEnv, "")
+	t.Run("embedded", func(t *testing.T) {
+		t.Setenv(URLEnv, "")
+		reachSuite(t)
+	})
+	t.Run("external", func(t *testing.T) {
+		t.Setenv(URLEnv, toxiserver.Start(t, "127.0.0.2"))
+		reachSuite(t)
+	})
+}
+
+func reachSuite(t *testing.T) {
 	up := Start(t, "echo", echoServer(t))
 	assert.NoError(t, up.Reach(t.Context()))
 
