@@ -85,8 +85,8 @@ func TestGRPCStatusFromAFuncHook(t *testing.T) {
 	}
 	remove()
 	assert.Equal(t, []codes.Code{codes.OK, codes.OK, codes.ResourceExhausted, codes.OK, codes.OK, codes.ResourceExhausted}, got, "every 3rd call fails")
-	n, ok := hook.Touched(faults.KindError)
-	assert.True(t, ok)
+	n, unit := hook.Touched(faults.KindError)
+	assert.Equal(t, "calls", unit)
 	assert.EqualValues(t, 4, n, "the faults acted on 4 calls")
 }
 

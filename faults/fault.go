@@ -336,6 +336,10 @@ type StatusError struct{ Code int }
 // Error returns "faults: injected HTTP status 503".
 func (e *StatusError) Error() string { return fmt.Sprintf("faults: injected HTTP status %d", e.Code) }
 
+// Is reports whether target is [ErrInjected]: an injected status is an
+// injected error.
+func (e *StatusError) Is(target error) bool { return target == ErrInjected }
+
 // Kind returns KindError.
 func (Error) Kind() Kind { return KindError }
 

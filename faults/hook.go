@@ -113,12 +113,16 @@ func (h *Hook) Reseed(seed uint64) {
 
 // Touched returns how many operations — calls, dials, connections, reads
 // and writes — the hook's faults have acted on (refused, failed, reset,
-// held, delayed, shaped) since it was made; a hook counts every kind, so ok
-// is true. See [Toucher].
-func (h *Hook) Touched(Kind) (n int64, ok bool) {
+// held, delayed, shaped) since it was made; a hook counts every kind:
+// "calls", or "operations" for a [NewConnHook] (dials, reads and writes
+// too). See [Toucher].
+func (h *Hook) Touched(Kind) (n int64, unit string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.touched, true
+	if h.conns {
+		return h.touched, "operations"
+	}
+	return h.touched, "calls"
 }
 
 // Supports reports whether the hook can inject faults of kind k.

@@ -290,7 +290,7 @@ func TestScheduleTrackedKeepsTheEvidence(t *testing.T) {
 		stop := ScheduleTracked(h, Error{Every: 2}, time.Second, 2*time.Second, nil)
 		failed := 0
 		time.Sleep(50 * time.Millisecond) // no call at the instant the fault comes or goes: their order is the scheduler's
-		for range 40 { // a call every 100 ms for 4 s, at 50 ms, 150 ms, …
+		for range 40 {                    // a call every 100 ms for 4 s, at 50 ms, 150 ms, …
 			if call(t.Context()) != nil {
 				failed++
 			}
@@ -300,7 +300,7 @@ func TestScheduleTrackedKeepsTheEvidence(t *testing.T) {
 		assert.Equal(t, "api", ev.Target)
 		assert.Equal(t, time.Second, ev.Applied.Sub(start))
 		assert.Equal(t, 3*time.Second, ev.Removed.Sub(start))
-		assert.True(t, ev.Counted)
+		assert.Equal(t, "calls", ev.Unit)
 		assert.EqualValues(t, failed, ev.Touched, "it acted on the calls it failed")
 		assert.Equal(t, 10, failed, "every 2nd of the 20 calls in its 2 s (1.05 s … 2.95 s)")
 

@@ -73,14 +73,15 @@ type Lingerer interface {
 
 // Toucher is an optional capability of a [Target] that can tell whether its
 // faults acted on anything: Touched returns how many calls or connections
-// its faults have acted on since it was made (a count that only grows), and
-// ok is false when it cannot count what faults of kind k do (a proxy's Down
-// refuses connections it never sees). [ScheduleTracked] reads it when a
+// its faults have acted on since it was made (a count that only grows) and
+// what it counts ("calls", "connections"); unit is "" when it cannot count
+// what faults of kind k do (a proxy's Down refuses connections it never
+// sees). [ScheduleTracked] reads it when a
 // fault is applied and when it is removed: the difference is the evidence
 // that the fault fired, and a threat whose faults touched nothing — a client
 // that does not go through the target — is flagged.
 type Toucher interface {
-	Touched(k Kind) (n int64, ok bool)
+	Touched(k Kind) (n int64, unit string)
 }
 
 // Check is what every target's Apply does before injecting anything: it
@@ -127,8 +128,8 @@ type Injection struct {
 	Fault   string
 	Applied time.Time // zero: never applied (stopped before its time, or Apply failed)
 	Removed time.Time // zero: never applied
-	Touched int64     // calls or connections acted on while in force, when Counted
-	Counted bool      // the target counted them
+	Touched int64     // calls or connections acted on while in force, when Unit is set
+	Unit    string    // what the target counted ("calls", "connections"), or "" when it cannot
 	Err     error     // Apply's error
 }
 
@@ -165,8 +166,8 @@ func ScheduleTracked(t Target, f Fault, after, lasting time.Duration, onErr func
 			remove = nil
 			ev.Removed = time.Now()
 			if counts {
-				n, ok := toucher.Touched(f.Kind())
-				ev.Touched, ev.Counted = n-before, ok
+				n, unit := toucher.Touched(f.Kind())
+				ev.Touched, ev.Unit = n-before, unit
 			}
 		}
 	)

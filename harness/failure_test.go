@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/stretchr/testify/assert"
@@ -132,7 +134,7 @@ func TestHelperHangWatchdog(t *testing.T) {
 			}
 			return nil
 		},
-		Trials:   1,
+		Trials:   3,
 		Watchdog: time.Second,
 	})
 }
@@ -158,6 +160,9 @@ func TestAHangingWorkloadIsAFailedTrialAndTheTestsGoOn(t *testing.T) {
 	assert.Regexp(t, `goroutine \d+ \[chan receive, synctest bubble \d+\]`, watchdog, "the dump shows the non-durable wait")
 	assert.Contains(t, watchdog, "harness.TestHelperHangWatchdog.func1", "…in the workload")
 	assert.Contains(t, watchdog, "left goroutines behind", "the abandoned goroutines are reported as leaks")
+	assert.Contains(t, watchdog, "1 of 3 trials ran: an earlier trial hung in its synctest bubble", "no trial runs after a hang")
+	assert.Equal(t, 1, strings.Count(watchdog, "--- FAIL: TestHelperHangWatchdog/db-outage/seed="))
+	assert.Contains(t, watchdog, "faults.NewHook(…).Remote()", "the hang names the fix for a real client behind a func hook")
 
 	assert.Contains(t, out, "--- PASS: TestHelperZAfterTheHangs", "the tests after a hang still run and pass:\n%s", out)
 }
@@ -284,4 +289,39 @@ func TestACounterexampleIsShrunkAndReplays(t *testing.T) {
 	require.NotNil(t, again, "the replay fails again")
 	assert.Equal(t, first[1], again[1], "with the same threat, seed and measurements")
 	has(t, replayed, "[rapid] failed after 0 tests") // the fail file, replayed first
+}
+
+// TestHelperUpstreamDown runs a wire trial through a proxy whose upstream
+// is not running.
+func TestHelperUpstreamDown(t *testing.T) {
+	helper(t, "upstream-down")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := l.Addr().String()
+	require.NoError(t, l.Close())
+	p := toxiproxy.Start(t, "postgres", closed)
+	Run(t, Spec{
+		Module:  "checkout",
+		Threats: []scenarios.Threat{scenarios.Latency(p, 10*time.Millisecond, scenarios.InjectFor(200*time.Millisecond))},
+		Workload: func(ctx context.Context, _ *genome.Policy) error {
+			c, err := (&net.Dialer{}).DialContext(ctx, "tcp", p.Addr())
+			if err == nil {
+				c.Close()
+			}
+			return err
+		},
+		SLO:      SLO{SuccessRate: 0.9},
+		Requests: 5,
+	})
+}
+
+// An upstream down before any fault is the setup's failure: the trial fails
+// saying so, once — not measured again, not "broke the SLO".
+func TestAnUpstreamDownFailsAsSetupNotAsTheThreat(t *testing.T) {
+	out := child(t, "upstream-down", "^TestHelperUpstreamDown$")
+	require.Contains(t, out, "--- FAIL: TestHelperUpstreamDown", out)
+	assert.Contains(t, out, "could not run as declared on the wire tier")
+	assert.Contains(t, out, `is not reachable before any fault was injected`)
+	assert.NotContains(t, out, "broke the SLO")
+	assert.NotContains(t, out, "measured again")
 }

@@ -112,6 +112,12 @@ type runner struct {
 	sim     *trial.Sim    // runs the simulated tier's trials; nil on the wire tier
 	pkg     string        // the package, for replay commands: "./examples_test"
 	longest time.Duration // the longest real time a trial took so far
+
+	// abandoned says why no more trials run: a simulated trial hung and its
+	// bubble was abandoned. What hung there may be a real client's
+	// goroutines; the next bubble that touches them is a fatal error that
+	// ends the test binary, every other test with it.
+	abandoned string
 }
 
 // plan resolves spec's defaults against the settings and the test.
@@ -169,6 +175,9 @@ func scaled(th scenarios.Threat, f float64) scenarios.Threat {
 // budget says why another trial does not fit before the test's deadline,
 // or "" when it does.
 func (r *runner) budget(t *testing.T) string {
+	if r.abandoned != "" {
+		return r.abandoned
+	}
 	dl, ok := t.Deadline()
 	if !ok {
 		return ""

@@ -30,6 +30,9 @@ func (r *runner) baseline(t *testing.T, rep *report.Report) {
 			for j := range r.trials {
 				if why := r.budget(t); why != "" {
 					row.NotRun = why
+					if j > 0 {
+						t.Logf("rafael: %s: %d of %d trials ran: %s", th, j, r.trials, why)
+					}
 					break
 				}
 				s := r.trialSeed(i, j)
@@ -76,7 +79,11 @@ func (r *runner) judged(t *testing.T, th scenarios.Threat, g *genome.Genome, s u
 	res := r.measure(t, th, g, s)
 	out := report.Trial{Seed: s, Genome: g.Digest(), Replay: r.replay(t), Metrics: res.Metrics, Violations: res.Violations(r.spec.SLO),
 		Injections: injections(res.Injections)}
-	for k := 0; k < reruns && r.tier == Wire && len(out.Violations) > 0; k++ {
+	if res.Hung && r.tier == Simulated {
+		r.abandoned = "an earlier trial hung in its synctest bubble, which was abandoned; no more trials run, since a real client's goroutines left there would crash the test binary in the next bubble (run it on the wire tier with Tier: harness.Wire, or declare a hook around a real client's calls with faults.NewHook(…).Remote())"
+	}
+	setup := res.SetupErr != nil                                                                              // not the code's failure: measuring again would only repeat it
+	for k := 0; k < reruns && r.tier == Wire && len(out.Violations) > 0 && !setup && r.budget(t) == ""; k++ { // a rerun that would outlast -timeout is not made
 		again := r.measure(t, th, g, s)
 		vs := again.Violations(r.spec.SLO)
 		out.Reruns = append(out.Reruns, report.Measurement{Metrics: again.Metrics, Violations: vs})
@@ -87,6 +94,9 @@ func (r *runner) judged(t *testing.T, th scenarios.Threat, g *genome.Genome, s u
 	out.Score = slo.Score(out.Violations, out.Metrics.Fitness)
 	t.Attr("rafael.score", fmt.Sprintf("%.1f", out.Score))
 	switch {
+	case setup:
+		t.Errorf("rafael: %s could not run as declared on the %s tier (seed %d), so it says nothing about %s: %v",
+			th, r.tier, s, r.spec.Module, res.SetupErr)
 	case len(out.Violations) == 0:
 		t.Logf("rafael: %s: %s", th, out.Metrics)
 	case len(out.Reruns) > 0 && len(out.Reruns[len(out.Reruns)-1].Violations) == 0:
@@ -154,8 +164,8 @@ func shorten(s string, n int) string {
 func injections(in []trial.Injection) []report.Injection {
 	out := make([]report.Injection, 0, len(in))
 	for _, e := range in {
-		ri := report.Injection{Target: e.Target, Fault: e.Fault, Applied: e.Applied, At: e.At, For: e.For}
-		if e.Counted {
+		ri := report.Injection{Target: e.Target, Fault: e.Fault, Applied: e.Applied, At: e.At, For: e.For, Unit: e.Unit}
+		if e.Unit != "" {
 			ri.Touched = &e.Touched
 		}
 		out = append(out, ri)

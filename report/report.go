@@ -191,6 +191,7 @@ type Injection struct {
 	At      time.Duration `json:"at,omitempty"`      // from the trial's start
 	For     time.Duration `json:"for,omitempty"`     // how long it was in force
 	Touched *int64        `json:"touched,omitempty"` // calls or connections it acted on; absent when not counted
+	Unit    string        `json:"unit,omitempty"`    // what Touched counts: "calls", "operations", "connections"
 }
 
 // Measurement is one more measurement of a trial.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -221,6 +222,7 @@ func fired(t *Threat) (lines []string, untouched string) {
 			first          *Injection
 			n, in, counted int
 			sum            int64
+			unit           string
 		)
 		for _, tr := range trials {
 			if i >= len(tr.Injections) {
@@ -238,6 +240,7 @@ func fired(t *Threat) (lines []string, untouched string) {
 			if inj.Touched != nil {
 				counted++
 				sum += *inj.Touched
+				unit = cmp.Or(unit, inj.Unit)
 			}
 		}
 		line := fmt.Sprintf("%s on %q: applied in %d of %d trials", first.Fault, first.Target, n, in)
@@ -245,7 +248,7 @@ func fired(t *Threat) (lines []string, untouched string) {
 		case n == 0:
 			line += " (never: see the setup errors)"
 		case counted == n:
-			line += fmt.Sprintf(", at %v for %v in the first; acted on %d calls or connections", first.At.Round(time.Millisecond), first.For.Round(time.Millisecond), sum)
+			line += fmt.Sprintf(", at %v for %v in the first; acted on %d %s", first.At.Round(time.Millisecond), first.For.Round(time.Millisecond), sum, cmp.Or(unit, "calls or connections"))
 		default:
 			line += fmt.Sprintf(", at %v for %v in the first; its target does not count what it acted on", first.At.Round(time.Millisecond), first.For.Round(time.Millisecond))
 		}

@@ -152,6 +152,9 @@ func TestDeriveSumsUpTheEvidenceThatFaultsFired(t *testing.T) {
 	n := func(v int64) *int64 { return &v }
 	inj := func(fault string, applied bool, touched *int64) Injection {
 		i := Injection{Target: "postgres", Fault: fault, Applied: applied, Touched: touched}
+		if touched != nil {
+			i.Unit = "connections"
+		}
 		if applied {
 			i.At, i.For = 500*time.Millisecond, 2*time.Second
 		}
@@ -171,7 +174,7 @@ func TestDeriveSumsUpTheEvidenceThatFaultsFired(t *testing.T) {
 		{Name: "flood", Trials: []Trial{{}}},
 	}}
 	r.Derive()
-	assert.Equal(t, []string{`latency 300ms on "postgres": applied in 2 of 2 trials, at 500ms for 2s in the first; acted on 21 calls or connections`}, r.Threats[0].Fired)
+	assert.Equal(t, []string{`latency 300ms on "postgres": applied in 2 of 2 trials, at 500ms for 2s in the first; acted on 21 connections`}, r.Threats[0].Fired)
 	assert.Empty(t, r.Threats[0].Untouched)
 	assert.Equal(t, `the faults of bypassed were applied but acted on no call or connection in 2 trials: does the workload go through target "postgres"?`, r.Threats[1].Untouched)
 	assert.Contains(t, r.Threats[2].Fired[0], "its target does not count what it acted on")

@@ -37,7 +37,7 @@ func ExampleCompose() {
 		scenarios.Step{Target: api, Fault: faults.Down{}, At: 3 * time.Second, For: time.Second},
 	)
 	fmt.Println(th, th.Inject, th.Validate())
-	// Output: flaky-api() [high] 4s <nil>
+	// Output: flaky-api [high] 4s <nil>
 }
 
 func ExampleThreat_AtMost() {

@@ -96,6 +96,9 @@ func (t Threat) String() string {
 	for _, p := range t.params {
 		ps = append(ps, p.Name+"="+p.format())
 	}
+	if len(ps) == 0 { // a composed threat: its steps are its parameters
+		return fmt.Sprintf("%s [%s]", t.Name, t.Severity)
+	}
 	return fmt.Sprintf("%s(%s) [%s]", t.Name, strings.Join(ps, ", "), t.Severity)
 }
 

@@ -109,13 +109,13 @@ func directionSuite(t *testing.T) {
 func TestTouchedCountsConnections(t *testing.T) {
 	t.Setenv(URLEnv, "")
 	p := Start(t, "echo", echoServer(t))
-	_, ok := p.Touched(faults.KindDown)
-	assert.False(t, ok, "a Down refuses connections the proxy never sees: it cannot count them")
+	_, unit := p.Touched(faults.KindDown)
+	assert.Empty(t, unit, "a Down refuses connections the proxy never sees: it cannot count them")
 
 	remove, err := p.Apply(faults.Latency{Delay: time.Millisecond})
 	require.NoError(t, err)
-	n, ok := p.Touched(faults.KindLatency)
-	require.True(t, ok)
+	n, unit := p.Touched(faults.KindLatency)
+	require.Equal(t, "connections", unit)
 	assert.EqualValues(t, 0, n, "no connection while the fault was in force")
 	remove()
 

@@ -9,7 +9,7 @@
 //
 //	db := toxiproxy.Start(t, "postgres", "127.0.0.1:5432")
 //	pool := openPool(t, db.Addr()) // the client dials the proxy
-//	harness.Run(t, harness.Spec{Threats: []scenarios.Threat{scenarios.DatabaseOutage(db, 5*time.Second)}, ...})
+//	harness.Run(t, harness.Spec{Threats: []scenarios.Threat{scenarios.DBOutage(db, 5*time.Second)}, ...})
 //
 // # Embedded or external
 //
@@ -21,8 +21,8 @@
 // instead — for example a CI service container (see the README's GitHub
 // Actions job). There
 //
-//   - each proxy is named for its run, so runs sharing the server never
-//     collide;
+//   - each proxy is named for its run and numbered within it, so runs and
+//     tests sharing the server never collide, even on one name;
 //   - at a run's first proxy, a janitor deletes the proxies left by runs
 //     that died (a process of this host that is gone, or a run of another
 //     host older than [StaleAfter]);

@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tpclient "github.com/Shopify/toxiproxy/v2/client"
@@ -53,15 +55,20 @@ var thisRun = sync.OnceValue(func() run {
 	return run{host: hex.EncodeToString(sum[:4]), pid: os.Getpid(), start: time.Now().Unix(), nonce: hex.EncodeToString(n[:])}
 })
 
-// proxyName is the run-scoped name of the proxy the user named name.
-func (r run) proxyName(name string) string {
+// proxies numbers the proxies this process creates on external servers, so
+// that two with one name (two tests, or one test twice) never collide.
+var proxies atomic.Int64
+
+// proxyName is the run-scoped name of the n-th proxy of the run, which the
+// user named name.
+func (r run) proxyName(n int64, name string) string {
 	safe := strings.Map(func(c rune) rune {
 		if c == '-' || c == '.' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
 			return c
 		}
 		return '-'
 	}, name)
-	return fmt.Sprintf("%s%s_%d_%d_%s_%s", namePrefix, r.host, r.pid, r.start, r.nonce, safe)
+	return fmt.Sprintf("%s%s_%d_%d_%s_%d-%s", namePrefix, r.host, r.pid, r.start, r.nonce, n, safe)
 }
 
 // parseRun reads the run out of a proxy's name; ok is false for a name this
@@ -124,8 +131,21 @@ func clean(c *tpclient.Client, me run, now time.Time) ([]string, error) {
 // external drives a proxy on an external toxiproxy-server.
 type external struct {
 	p      *tpclient.Proxy
-	server string // TOXIPROXY_URL
-	host   string // the server's host, which clients dial when the proxy listens on every address
+	server string   // TOXIPROXY_URL
+	host   string   // the server's host, which clients dial when the proxy listens on every address
+	swept  []string // the proxies of dead runs the janitor deleted when this one was made
+}
+
+// probe asks the server for its version within 5 s, so that a server that
+// is not there fails fast and says what to do.
+func probe(server string) error {
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}}
+	resp, err := c.Get(strings.TrimSuffix(server, "/") + "/version")
+	if err != nil {
+		return fmt.Errorf("toxiproxy-server at %s (%s) does not answer: %v; start it, or unset %s to use the proxy embedded in the test", server, URLEnv, err, URLEnv)
+	}
+	_ = resp.Body.Close()
+	return nil
 }
 
 func newExternal(server, name, upstream string) (*external, error) {
@@ -141,15 +161,19 @@ func newExternal(server, name, upstream string) (*external, error) {
 		return nil, fmt.Errorf("toxiproxy-server %s=%q: %w", URLEnv, server, err)
 	}
 	listen := cmpOr(os.Getenv(ListenEnv), u.Hostname())
-	c := tpclient.NewClient(server)
-	if _, err := sweep(c, server, time.Now()); err != nil {
-		return nil, fmt.Errorf("toxiproxy-server at %s (%s): %w", server, URLEnv, err)
+	if err := probe(server); err != nil {
+		return nil, err
 	}
-	p, err := c.CreateProxy(thisRun().proxyName(name), net.JoinHostPort(listen, "0"), upstream)
+	c := tpclient.NewClient(server)
+	swept, err := sweep(c, server, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("toxiproxy-server at %s (%s): %w", server, URLEnv, err)
 	}
-	e := &external{p: p, server: server, host: u.Hostname()}
+	p, err := c.CreateProxy(thisRun().proxyName(proxies.Add(1), name), net.JoinHostPort(listen, "0"), upstream)
+	if err != nil {
+		return nil, fmt.Errorf("toxiproxy-server at %s (%s): %w", server, URLEnv, err)
+	}
+	e := &external{p: p, server: server, host: u.Hostname(), swept: swept}
 	if err := faults.CheckAllowed(e.addr()); err != nil {
 		_ = p.Delete()
 		return nil, fmt.Errorf("toxiproxy-server at %s: the proxy listens on %s: %w (set %s)", server, p.Listen, err, ListenEnv)

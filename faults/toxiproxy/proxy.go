@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ type TB interface {
 	Helper()
 	Cleanup(func())
 	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
 }
 
 // Proxy is a network target: a Toxiproxy v2.12.0 proxy in front of a real
@@ -83,13 +85,19 @@ func Start(tb TB, name, upstream string) *Proxy {
 		return nil
 	}
 	tb.Cleanup(func() { _ = p.Close() })
+	if e, ok := p.b.(*external); ok && len(e.swept) > 0 {
+		tb.Logf("toxiproxy: the janitor deleted %d proxies left on %s by runs that died: %s", len(e.swept), e.server, strings.Join(e.swept, ", "))
+	}
 	return p
 }
 
 // New is [Start] for use outside a test: the caller must Close the proxy.
 func New(name, upstream string) (*Proxy, error) {
+	if strings.TrimSpace(name) == "" {
+		return nil, fmt.Errorf("toxiproxy: a proxy needs a name (for errors, reports and the server's list): got %q", name)
+	}
 	if err := faults.CheckAllowed(upstream); err != nil {
-		return nil, fmt.Errorf("toxiproxy: proxy %q: upstream %w", name, err)
+		return nil, fmt.Errorf("toxiproxy: proxy %q: %w", name, err)
 	}
 	var (
 		b   backend
@@ -138,7 +146,7 @@ func (p *Proxy) Lingering() []string { return p.b.lingering() }
 // upstream refuses.
 func (p *Proxy) Reach(ctx context.Context) error {
 	if err := p.b.reach(ctx, p.upstream); err != nil {
-		return fmt.Errorf("toxiproxy: the upstream %s of %q is not reachable before any fault was injected: %v; start it (make services starts this repository's), or check the address", p.upstream, p.name, err)
+		return fmt.Errorf("toxiproxy: the upstream %s of %q is not reachable before any fault was injected: %v; start it, or check the address", p.upstream, p.name, err)
 	}
 	return nil
 }
@@ -184,16 +192,20 @@ func (p *Proxy) Supports(k faults.Kind) bool {
 
 // Touched returns how many connections p's faults have acted on so far (see
 // [faults.Toucher]): connections live when a fault was applied or opened
-// while it was in force, counted once per fault. ok is false for Down, which
-// refuses connections the proxy never sees, and for every kind on an
-// external server, whose toxics are its own.
-func (p *Proxy) Touched(k faults.Kind) (n int64, ok bool) {
+// while it was in force, counted once per fault; unit is "connections".
+// It cannot count (unit "") for Down, which refuses connections the proxy
+// never sees, nor for any kind on an external server, whose toxics are its
+// own.
+func (p *Proxy) Touched(k faults.Kind) (n int64, unit string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.External() || k == faults.KindDown {
+		return 0, ""
+	}
 	for _, c := range p.counts {
 		n += c()
 	}
-	return n, !p.External() && k != faults.KindDown
+	return n, "connections"
 }
 
 // Apply injects f until remove is called. Latency and the byte-level faults

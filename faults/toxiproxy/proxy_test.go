@@ -199,6 +199,8 @@ func (f *fakeTB) Cleanup(fn func()) {
 	defer f.mu.Unlock()
 	f.cleanups = append(f.cleanups, fn)
 }
+func (f *fakeTB) Logf(string, ...any) {}
+
 func (f *fakeTB) Fatalf(string, ...any) {
 	f.mu.Lock()
 	f.failed = true

@@ -31,5 +31,5 @@ func reachSuite(t *testing.T) {
 	down := Start(t, "postgres", closed)
 	err = down.Reach(t.Context())
 	assert.ErrorContains(t, err, `the upstream `+closed+` of "postgres" is not reachable before any fault was injected`)
-	assert.ErrorContains(t, err, "start it (make services")
+	assert.ErrorContains(t, err, "start it, or check the address")
 }

@@ -29,8 +29,20 @@ func watch(e *external) {
 	}
 	live.proxies[e] = struct{}{}
 	if live.sig == nil {
+		// A signal the process ignores (SIGINT for a background job of a
+		// non-interactive shell, or under nohup) would not end it: deleting
+		// the proxies on it would leave the run going without them.
+		var sigs []os.Signal
+		for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+			if !signal.Ignored(s) {
+				sigs = append(sigs, s)
+			}
+		}
+		if len(sigs) == 0 {
+			return
+		}
 		live.sig, live.stop, live.done = make(chan os.Signal, 1), make(chan struct{}), make(chan struct{})
-		signal.Notify(live.sig, os.Interrupt, syscall.SIGTERM)
+		signal.Notify(live.sig, sigs...)
 		go watchSignals(live.sig, live.stop, live.done)
 	}
 }

@@ -42,7 +42,7 @@ type Result struct {
 func (r Result) Violations(s slo.SLO) []slo.Violation {
 	switch {
 	case r.Hung:
-		return []slo.Violation{{Kind: slo.Aborted, Detail: fmt.Sprintf("the trial hung: it was still running after %v of real time (a workload blocked on something outside the synctest bubble, such as real I/O, a mutex or a busy loop: run it on the wire tier)", r.Watchdog)}}
+		return []slo.Violation{{Kind: slo.Aborted, Detail: fmt.Sprintf("the trial hung: it was still running after %v of real time (a workload blocked on something outside the synctest bubble, such as real I/O, a mutex or a busy loop: run it on the wire tier with Tier: harness.Wire, and declare a hook around a real client's calls with faults.NewHook(…).Remote())", r.Watchdog)}}
 	case !r.Finished:
 		return []slo.Violation{{Kind: slo.Aborted, Detail: "the trial did not finish: " + r.Panicked}}
 	}

@@ -76,15 +76,15 @@ type Injection struct {
 	Target, Fault string
 	Applied       bool          // it was applied
 	At, For       time.Duration // from the trial's start; how long it was in force
-	Touched       int64         // calls or connections it acted on, when Counted
-	Counted       bool          // its target counts them (faults.Toucher)
+	Touched       int64         // calls or connections it acted on, when Unit is set
+	Unit          string        // what its target counts ("calls", "connections"), or "" (faults.Toucher)
 }
 
 // evidence turns the faults' records into offsets from the trial's start t0.
 func evidence(t0 time.Time, evs []faults.Injection) []Injection {
 	out := make([]Injection, 0, len(evs))
 	for _, e := range evs {
-		in := Injection{Target: e.Target, Fault: e.Fault, Applied: !e.Applied.IsZero(), Touched: e.Touched, Counted: e.Counted}
+		in := Injection{Target: e.Target, Fault: e.Fault, Applied: !e.Applied.IsZero(), Touched: e.Touched, Unit: e.Unit}
 		if in.Applied {
 			in.At, in.For = e.Applied.Sub(t0), e.Removed.Sub(e.Applied)
 		}
