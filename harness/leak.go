@@ -1,11 +1,17 @@
 package harness
 
 import (
-	"github.com/rafaelabs/rafael/faults"
-	"github.com/rafaelabs/rafael/scenarios"
+	"bytes"
+	"fmt"
+	"regexp"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/scenarios"
 	"go.uber.org/goleak"
 )
 
@@ -27,13 +33,16 @@ import (
 //     background goroutines of pooled clients that live until their owner is
 //     closed ([clientGoroutines]).
 //
-// goleak cannot tell whose a goroutine is, so the check cannot work while
-// other tests run: Run refuses a parallel test before its first trial.
+// goleak cannot tell whose a goroutine is, and other tests may run at the
+// same time (t.Parallel). So every goroutine a run starts carries the pprof
+// label rafael.run=<the test's name> — Run sets it on its own goroutine, and
+// goroutines inherit their creator's labels — and the check blames the run
+// only for goroutines that carry its label: those that goleak reports and
+// that a goroutine profile shows labelled as the run's, matched by the
+// function each started in.
 
-// envRun is set, with t.Setenv, to the name of the test while Run's test
-// runs: t.Setenv panics in a test that is parallel or has a parallel
-// ancestor, which is how Run tells that it cannot check for leaks.
-const envRun = "RAFAEL_RUN"
+// runLabel is the pprof label that marks the goroutines a run started.
+const runLabel = "rafael.run"
 
 // clientGoroutines are the background goroutines of healthy clients that
 // outlive a run until the test's cleanups close the clients, by function
@@ -92,49 +101,27 @@ var clientGoroutines = []goleak.Option{
 // leakCheck is one run's leak check.
 type leakCheck struct {
 	module string
+	id     string          // the run's label value
 	opts   []goleak.Option // what the check ignores
 	ended  bool            // Run reached its end
 }
 
 // newLeakCheck records the goroutines alive now, which the check ignores,
 // with the clients' background goroutines and opts.
-func newLeakCheck(module string, opts []goleak.Option) *leakCheck {
-	lc := &leakCheck{module: module, opts: []goleak.Option{goleak.IgnoreCurrent()}}
+func newLeakCheck(module, id string, opts []goleak.Option) *leakCheck {
+	lc := &leakCheck{module: module, id: id, opts: []goleak.Option{goleak.IgnoreCurrent()}}
 	lc.opts = append(lc.opts, clientGoroutines...)
 	lc.opts = append(lc.opts, opts...)
 	return lc
 }
 
-// watchLeaks refuses a parallel test (with t.Fatal, saying why and what to
-// change), then starts spec's leak check and registers it as a cleanup of t.
-// Call it before the first trial.
-func watchLeaks(t *testing.T, spec Spec) *leakCheck {
+// watchLeaks starts spec's leak check of the goroutines labelled id and
+// registers it as a cleanup of t. Call it before the first trial.
+func watchLeaks(t *testing.T, spec Spec, id string) *leakCheck {
 	t.Helper()
-	if !setenv(t, envRun, t.Name()) {
-		t.Fatalf("rafael: %s: Run cannot run in a parallel test: %s (or a test it runs in) called t.Parallel. "+
-			"Run checks that its trials leave no goroutine behind, and goleak cannot tell the goroutines of tests running "+
-			"at the same time from leaks; its trials also measure latency, which parallel tests skew. "+
-			"Remove t.Parallel() from %s and the tests it runs in; to check parallel tests for leaks, call goleak.VerifyTestMain in TestMain",
-			spec.Module, t.Name(), t.Name())
-	}
-	lc := newLeakCheck(spec.Module, spec.LeakOptions)
+	lc := newLeakCheck(spec.Module, id, spec.LeakOptions)
 	t.Cleanup(func() { lc.report(t) })
 	return lc
-}
-
-// setenv is t.Setenv, reporting false instead of panicking when t is
-// parallel or has a parallel ancestor.
-func setenv(t *testing.T, key, value string) (ok bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			if s, isString := p.(string); !isString || !strings.Contains(s, "Parallel") {
-				panic(p)
-			}
-			ok = false
-		}
-	}()
-	t.Setenv(key, value)
-	return true
 }
 
 // ignore adds goroutines the check ignores.
@@ -145,10 +132,101 @@ func (lc *leakCheck) ignore(opts ...goleak.Option) { lc.opts = append(lc.opts, o
 // started may still be winding down.
 func (lc *leakCheck) end() { lc.ended = true }
 
-// find returns goleak's error naming, with their stacks, the goroutines
-// started since the check began that it does not ignore, or nil. goleak
-// retries for about half a second before it reports one.
-func (lc *leakCheck) find() error { return goleak.Find(lc.opts...) }
+// find returns an error naming, with their stacks, the goroutines the run
+// started that are still alive and that the check does not ignore, or nil.
+// While none labelled as the run's is alive (polled for up to half a
+// second, as goleak retries) it returns at once; otherwise it asks goleak,
+// which applies the ignores, and keeps of goleak's findings those that
+// match the run's labelled goroutines.
+func (lc *leakCheck) find() error {
+	own := labelled(lc.id)
+	for wait := time.Millisecond; len(own) > 0 && wait < 256*time.Millisecond; wait *= 2 {
+		time.Sleep(wait)
+		own = labelled(lc.id)
+	}
+	if len(own) == 0 {
+		return nil
+	}
+	err := goleak.Find(lc.opts...)
+	if err == nil {
+		return nil
+	}
+	var ours []string
+	for _, g := range leakedStacks(err.Error()) {
+		if start := startFunction(g); own[start] > 0 {
+			own[start]--
+			ours = append(ours, g)
+		}
+	}
+	if len(ours) == 0 {
+		return nil
+	}
+	return fmt.Errorf("found unexpected goroutines:\n%s", strings.Join(ours, "\n"))
+}
+
+// labelled counts the live goroutines labelled runLabel=id, by the function
+// each started in, from the goroutine profile.
+func labelled(id string) map[string]int {
+	var b bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
+		return nil
+	}
+	want := fmt.Sprintf("%q:%q", runLabel, id)
+	counts := map[string]int{}
+	_, records, _ := strings.Cut(b.String(), "\n") // after "goroutine profile: total N"
+	for rec := range strings.SplitSeq(records, "\n\n") {
+		lines := strings.Split(strings.TrimSpace(rec), "\n")
+		if len(lines) < 3 || !strings.HasPrefix(lines[1], "# labels: ") || !strings.Contains(lines[1], want) {
+			continue
+		}
+		n, err := strconv.Atoi(strings.Fields(lines[0])[0])
+		if err != nil {
+			continue
+		}
+		last := strings.Fields(lines[len(lines)-1]) // "#", pc, function+offset, file:line
+		if len(last) < 3 {
+			continue
+		}
+		fn, _, _ := strings.Cut(last[2], "+0x")
+		counts[fn] += n
+	}
+	return counts
+}
+
+// goroutineHeader starts each goroutine in goleak's report.
+var goroutineHeader = regexp.MustCompile(`Goroutine \d+ in state [^\n]*, with \S+ on top of the stack:\n`)
+
+// leakedStacks splits goleak's error into one text per goroutine.
+func leakedStacks(report string) []string {
+	idx := goroutineHeader.FindAllStringIndex(report, -1)
+	out := make([]string, 0, len(idx))
+	for i, at := range idx {
+		end := len(report)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		out = append(out, strings.TrimRight(report[at[0]:end], " ]\n"))
+	}
+	return out
+}
+
+// startFunction returns the function a goroutine's traceback started in:
+// its last frame, the one above "created by".
+func startFunction(stack string) string {
+	fn := ""
+	for line := range strings.SplitSeq(stack, "\n") {
+		switch {
+		case line == "", strings.HasPrefix(line, "\t"), strings.HasPrefix(line, "created by "), strings.HasPrefix(line, "..."),
+			strings.HasPrefix(line, "goroutine "), strings.HasPrefix(line, "Goroutine "):
+		default:
+			if i := strings.LastIndex(line, "("); i > 0 {
+				line = line[:i]
+			}
+			fn = line
+		}
+	}
+	return fn
+}
 
 // errorer is the part of testing.TB that report uses.
 type errorer interface {

@@ -6,12 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/report"
@@ -59,21 +61,27 @@ func get(ctx context.Context, c *http.Client, url string) error {
 	return err
 }
 
+// asRun runs fn on the calling goroutine labelled as run id's, as Run does:
+// the goroutines fn starts carry the label.
+func asRun(id string, fn func()) {
+	pprof.Do(context.Background(), pprof.Labels(runLabel, id), func(context.Context) { fn() })
+}
+
 // The check passes over a keep-alive connection left idle in its pool (two
 // goroutines on the client's side, one on the server's), and reports a
 // goroutine that ignores its context, with its stack.
 func TestLeakCheckTellsPooledClientsFromLeaks(t *testing.T) {
 	client, url := keepAlive(t)
-	lc := newLeakCheck("api", nil)
+	lc := newLeakCheck("api", "pooled", nil)
 	lc.end()
-	require.NoError(t, get(t.Context(), client, url))
+	asRun("pooled", func() { require.NoError(t, get(t.Context(), client, url)) })
 
 	var rec recorder
 	lc.report(&rec)
 	assert.Empty(t, rec.errors, "an idle keep-alive connection is the client's, closed by the test's cleanups")
 
 	done := make(chan struct{})
-	go func() { defer close(done); parkForever() }()
+	asRun("pooled", func() { go func() { defer close(done); parkForever() }() })
 	lc.report(&rec)
 	parked <- struct{}{}
 	<-done
@@ -83,12 +91,29 @@ func TestLeakCheckTellsPooledClientsFromLeaks(t *testing.T) {
 	assert.NotContains(t, rec.errors[0], "persistConn", "the pooled connection is not reported")
 }
 
+// A goroutine another test started — another run's, or no run's — is not
+// this run's leak, though goleak sees it: tests may run in parallel.
+func TestLeakCheckBlamesARunOnlyForItsOwnGoroutines(t *testing.T) {
+	lc := newLeakCheck("api", "mine", nil)
+	lc.end()
+	done := make(chan struct{}, 2)
+	asRun("someone else's", func() { go func() { defer func() { done <- struct{}{} }(); parkForever() }() })
+	go func() { defer func() { done <- struct{}{} }(); parkForever() }()
+	var rec recorder
+	lc.report(&rec)
+	parked <- struct{}{}
+	parked <- struct{}{}
+	<-done
+	<-done
+	assert.Empty(t, rec.errors)
+}
+
 // A check of a run that ended early (a fatal error) reports nothing: the
 // error already says what went wrong.
 func TestLeakCheckOfARunThatEndedEarlyIsQuiet(t *testing.T) {
-	lc := newLeakCheck("api", nil)
+	lc := newLeakCheck("api", "early", nil)
 	done := make(chan struct{})
-	go func() { defer close(done); parkForever() }()
+	asRun("early", func() { go func() { defer close(done); parkForever() }() })
 	var rec recorder
 	lc.report(&rec)
 	parked <- struct{}{}
@@ -158,32 +183,91 @@ func TestALeakingWorkloadFailsWithItsStack(t *testing.T) {
 	assert.Contains(t, out, "harness.TestHelperLeakingWorkload.func1.1", "…and where it was started")
 }
 
-func parallelSpec() Spec {
-	db := faults.NewHook("db", 1)
-	return Spec{Module: "shared", Threats: []scenarios.Threat{scenarios.DBOutage(db, time.Second)}, Workload: through(store(db)), Trials: 1}
-}
-
-func TestHelperParallelRun(t *testing.T) {
+// TestHelperParallelRuns runs eight modules as parallel subtests: seven
+// evolve on the simulated tier, the fourth runs on the wire tier and its
+// workload leaks a goroutine.
+func TestHelperParallelRuns(t *testing.T) {
 	helper(t, "parallel")
-	t.Parallel()
-	Run(t, parallelSpec())
-}
-
-func TestHelperParallelParent(t *testing.T) {
-	helper(t, "parallel")
-	t.Parallel()
-	t.Run("child", func(t *testing.T) { Run(t, parallelSpec()) })
-}
-
-// Run refuses a test that is parallel, or runs in one, before its first
-// trial, saying why and what to change.
-func TestRunRefusesAParallelTest(t *testing.T) {
-	out := child(t, "parallel", "^TestHelperParallel(Run|Parent)$")
-	for _, test := range []string{"TestHelperParallelRun", "TestHelperParallelParent/child"} {
-		assert.Contains(t, out, "--- FAIL: "+test+" ", out)
-		assert.Contains(t, out, "rafael: shared: Run cannot run in a parallel test: "+test+" (or a test it runs in) called t.Parallel")
-		assert.Contains(t, out, "Remove t.Parallel() from "+test+" and the tests it runs in")
-		assert.NotContains(t, out, "=== RUN   "+test+"/db-outage", "no trial ran")
+	for i := range 8 {
+		t.Run(fmt.Sprintf("module-%d", i), func(t *testing.T) {
+			t.Parallel()
+			db := faults.NewHook("db", uint64(i))
+			spec := Spec{
+				Module:   fmt.Sprintf("shared-%d", i),
+				Genome:   resilient(),
+				Threats:  []scenarios.Threat{scenarios.DBOutage(db, time.Second), scenarios.Latency(db, 200*time.Millisecond)},
+				Workload: through(store(db)),
+				SLO:      SLO{SuccessRate: 0.9},
+				Evolve:   &evolve.Options{Generations: 3, Population: 6},
+			}
+			if i == 3 { // a wire run whose workload starts a goroutine it never stops
+				var once sync.Once
+				spec.Workload = func(ctx context.Context, p *genome.Policy) error {
+					once.Do(func() { go parkForever() })
+					return p.Do(ctx, faults.FuncErr(db, func(context.Context) error { return nil }))
+				}
+				spec.Tier, spec.TimeScale, spec.Requests, spec.Evolve = Wire, 0.1, 10, nil
+			}
+			Run(t, spec)
+		})
 	}
-	assert.Equal(t, 2, strings.Count(out, "goleak.VerifyTestMain"))
+}
+
+// Runs in parallel subtests each check their own goroutines: the leaking
+// module fails, naming its goroutine, and the seven others pass, run after
+// run.
+func TestParallelRunsEachCheckTheirOwnGoroutines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping five rounds of eight parallel evolving runs")
+	}
+	out := child(t, "parallel", "^TestHelperParallelRuns$", "-test.count=5", "-test.parallel=8")
+	for i := range 8 {
+		name := fmt.Sprintf("TestHelperParallelRuns/module-%d ", i)
+		if i == 3 {
+			assert.Equal(t, 5, strings.Count(out, "--- FAIL: "+name), "the leaking module fails every round:\n%s", out)
+			continue
+		}
+		assert.Equal(t, 5, strings.Count(out, "--- PASS: "+name), "module %d passes every round:\n%s", i, out)
+	}
+	assert.Equal(t, 5, strings.Count(out, "rafael: shared-3 left goroutines behind"), "only the leaking module is blamed")
+	assert.Contains(t, out, "harness.parkForever")
+}
+
+// Parallel runs of one spec and seed measure the same, trial for trial, as
+// the simulated tier's virtual time promises (the goroutine peak aside: it
+// counts the process's goroutines).
+func TestParallelRunsMeasureTheSame(t *testing.T) {
+	reps := make([]*report.Report, 4)
+	t.Run("group", func(t *testing.T) {
+		for i := range reps {
+			t.Run(fmt.Sprintf("run-%d", i), func(t *testing.T) {
+				t.Parallel()
+				db := faults.NewHook("db", 1)
+				reps[i] = Run(t, Spec{
+					Module:   "same",
+					Genome:   resilient(),
+					Threats:  []scenarios.Threat{scenarios.DBOutage(db, time.Second), scenarios.Latency(db, 50*time.Millisecond)},
+					Workload: through(store(db)),
+					SLO:      SLO{SuccessRate: 0.9},
+					Seed:     7,
+				})
+			})
+		}
+	})
+	metrics := func(r *report.Report) []report.Metrics {
+		var ms []report.Metrics
+		for _, th := range r.Threats {
+			for _, tr := range th.Trials {
+				m := tr.Metrics
+				m.PeakGoroutines = 0
+				ms = append(ms, m)
+			}
+		}
+		return ms
+	}
+	require.NotNil(t, reps[0])
+	for _, r := range reps[1:] {
+		require.NotNil(t, r)
+		assert.Equal(t, metrics(reps[0]), metrics(r))
+	}
 }

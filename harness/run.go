@@ -2,10 +2,12 @@ package harness
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +26,18 @@ import (
 // measured again, and one that then meets the SLO is reported unstable with
 // both measurements. A threat none of whose trials ran (the test's
 // deadline came first) is skipped and reported as not run. An invalid spec
-// fails t before any trial runs, and so does a test that is parallel or has
-// a parallel parent (the leak check cannot tell its goroutines from other
-// tests'). Once the run's cleanups have run (after Run returns, with those
-// the test registered after calling Run), a goleak check fails the test if
-// the run left a goroutine behind; it knows the background goroutines of
-// common pooled clients, which the test's own cleanups close.
+// fails t before any trial runs. Once the run's cleanups have run (after Run
+// returns, with those the test registered after calling Run), a goleak
+// check fails the test if the run left a goroutine behind; it knows the
+// background goroutines of common pooled clients, which the test's own
+// cleanups close.
+//
+// Run may be called from parallel tests (t.Parallel): the goroutines it
+// starts carry the pprof label rafael.run=<t.Name()>, and its leak check
+// blames it only for those. The simulated tier runs in virtual time, so
+// parallel runs measure the same as one alone, but for the goroutine peak,
+// which counts the process's goroutines; the wire tier measures real
+// latency, which other tests running at the same time skew.
 //
 // Flags (each with an environment mirror, used when the flag is absent):
 // -rafael.seed (RAFAEL_SEED) sets the run's seed; -rafael.tier (RAFAEL_TIER)
@@ -53,6 +61,18 @@ func Run(t *testing.T, spec Spec) *report.Report {
 	if err != nil {
 		t.Fatalf("rafael: %v", err)
 	}
+	// Every goroutine the run starts, from here on, carries its label: the
+	// leak check tells them from other tests' by it.
+	var rep *report.Report
+	pprof.Do(context.Background(), pprof.Labels(runLabel, t.Name()), func(context.Context) {
+		rep = run(t, spec, set, started)
+	})
+	return rep
+}
+
+// run is Run once the settings are read and the spec is valid.
+func run(t *testing.T, spec Spec, set settings, started time.Time) *report.Report {
+	t.Helper()
 	if evaluateInChild(t, spec, set) {
 		t.SkipNow()
 	}
@@ -61,7 +81,7 @@ func Run(t *testing.T, spec Spec) *report.Report {
 		t.Skipf("rafael: %s is a %s-tier run; skipped by %s", spec.Module, r.tier, strings.Join(set.sources, " "))
 	}
 	r.startFromAdopted(t) // not in plan: a subprocess evaluating candidates gets its genome from its job
-	leaks := watchLeaks(t, spec)
+	leaks := watchLeaks(t, spec, t.Name())
 	t.Logf("rafael: %s on the %s tier, seed %d: %d threat(s) × %d trial(s)", spec.Module, r.tier, r.seed, len(spec.Threats), r.trials)
 
 	rep := &report.Report{
