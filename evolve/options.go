@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/rafaelabs/rafael/genome"
 )
@@ -32,6 +33,13 @@ type Options struct {
 
 	Genes     []genome.GeneKind // genes a mutation may add; nil means [DefaultGenes]
 	Isolation Isolation         // where candidates' trials run ([Evolve] reads it); zero means [Goroutine]
+
+	// Workers is how many of a generation's candidates are evaluated at
+	// once; 0 means GOMAXPROCS, 1 one at a time. The search is the same
+	// either way — candidates, trials and seeds are fixed before they run,
+	// and results are gathered in order — as long as the evaluator's
+	// outcomes depend only on the genome and the trials (see [Evaluator]).
+	Workers int
 }
 
 func (o Options) withDefaults() Options {
@@ -46,6 +54,7 @@ func (o Options) withDefaults() Options {
 	o.GeneRate = cmp.Or(o.GeneRate, 0.15)
 	o.CrossoverRate = cmp.Or(o.CrossoverRate, 0.5)
 	o.MinGain = cmp.Or(o.MinGain, 0.002)
+	o.Workers = cmp.Or(o.Workers, runtime.GOMAXPROCS(0))
 	o.Z = cmp.Or(o.Z, 1.96)
 	if len(o.Genes) == 0 {
 		o.Genes = DefaultGenes()
@@ -60,7 +69,7 @@ func (o Options) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"Generations", o.Generations}, {"Population", o.Population}, {"Elite", o.Elite}, {"Tournament", o.Tournament}, {"Seeds", o.Seeds}, {"Patience", o.Patience}} {
+	}{{"Generations", o.Generations}, {"Population", o.Population}, {"Elite", o.Elite}, {"Tournament", o.Tournament}, {"Seeds", o.Seeds}, {"Patience", o.Patience}, {"Workers", o.Workers}} {
 		if f.v < 0 {
 			bad("Options.%s = %d is negative", f.name, f.v)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/internal/seed"
@@ -135,13 +136,9 @@ func Search(ctx context.Context, p Problem, o Options) (*Result, error) {
 			break
 		}
 		before := s.evaluations
-		scored := make([]*score, 0, len(pop))
-		for _, g := range pop {
-			sc, err := s.eval(ctx, g)
-			if err != nil {
-				return nil, err
-			}
-			scored = append(scored, sc)
+		scored, err := s.evalAll(ctx, pop)
+		if err != nil {
+			return nil, err
 		}
 		sort.SliceStable(scored, func(i, j int) bool { return scored[i].ahead(scored[j]) })
 		best := scored[0]
@@ -191,12 +188,60 @@ type search struct {
 
 // eval runs g's trials, once per distinct genome.
 func (s *search) eval(ctx context.Context, g *genome.Genome) (*score, error) {
-	d := g.Digest()
-	if sc, ok := s.memo[d]; ok {
-		return sc, nil
+	scored, err := s.evalAll(ctx, []*genome.Genome{g})
+	if err != nil {
+		return nil, err
 	}
+	return scored[0], nil
+}
+
+// evalAll scores pop, in order: the genomes not scored before are
+// evaluated on o.Workers goroutines at once, then scored and remembered in
+// pop's order, so the search is the same as one that evaluates them one by
+// one.
+func (s *search) evalAll(ctx context.Context, pop []*genome.Genome) ([]*score, error) {
+	var todo []*genome.Genome
+	seen := map[string]bool{}
+	for _, g := range pop {
+		if d := g.Digest(); s.memo[d] == nil && !seen[d] {
+			seen[d] = true
+			todo = append(todo, g)
+		}
+	}
+	outs := make([][]Outcome, len(todo))
+	errs := make([]error, len(todo))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(s.o.Workers, len(todo)) {
+		wg.Go(func() {
+			for i := range next {
+				outs[i], errs[i] = s.p.Evaluate(ctx, todo[i], s.cells)
+			}
+		})
+	}
+	for i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, g := range todo {
+		sc, err := s.score(g, outs[i], errs[i])
+		if err != nil {
+			return nil, err
+		}
+		s.memo[g.Digest()] = sc
+	}
+	scored := make([]*score, len(pop))
+	for i, g := range pop {
+		scored[i] = s.memo[g.Digest()]
+	}
+	return scored, nil
+}
+
+// score scores g's outcomes over the search's trials.
+func (s *search) score(g *genome.Genome, outs []Outcome, err error) (*score, error) {
+	d := g.Digest()
 	sc := &score{g: g, cells: make([]float64, len(s.cells)), short: make([]float64, len(s.cells)), passed: true}
-	outs, err := s.p.Evaluate(ctx, g, s.cells)
 	if err != nil {
 		return nil, fmt.Errorf("evolve: evaluate %s: %w", d, err)
 	}
@@ -222,7 +267,6 @@ func (s *search) eval(ctx context.Context, g *genome.Genome) (*score, error) {
 	}
 	sc.fitness /= wsum
 	sc.shortfall /= wsum
-	s.memo[d] = sc
 	return sc, nil
 }
 

@@ -3,6 +3,7 @@ package evolve
 import (
 	"context"
 	"math"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,9 +113,9 @@ func TestSearchStopsEarlyAndOnContext(t *testing.T) {
 	assert.Contains(t, res.Stopped, "met the SLO")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	n := 0
+	var n atomic.Int64 // candidates are evaluated in parallel
 	stopper := func(_ context.Context, g *genome.Genome, th int, s uint64) (Outcome, error) {
-		if n++; n == 50 {
+		if n.Add(1) == 50 {
 			cancel()
 		}
 		return bowlAt(0)(ctx, g, th, s)
@@ -201,4 +202,32 @@ func TestMutatedValuesAreTidy(t *testing.T) {
 		}
 		g = c
 	}
+}
+
+// Candidates evaluated on several workers give the same search as one at a
+// time: the same history, champion and number of trials.
+func TestParallelEvaluationIsTheSameSearch(t *testing.T) {
+	var busy, most atomic.Int64
+	tracked := func(ctx context.Context, g *genome.Genome, th int, s uint64) (Outcome, error) {
+		n := busy.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		defer busy.Add(-1)
+		time.Sleep(time.Millisecond) // long enough for the workers to overlap
+		return bowlAt(0.05)(ctx, g, th, s)
+	}
+	search := func(workers int) *Result {
+		res, err := Search(context.Background(), Problem{Start: start(), Weights: []float64{1, 2}, Evaluate: each(tracked), Seed: 7},
+			Options{Generations: 8, Workers: workers})
+		require.NoError(t, err)
+		return res
+	}
+	one := search(1)
+	require.EqualValues(t, 1, most.Load())
+	most.Store(0)
+	four := search(4)
+	assert.Greater(t, most.Load(), int64(1), "candidates were evaluated at the same time")
+	assert.Equal(t, one.History, four.History)
+	assert.Equal(t, one.Champion.Digest(), four.Champion.Digest())
+	assert.Equal(t, one.Evaluations, four.Evaluations)
 }

@@ -64,11 +64,10 @@ type Hook struct {
 	name  string
 	conns bool // supports the byte-level kinds
 
-	mu      sync.Mutex   // bookkeeping only, never held while blocking
-	rnd     uint64       // splitmix64 state
-	faults  []*hookFault // in the order applied
-	live    map[*hookConn]struct{}
-	touched int64 // operations a fault acted on (Toucher)
+	mu     sync.Mutex // bookkeeping only, never held while blocking
+	def    hookState  // the state seen by calls whose context carries no scope
+	scopes map[*Scope]*hookState
+	astray int64 // calls without a scope while several scopes were live (Astray)
 
 	// What the hook fronts (see Hook.Networked).
 	remote    bool // a wrapper fronts a driver, dialer or transport
@@ -76,18 +75,76 @@ type Hook struct {
 	inProcess bool // Hook.InProcess was called
 }
 
+// hookState is a hook's fault state in one scope (or its own, outside any).
+type hookState struct {
+	rnd     uint64       // splitmix64 state
+	faults  []*hookFault // in the order applied
+	live    map[*hookConn]struct{}
+	touched int64 // operations a fault acted on (Toucher)
+}
+
 // hookFault is one fault while it is applied.
 type hookFault struct {
 	f     Fault
+	st    *hookState // where it is applied
 	at    time.Time
 	gone  chan struct{} // closed on removal
 	calls int           // calls it has seen (Error's First and Every count them); h.mu
 }
 
+// callState is the state a call carrying scope s sees; h.mu is held. A call
+// that carries none — a workload that dropped the trial's context — sees
+// the one live scope when there is exactly one (trials one at a time, as
+// before scopes), and otherwise the hook's own state, counted as astray.
+func (h *Hook) callState(s *Scope) *hookState {
+	if s != nil {
+		return h.state(s)
+	}
+	if len(h.scopes) == 1 {
+		for _, st := range h.scopes {
+			return st
+		}
+	}
+	if len(h.scopes) > 1 {
+		h.astray++
+	}
+	return &h.def
+}
+
+// Astray returns how many calls reached h without a scope in their context
+// while several scopes were live: calls of a workload that does not pass
+// the trial's context on, which trials running at the same time cannot
+// keep apart. A harness that runs trials in parallel checks it.
+func (h *Hook) Astray() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.astray
+}
+
+// state returns h's state in scope s (its own when s is nil), made on first
+// use and forgotten when s ends; h.mu is held. A scope that has ended gets a
+// fresh state that nothing keeps.
+func (h *Hook) state(s *Scope) *hookState {
+	if s == nil {
+		return &h.def
+	}
+	if st := h.scopes[s]; st != nil {
+		return st
+	}
+	st := &hookState{rnd: h.def.rnd, live: map[*hookConn]struct{}{}}
+	if s.OnEnd(func() { h.mu.Lock(); delete(h.scopes, s); h.mu.Unlock() }) {
+		if h.scopes == nil {
+			h.scopes = map[*Scope]*hookState{}
+		}
+		h.scopes[s] = st
+	}
+	return st
+}
+
 // NewHook returns a hook named name (for errors and reports) whose random
 // decisions derive from seed. It supports Latency, Down, Hang, Reset and Error.
 func NewHook(name string, seed uint64) *Hook {
-	return &Hook{name: name, rnd: seed, live: map[*hookConn]struct{}{}}
+	return &Hook{name: name, def: hookState{rnd: seed, live: map[*hookConn]struct{}{}}}
 }
 
 // NewConnHook is [NewHook] for a hook meant for [Conn] and [Dialer]: it also
@@ -105,9 +162,11 @@ func (h *Hook) Name() string { return h.name }
 // Reseed restarts the hook's random decisions from seed, as if it had just
 // been made with it. The harness reseeds every hook at the start of each
 // trial, so that a trial replays the same whatever trials ran before it.
-func (h *Hook) Reseed(seed uint64) {
+func (h *Hook) Reseed(seed uint64) { h.reseed(nil, seed) }
+
+func (h *Hook) reseed(s *Scope, seed uint64) {
 	h.mu.Lock()
-	h.rnd = seed
+	h.state(s).rnd = seed
 	h.mu.Unlock()
 }
 
@@ -116,13 +175,15 @@ func (h *Hook) Reseed(seed uint64) {
 // held, delayed, shaped) since it was made; a hook counts every kind:
 // "calls", or "operations" for a [NewConnHook] (dials, reads and writes
 // too). See [Toucher].
-func (h *Hook) Touched(Kind) (n int64, unit string) {
+func (h *Hook) Touched(Kind) (n int64, unit string) { return h.touchedIn(nil) }
+
+func (h *Hook) touchedIn(s *Scope) (n int64, unit string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.conns {
-		return h.touched, "operations"
+		return h.state(s).touched, "operations"
 	}
-	return h.touched, "calls"
+	return h.state(s).touched, "calls"
 }
 
 // Supports reports whether the hook can inject faults of kind k.
@@ -141,19 +202,24 @@ func (h *Hook) Supports(k Kind) bool {
 //
 // Applying [Down] closes the hook's live connections; applying [Reset] resets
 // them once they have lived for Reset.After.
-func (h *Hook) Apply(f Fault) (remove func(), err error) {
+func (h *Hook) Apply(f Fault) (remove func(), err error) { return h.apply(nil, f) }
+
+// apply is Apply in scope s.
+func (h *Hook) apply(s *Scope, f Fault) (remove func(), err error) {
 	if err := Check(h, f); err != nil {
 		return nil, err
 	}
 	a := &hookFault{f: f, at: time.Now(), gone: make(chan struct{})}
 	h.mu.Lock()
-	h.faults = append(h.faults, a)
-	conns := make([]*hookConn, 0, len(h.live))
-	for c := range h.live {
+	st := h.state(s)
+	a.st = st
+	st.faults = append(st.faults, a)
+	conns := make([]*hookConn, 0, len(st.live))
+	for c := range st.live {
 		conns = append(conns, c)
 	}
 	if k := f.Kind(); k == KindDown || k == KindReset {
-		h.touched += int64(len(conns)) // it kills or will reset them
+		st.touched += int64(len(conns)) // it kills or will reset them
 	}
 	h.mu.Unlock()
 	for _, c := range conns {
@@ -165,9 +231,10 @@ func (h *Hook) Apply(f Fault) (remove func(), err error) {
 
 func (h *Hook) remove(a *hookFault) {
 	h.mu.Lock()
-	for i, b := range h.faults {
+	st := a.st
+	for i, b := range st.faults {
 		if b == a {
-			h.faults = append(h.faults[:i:i], h.faults[i+1:]...)
+			st.faults = append(st.faults[:i:i], st.faults[i+1:]...)
 			break
 		}
 	}
@@ -217,7 +284,7 @@ var (
 )
 
 func (h *Hook) run(ctx context.Context, s hookKinds) error {
-	hang, delay, err := h.plan(s)
+	hang, delay, err := h.plan(ScopeOf(ctx), s)
 	if err != nil {
 		return err
 	}
@@ -234,19 +301,20 @@ func (h *Hook) run(ctx context.Context, s hookKinds) error {
 
 // plan decides, in one critical section, what the faults of kinds s do to
 // one call: an error to return at once, a Hang to wait on, or a delay.
-func (h *Hook) plan(s hookKinds) (hang <-chan struct{}, delay time.Duration, err error) {
+func (h *Hook) plan(scope *Scope, s hookKinds) (hang <-chan struct{}, delay time.Duration, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	st := h.callState(scope)
 	defer func() {
 		if hang != nil || delay > 0 || err != nil {
-			h.touched++
+			st.touched++
 		}
 	}()
 	for _, k := range hookCallOrder {
 		if !s.has(k) {
 			continue
 		}
-		for _, a := range h.faults {
+		for _, a := range st.faults {
 			switch f := a.f.(type) {
 			case Down:
 				if k == KindDown {
@@ -255,7 +323,7 @@ func (h *Hook) plan(s hookKinds) (hang <-chan struct{}, delay time.Duration, err
 			case Error:
 				if k == KindError {
 					a.calls++
-					if f.fails(a.calls, h.chance) {
+					if f.fails(a.calls, st.chance) {
 						return nil, 0, f.err()
 					}
 				}
@@ -269,7 +337,7 @@ func (h *Hook) plan(s hookKinds) (hang <-chan struct{}, delay time.Duration, err
 				}
 			case Latency:
 				if k == KindLatency {
-					delay += h.latency(f)
+					delay += st.latency(f)
 				}
 			}
 		}
@@ -292,8 +360,9 @@ func hookSleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// next returns the next value of the hook's splitmix64 stream; h.mu is held.
-func (h *Hook) next() uint64 {
+// next returns the next value of the state's splitmix64 stream; the hook's
+// mu is held.
+func (h *hookState) next() uint64 {
 	h.rnd += 0x9e3779b97f4a7c15
 	z := h.rnd
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
@@ -303,7 +372,7 @@ func (h *Hook) next() uint64 {
 
 // chance reports true with probability p, where 0 (and 1) mean always; h.mu
 // is held. Certain outcomes draw nothing.
-func (h *Hook) chance(p float64) bool {
+func (h *hookState) chance(p float64) bool {
 	if p == 0 || p >= 1 {
 		return true
 	}
@@ -312,7 +381,7 @@ func (h *Hook) chance(p float64) bool {
 
 // latency draws the delay of f for one call (0 when Toxicity spares it);
 // h.mu is held.
-func (h *Hook) latency(f Latency) time.Duration {
+func (h *hookState) latency(f Latency) time.Duration {
 	if !h.chance(f.Toxicity) {
 		return 0
 	}
@@ -352,7 +421,7 @@ func resetAt(c *hookConn, a *hookFault, f Reset) time.Time {
 
 func (h *Hook) forget(c *hookConn) {
 	h.mu.Lock()
-	delete(h.live, c)
+	delete(c.st.live, c)
 	h.mu.Unlock()
 }
 
@@ -366,7 +435,7 @@ func (h *Hook) gate(c *hookConn) (g hookGate) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := time.Now()
-	for _, a := range h.faults {
+	for _, a := range c.st.faults {
 		switch f := a.f.(type) {
 		case Down:
 			g.down = true
@@ -383,7 +452,7 @@ func (h *Hook) gate(c *hookConn) (g hookGate) {
 		}
 	}
 	if g.down || g.reset || g.hang || g.hold != nil {
-		h.touched++
+		c.st.touched++
 	}
 	return g
 }
@@ -398,15 +467,15 @@ type hookShape struct {
 
 // shape returns the shape of data read (read) or written; with draw, it draws
 // the Latency delay, which consumes randomness.
-func (h *Hook) shape(read, draw bool) hookShape {
+func (h *Hook) shape(st *hookState, read, draw bool) hookShape {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := hookShape{cut: -1}
-	for _, a := range h.faults {
+	for _, a := range st.faults {
 		switch f := a.f.(type) {
 		case Latency:
 			if draw && hookAlong(f.Direction, read) {
-				s.delay += h.latency(f)
+				s.delay += st.latency(f)
 			}
 		case Bandwidth:
 			if hookAlong(f.Direction, read) && (s.rate == 0 || f.BytesPerSecond < s.rate) {
@@ -423,7 +492,7 @@ func (h *Hook) shape(read, draw bool) hookShape {
 		}
 	}
 	if s.delay > 0 || s.rate > 0 || s.slicer != nil || s.cut >= 0 {
-		h.touched++
+		st.touched++
 	}
 	return s
 }
@@ -440,8 +509,8 @@ func (s hookShape) transfer(n int) time.Duration {
 }
 
 // sliceSize draws the size of the next chunk f cuts.
-func (h *Hook) sliceSize(f *Slicer) int {
+func (h *Hook) sliceSize(st *hookState, f *Slicer) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return f.AverageSize - f.SizeVariation + int(h.next()%uint64(2*f.SizeVariation+1))
+	return f.AverageSize - f.SizeVariation + int(st.next()%uint64(2*f.SizeVariation+1))
 }

@@ -39,7 +39,10 @@ import (
 // Inside a testing/synctest bubble, wrap the connection (for instance one end
 // of a net.Pipe) inside the bubble. A real socket (a connection with a file
 // descriptor, such as *net.TCPConn) makes h [Networked].
-func Conn(h *Hook, c net.Conn) net.Conn {
+func Conn(h *Hook, c net.Conn) net.Conn { return h.conn(nil, c) }
+
+// conn is Conn in scope s: the connection sees s's faults.
+func (h *Hook) conn(s *Scope, c net.Conn) net.Conn {
 	hc := &hookConn{
 		Conn: c, h: h, opened: time.Now(),
 		rlock: make(chan struct{}, 1), wlock: make(chan struct{}, 1),
@@ -48,8 +51,9 @@ func Conn(h *Hook, c net.Conn) net.Conn {
 	socket := isSocket(c)
 	h.mu.Lock()
 	h.socket = h.socket || socket
-	h.live[hc] = struct{}{}
-	fs := slices.Clone(h.faults)
+	hc.st = h.callState(s)
+	hc.st.live[hc] = struct{}{}
+	fs := slices.Clone(hc.st.faults)
 	h.mu.Unlock()
 	for _, a := range fs {
 		h.touch(hc, a)
@@ -81,13 +85,14 @@ func Dialer(h *Hook, dial func(ctx context.Context, network, addr string) (net.C
 		if err != nil {
 			return nil, err
 		}
-		return Conn(h, c), nil
+		return h.conn(ScopeOf(ctx), c), nil
 	}
 }
 
 type hookConn struct {
 	net.Conn
 	h      *Hook
+	st     *hookState // the scope's state it was opened in
 	opened time.Time
 
 	// rlock and wlock serialize Reads and Writes; channels, not mutexes, so
@@ -135,7 +140,7 @@ func (c *hookConn) Read(p []byte) (int, error) {
 		if n == 0 {
 			return 0, err
 		}
-		s := c.h.shape(true, true)
+		s := c.h.shape(c.st, true, true)
 		c.pend, c.pendErr = append(c.pend[:0], p[:n]...), err
 		c.due = time.Now().Add(s.delay + s.transfer(n))
 	}
@@ -145,10 +150,10 @@ func (c *hookConn) Read(p []byte) (int, error) {
 	if err := c.gate(true); err != nil {
 		return 0, err
 	}
-	s := c.h.shape(true, false)
+	s := c.h.shape(c.st, true, false)
 	k := min(len(p), len(c.pend))
 	if s.slicer != nil {
-		k = min(k, c.h.sliceSize(s.slicer))
+		k = min(k, c.h.sliceSize(c.st, s.slicer))
 	}
 	if s.cut >= 0 {
 		k = int(min(int64(k), max(s.cut-c.nread, 0)))
@@ -182,7 +187,7 @@ func (c *hookConn) Write(p []byte) (int, error) {
 		}
 		return 0, err
 	}
-	s := c.h.shape(false, true)
+	s := c.h.shape(c.st, false, true)
 	if err := c.wait(false, s.delay, nil); err != nil {
 		return 0, err
 	}
@@ -195,7 +200,7 @@ func (c *hookConn) Write(p []byte) (int, error) {
 					return n, err
 				}
 			}
-			chunk = chunk[:min(len(chunk), c.h.sliceSize(s.slicer))]
+			chunk = chunk[:min(len(chunk), c.h.sliceSize(c.st, s.slicer))]
 		}
 		if s.cut >= 0 {
 			chunk = chunk[:min(int64(len(chunk)), s.cut-c.nwrote)]
@@ -359,7 +364,7 @@ func (c *hookConn) Close() error {
 	}
 	var delay time.Duration
 	c.h.mu.Lock()
-	for _, a := range c.h.faults {
+	for _, a := range c.st.faults {
 		if f, ok := a.f.(SlowClose); ok {
 			delay = max(delay, f.Delay)
 		}

@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/trial"
 	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/rafaelabs/rafael/slo"
@@ -80,10 +82,18 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation) {
 	}
 	ctx, cancel := r.evolutionContext(t)
 	defer cancel()
+	// Candidates are evaluated on several workers only where trials keep
+	// apart: in their own bubbles and scopes, in this process. Real-time
+	// trials share real servers and proxies, and would skew each other.
+	if r.tier != Simulated || o.Isolation != evolve.Goroutine {
+		o.Workers = 1
+	}
+	judge, closeJudge := r.judge(t, cmp.Or(o.Workers, runtime.GOMAXPROCS(0)))
+	defer closeJudge()
 	var history []report.Generation
 	c := evolve.Campaign{
 		Start: r.genome, Threats: r.threats, Seed: r.seed, Probe: r.tier == Simulated,
-		Judge: r.judge(t), Spawn: r.spawn(t),
+		Judge: judge, Spawn: r.spawn(t),
 		Progress: func(e evolve.Event) {
 			if h := e.Generation; h != nil {
 				history = append(history, report.Generation{Index: h.Index, Best: h.Best, Mean: h.Mean, BestGenome: h.BestGenome, Adopted: h.Adopted, Reason: h.Reason, Evaluations: h.Evaluations})
@@ -116,18 +126,42 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation) {
 
 // judge runs a candidate's trials in this process, judged against the SLO
 // with margin (see slo.SLO.WithMargin): each in its own bubble on the
-// simulated tier, in real time on the wire tier.
-func (r *runner) judge(t *testing.T) evolve.Judge {
+// simulated tier, in real time on the wire tier. On the simulated tier it
+// may be called by workers at once candidates at a time: each call takes
+// one of workers Sims, whose bubbles run side by side (a trial's faults are
+// its own: see faults.Scope). close ends the Sims.
+func (r *runner) judge(t *testing.T, workers int) (j evolve.Judge, close func()) {
 	strict := r.spec.SLO.WithMargin()
-	return func(ctx context.Context, g *genome.Genome, cases []evolve.Case) ([]evolve.Outcome, error) {
-		out := make([]evolve.Outcome, len(cases))
-		for i, c := range cases {
-			res := r.measure(t, c.Threat.Threat, g, c.Seed)
-			_, short, met := res.Outcome(strict)
-			out[i] = evolve.Outcome{Fitness: res.Metrics.Fitness, Passed: met, Shortfall: short}
-		}
-		return out, ctx.Err()
+	outcome := func(res trial.Result) evolve.Outcome {
+		_, short, met := res.Outcome(strict)
+		return evolve.Outcome{Fitness: res.Metrics.Fitness, Passed: met, Shortfall: short}
 	}
+	if r.tier != Simulated || workers <= 1 {
+		return func(ctx context.Context, g *genome.Genome, cases []evolve.Case) ([]evolve.Outcome, error) {
+			out := make([]evolve.Outcome, len(cases))
+			for i, c := range cases {
+				out[i] = outcome(r.measure(t, c.Threat.Threat, g, c.Seed))
+			}
+			return out, ctx.Err()
+		}, func() {}
+	}
+	sims := make(chan *trial.Sim, workers)
+	for range workers {
+		sims <- trial.NewSim().Alongside()
+	}
+	return func(ctx context.Context, g *genome.Genome, cases []evolve.Case) ([]evolve.Outcome, error) {
+			sim := <-sims
+			defer func() { sims <- sim }()
+			out := make([]evolve.Outcome, len(cases))
+			for i, c := range cases {
+				out[i] = outcome(sim.Run(t, r.cfg, c.Threat.Threat, g, c.Seed))
+			}
+			return out, ctx.Err()
+		}, func() {
+			for range workers {
+				(<-sims).Close()
+			}
+		}
 }
 
 // evolutionContext ends the search in time to verify the champion before

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,4 +114,23 @@ func TestUpdateProposesTheChampionToTheGuardian(t *testing.T) {
 	assert.NoError(t, guardian.Verify(log, cp, guardian.Trust{Keys: []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}}))
 	assert.GreaterOrEqual(t, rep.Audit.Seq, 2, "proposed, then evaluated")
 	assert.Contains(t, string(log), `"event":"evaluated"`)
+}
+
+// A search's candidates evaluated by two workers, each trial in its own
+// bubble and fault scope, give the same evolution as one worker: over the
+// five named threats, a flood, a ballast and a dependency with a capacity
+// included.
+func TestParallelEvaluationEvolvesTheSame(t *testing.T) {
+	run := func(workers int) *report.Report {
+		var rep *report.Report
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			rep = Run(t, fiveThreats(&evolve.Options{Generations: 6, Population: 10, Patience: 100, Workers: workers}))
+		})
+		return rep
+	}
+	one, two := run(1), run(2)
+	require.Len(t, one.History, 6)
+	assert.Equal(t, one.History, two.History)
+	assert.Equal(t, one.Champion, two.Champion)
+	assert.Equal(t, string(one.ChampionGenome), string(two.ChampionGenome))
 }

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -269,5 +271,29 @@ func TestParallelRunsMeasureTheSame(t *testing.T) {
 	for _, r := range reps[1:] {
 		require.NotNil(t, r)
 		assert.Equal(t, metrics(reps[0]), metrics(r))
+	}
+}
+
+// TestHelperParallelModules runs $RAFAEL_HARNESS_MODULES evolving modules
+// as parallel subtests; BENCHMARKS.md runs it 100 times in a row:
+//
+//	RAFAEL_HARNESS_HELPER=modules RAFAEL_HARNESS_MODULES=8 go test -run '^TestHelperParallelModules$' -count=100 ./harness/
+func TestHelperParallelModules(t *testing.T) {
+	helper(t, "modules")
+	n, err := strconv.Atoi(os.Getenv("RAFAEL_HARNESS_MODULES"))
+	require.NoError(t, err, "RAFAEL_HARNESS_MODULES: how many modules")
+	for i := range n {
+		t.Run(fmt.Sprintf("module-%d", i), func(t *testing.T) {
+			t.Parallel()
+			db := faults.NewHook("db", uint64(i))
+			Run(t, Spec{
+				Module:   fmt.Sprintf("module-%d", i),
+				Genome:   resilient(),
+				Threats:  []scenarios.Threat{scenarios.DBOutage(db, time.Second), scenarios.Latency(db, 200*time.Millisecond)},
+				Workload: through(store(db)),
+				SLO:      SLO{SuccessRate: 0.9},
+				Evolve:   &evolve.Options{Generations: 6, Population: 8},
+			})
+		})
 	}
 }

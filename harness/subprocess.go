@@ -140,7 +140,8 @@ func evaluateInChild(t *testing.T, spec Spec, set settings) bool {
 		th := scaled(r.spec.Threats[tr.Threat].AtMost().WithValues(tr.Values), r.scale)
 		cases[i] = evolve.Case{Threat: evolve.Facing{Threat: th, Origin: tr.Threat}, Seed: tr.Seed}
 	}
-	out, err := r.judge(t)(context.Background(), g, cases)
+	judge, _ := r.judge(t, 1)
+	out, err := judge(context.Background(), g, cases)
 	if err != nil {
 		t.Fatalf("rafael: evaluate: %v", err)
 	}

@@ -7,6 +7,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,12 +33,34 @@ func Work(ctx context.Context, d time.Duration) error {
 // Dependency is a service with a capacity: at most Slots calls are served
 // at once (0 means no limit), each taking Serve; a call beyond that is
 // refused at once with ErrOverloaded, as an overloaded server would. Each
-// call goes through Hook first, when there is one.
+// call goes through Hook first, when there is one. The capacity is kept
+// per trial (per faults.Scope of the call's context), as a fake's state
+// must be for trials that run at the same time to keep apart.
 type Dependency struct {
-	Hook   *faults.Hook
-	Slots  int64
-	Serve  time.Duration
-	inside atomic.Int64
+	Hook  *faults.Hook
+	Slots int64
+	Serve time.Duration
+
+	mu     sync.Mutex
+	inside map[*faults.Scope]*atomic.Int64 // calls being served, per trial
+}
+
+// busy returns the counter of calls being served in the trial of ctx.
+func (d *Dependency) busy(ctx context.Context) *atomic.Int64 {
+	s := faults.ScopeOf(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n := d.inside[s]; n != nil {
+		return n
+	}
+	n := new(atomic.Int64)
+	if s == nil || s.OnEnd(func() { d.mu.Lock(); delete(d.inside, s); d.mu.Unlock() }) {
+		if d.inside == nil {
+			d.inside = map[*faults.Scope]*atomic.Int64{}
+		}
+		d.inside[s] = n
+	}
+	return n
 }
 
 // Call is one call of the dependency.
@@ -47,11 +70,12 @@ func (d *Dependency) Call(ctx context.Context) error {
 			return err
 		}
 	}
-	if n := d.inside.Add(1); d.Slots > 0 && n > d.Slots {
-		d.inside.Add(-1)
+	inside := d.busy(ctx)
+	if n := inside.Add(1); d.Slots > 0 && n > d.Slots {
+		inside.Add(-1)
 		return ErrOverloaded
 	}
-	defer d.inside.Add(-1)
+	defer inside.Add(-1)
 	return Work(ctx, d.Serve)
 }
 

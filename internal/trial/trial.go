@@ -146,7 +146,12 @@ func newDriver(cfg Config, th scenarios.Threat, g *genome.Genome, s uint64, bubb
 // then a drain for requests in flight.
 func (d *driver) run() raw {
 	d.t0 = time.Now()
-	ctx, cancel := context.WithCancel(context.Background())
+	// The trial's own fault state: its faults act only on calls that carry
+	// its scope, so trials that share targets can run at the same time.
+	scope := faults.NewScope()
+	defer scope.End()
+	d.threat = inScope(d.threat, scope)
+	ctx, cancel := context.WithCancel(faults.WithScope(context.Background(), scope))
 	defer cancel()
 	d.ctx = ctx
 	if err := d.prepare(); err != nil {
@@ -253,6 +258,20 @@ func (d *driver) inject() {
 			d.mu.Unlock()
 		}()
 	}
+}
+
+// inScope returns th with each step's target seen in scope s, where the
+// target keeps its state per scope (faults.Scoper).
+func inScope(th scenarios.Threat, s *faults.Scope) scenarios.Threat {
+	steps := make([]scenarios.Step, len(th.Steps))
+	for i, st := range th.Steps {
+		if sc, ok := st.Target.(faults.Scoper); ok {
+			st.Target = sc.InScope(s)
+		}
+		steps[i] = st
+	}
+	th.Steps = steps
+	return th
 }
 
 // heal removes the threat's faults (once; later calls change nothing) and
