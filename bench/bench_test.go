@@ -281,3 +281,29 @@ func BenchmarkCapturingClosure(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBothTimeouts is the production path of a genome with both
+// timeout genes (per attempt and overall) beside its floor, one
+// context.WithTimeout and the call: the policy makes one context per
+// attempt, its deadline the nearer of the two.
+func BenchmarkBothTimeouts(b *testing.B) {
+	b.Run("rafael/timeout(perAttempt+overall)", func(b *testing.B) {
+		benchRafael(b, &genome.Genome{Timeout: &genome.Timeout{PerAttempt: perAttempt, Overall: 4 * perAttempt}})
+	})
+	b.Run("rafael/retry+timeout(perAttempt+overall)", func(b *testing.B) {
+		r, _ := rafaelGenes()
+		benchRafael(b, &genome.Genome{Retry: r, Timeout: &genome.Timeout{PerAttempt: perAttempt, Overall: 4 * perAttempt}})
+	})
+	b.Run("direct/WithTimeout+call", func(b *testing.B) {
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx, cancel := context.WithTimeout(ctx, perAttempt)
+			err := work(ctx)
+			cancel()
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -167,7 +167,7 @@ func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
 // first makes the first attempt of a fast-path call.
 func (p *Policy) first(ctx context.Context, fn func(context.Context) error) error {
 	if p.br != nil && BreakerState(p.br.state.Load()) != Closed {
-		_, err := attempts[struct{}](ctx, ctx, p, doFn(fn), 0, nil)
+		_, err := attempts[struct{}](ctx, ctx, p, doFn(fn), 0, nil, time.Time{})
 		return err
 	}
 	err := fn(ctx)
@@ -177,7 +177,7 @@ func (p *Policy) first(ctx context.Context, fn func(context.Context) error) erro
 	if err == nil {
 		return nil
 	}
-	_, err = attempts[struct{}](ctx, ctx, p, doFn(fn), 1, err)
+	_, err = attempts[struct{}](ctx, ctx, p, doFn(fn), 1, err, time.Time{})
 	return err
 }
 
@@ -247,23 +247,33 @@ func admit[T any, C caller[T]](ctx context.Context, p *Policy, c C) (T, error) {
 		}
 		defer p.bh.release()
 	}
-	if p.overall > 0 {
+	switch {
+	case p.overall > 0 && p.perAttempt > 0:
+		// One context per attempt: its deadline is the per-attempt one or
+		// the overall one, whichever comes first, and the loop watches the
+		// overall deadline itself — one WithDeadline a call, not two.
+		return attempts[T](ctx, ctx, p, c, 0, nil, time.Now().Add(p.overall))
+	case p.overall > 0:
 		octx, cancel := context.WithTimeout(ctx, p.overall)
 		defer cancel()
-		return attempts[T](ctx, octx, p, c, 0, nil)
+		return attempts[T](ctx, octx, p, c, 0, nil, time.Time{})
 	}
-	return attempts[T](ctx, ctx, p, c, 0, nil)
+	return attempts[T](ctx, ctx, p, c, 0, nil, time.Time{})
 }
 
+// past reports whether deadline (zero: none) has come.
+func past(deadline time.Time) bool { return !deadline.IsZero() && !time.Now().Before(deadline) }
+
 // attempts is the retry loop: parent is the caller's context, ctx the one
-// bounded by the overall timeout. It resumes after done attempts, the last
-// of which failed with err (done is 0 at the start).
-func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C, done int, err error) (T, error) {
+// bounded by the overall timeout, or parent itself with the overall
+// deadline given as deadline (zero: none). It resumes after done attempts,
+// the last of which failed with err (done is 0 at the start).
+func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C, done int, err error, deadline time.Time) (T, error) {
 	var zero T
 	attempt := done
 	for {
 		if attempt > 0 { // attempt failed with err: stop, or back off and go again
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || past(deadline) {
 				return zero, stopped(parent, attempt, err)
 			}
 			if p.rt == nil || !p.retryable(err) {
@@ -274,6 +284,9 @@ func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C, d
 			}
 			d := p.rt.delay(attempt)
 			p.emit(Event{Kind: EventRetry, Gene: GeneRetry, Attempt: attempt, Delay: d, Err: err})
+			if !deadline.IsZero() {
+				d = min(d, time.Until(deadline))
+			}
 			if d > 0 {
 				t := time.NewTimer(d)
 				select {
@@ -282,6 +295,9 @@ func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C, d
 					t.Stop()
 					return zero, stopped(parent, attempt, err)
 				}
+			}
+			if past(deadline) { // the backoff outlasted the overall timeout
+				return zero, stopped(parent, attempt, err)
 			}
 		}
 		attempt++
@@ -305,7 +321,7 @@ func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C, d
 				p.br.done(p, err)
 			}
 		} else {
-			v, err = try[T](ctx, p, c, attempt, probe)
+			v, err = try[T](ctx, p, c, attempt, probe, deadline)
 		}
 		if err == nil {
 			return v, nil
@@ -340,7 +356,7 @@ func breakerFailure(err error) bool {
 
 // try runs one attempt: the per-attempt timeout, the hedge and the call, and
 // reports the outcome to the breaker.
-func try[T any, C caller[T]](ctx context.Context, p *Policy, c C, attempt int, probe uint32) (v T, err error) {
+func try[T any, C caller[T]](ctx context.Context, p *Policy, c C, attempt int, probe uint32, deadline time.Time) (v T, err error) {
 	if probe != 0 {
 		// A probe must be accounted for even if fn panics, or the breaker
 		// would wait for it forever.
@@ -350,19 +366,19 @@ func try[T any, C caller[T]](ctx context.Context, p *Policy, c C, attempt int, p
 				p.br.record(p, probe, true)
 			}
 		}()
-		v, err = tryOnce[T](ctx, p, c, attempt)
+		v, err = tryOnce[T](ctx, p, c, attempt, deadline)
 		done = true
 		p.br.record(p, probe, breakerFailure(err))
 		return v, err
 	}
-	v, err = tryOnce[T](ctx, p, c, attempt)
+	v, err = tryOnce[T](ctx, p, c, attempt, deadline)
 	if p.br != nil {
 		p.br.done(p, err)
 	}
 	return v, err
 }
 
-func tryOnce[T any, C caller[T]](ctx context.Context, p *Policy, c C, attempt int) (T, error) {
+func tryOnce[T any, C caller[T]](ctx context.Context, p *Policy, c C, attempt int, deadline time.Time) (T, error) {
 	p.emit(Event{Kind: EventAttempt, Attempt: attempt})
 	if p.perAttempt <= 0 {
 		if p.hd != nil {
@@ -370,7 +386,12 @@ func tryOnce[T any, C caller[T]](ctx context.Context, p *Policy, c C, attempt in
 		}
 		return c.call(ctx)
 	}
-	actx, cancel := context.WithTimeout(ctx, p.perAttempt)
+	own := time.Now().Add(p.perAttempt)
+	overall := !deadline.IsZero() && deadline.Before(own) // the attempt ends with the call's overall timeout
+	if overall {
+		own = deadline
+	}
+	actx, cancel := context.WithDeadline(ctx, own)
 	defer cancel()
 	var v T
 	var err error
@@ -379,7 +400,7 @@ func tryOnce[T any, C caller[T]](ctx context.Context, p *Policy, c C, attempt in
 	} else {
 		v, err = c.call(actx)
 	}
-	if err != nil && ctx.Err() == nil && actx.Err() == context.DeadlineExceeded {
+	if err != nil && !overall && ctx.Err() == nil && actx.Err() == context.DeadlineExceeded {
 		err = &Error{Gene: GeneTimeout, Reason: ErrTimeout, Attempts: 1, Cause: err}
 	}
 	return v, err

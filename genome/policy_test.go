@@ -239,6 +239,30 @@ func TestTimeoutsFireExactly(t *testing.T) {
 		assert.Equal(t, GeneTimeout, pe.Gene)
 		assert.Equal(t, 2, pe.Attempts)
 		assert.ErrorIs(t, err, ErrTimeout)
+
+		// A backoff that would outlast the overall deadline is cut at it:
+		// attempt 1 times out at 200ms, the 100ms backoff ends at 250ms.
+		p = mustCompile(t, &Genome{
+			Timeout: &Timeout{PerAttempt: 200 * time.Millisecond, Overall: 250 * time.Millisecond},
+			Retry:   &Retry{MaxAttempts: 5, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, Multiplier: 1},
+		})
+		start, at = time.Now(), nil
+		err = p.Do(t.Context(), func(ctx context.Context) error {
+			at = append(at, time.Since(start))
+			return blockUntilDone(ctx)
+		})
+		assert.Equal(t, 250*time.Millisecond, time.Since(start))
+		assert.Equal(t, []time.Duration{0}, at)
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, GeneTimeout, pe.Gene)
+		assert.Equal(t, 1, pe.Attempts)
+
+		// The caller's own cancellation is never reported as the timeout.
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		err = p.Do(ctx, blockUntilDone)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.NotErrorIs(t, err, ErrTimeout, "the caller's deadline came first")
 	})
 }
 
