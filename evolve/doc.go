@@ -40,7 +40,13 @@
 //     SLO everywhere and nothing better came for Options.Patience
 //     generations, or when the context ends.
 //
-// The same problem, options and seed give the same history and champion.
+// The same problem, options and seed give the same history and champion,
+// whatever Options.Workers: a generation's candidates are evaluated on that
+// many goroutines at once (GOMAXPROCS by default), then scored in order.
+// The evaluator must then give outcomes that depend only on the genome and
+// the trials; the harness's does, by running each trial in its own bubble
+// and fault scope (faults.Scope) — a workload's own fakes must keep their
+// state per trial too (keyed by faults.ScopeOf), or set Workers: 1.
 //
 // # Isolation
 //

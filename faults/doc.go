@@ -46,7 +46,9 @@
 // [Reacher] (the upstream answers before any fault), [Lingerer] (goroutines
 // that outlive a trial, for the leak check) and [Toucher] (how many calls or
 // connections the faults acted on: evidence that a fault fired). Fault
-// values are sealed: the kinds are this package's.
+// values are sealed: the kinds are this package's. A hook keeps its fault
+// state per [Scope] ([Scoper]): a harness gives each trial a scope, carried
+// in the trial's context, so that trials sharing a hook can run at once.
 //
 // # Resource faults
 //

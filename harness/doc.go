@@ -71,5 +71,16 @@
 // and -rafael.dir, each mirrored by an environment variable (RAFAEL_SEED,
 // ...): see [Run]. -short runs one trial per threat; Run stops before the
 // test's deadline. After its trials Run checks with goleak that nothing was
-// left running.
+// left running — nothing the run started: Run may be called from parallel
+// tests, and its goroutines carry the pprof label rafael.run.
+//
+// # Parallel evaluation
+//
+// On the simulated tier a search evaluates its candidates on GOMAXPROCS
+// workers (evolve.Options.Workers), each trial in its own synctest bubble
+// and fault scope, with the same result as one at a time. A workload's
+// in-process fakes that keep state across calls (a capacity, a cache) must
+// keep it per trial, keyed by faults.ScopeOf(ctx), or the search must set
+// Workers: 1; a workload that drops the trial's context is counted by
+// faults.Hook.Astray.
 package harness
