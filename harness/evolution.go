@@ -109,9 +109,15 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation) {
 		},
 	}
 	began := time.Now()
+	astray := r.astray()
 	ev, err := evolve.Evolve(ctx, c, o)
 	if err != nil {
 		t.Fatalf("rafael: evolution of %s: %v", r.spec.Module, err)
+	}
+	for name, n := range r.astray() {
+		if n -= astray[name]; n > 0 {
+			t.Logf("rafael: warning: %d calls reached target %q without the trial's context while trials ran at once, so they may have seen another trial's faults: pass the workload's ctx on to the call, or set Evolve.Workers: 1", n, name)
+		}
 	}
 	champion := ev.Champion.Clone()
 	champion.Module = r.spec.Module
@@ -122,6 +128,20 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation) {
 	}
 	t.Logf("rafael: %s evolved in %v (%s): fitness %.3f, %d trials", r.spec.Module, time.Since(began).Round(time.Millisecond), ev.Stopped, ev.Fitness, ev.Evaluations)
 	return champion, history
+}
+
+// astray counts, per target that tells, the calls that reached it without a
+// trial's context while several trials ran (faults.Hook.Astray).
+func (r *runner) astray() map[string]int64 {
+	out := map[string]int64{}
+	for _, th := range r.threats {
+		for _, tg := range th.Targets() {
+			if a, ok := tg.(interface{ Astray() int64 }); ok {
+				out[tg.Name()] = a.Astray()
+			}
+		}
+	}
+	return out
 }
 
 // judge runs a candidate's trials in this process, judged against the SLO

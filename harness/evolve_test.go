@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
@@ -133,4 +134,26 @@ func TestParallelEvaluationEvolvesTheSame(t *testing.T) {
 	assert.Equal(t, one.History, two.History)
 	assert.Equal(t, one.Champion, two.Champion)
 	assert.Equal(t, string(one.ChampionGenome), string(two.ChampionGenome))
+}
+
+// A workload that drops the trial's context cannot be kept apart from the
+// trials running beside it: the run says so.
+func TestAWorkloadThatDropsItsContextIsWarnedAbout(t *testing.T) {
+	out := child(t, "astray", "^TestHelperDropsItsContext$")
+	assert.Contains(t, out, `calls reached target "db" without the trial's context while trials ran at once`)
+}
+
+func TestHelperDropsItsContext(t *testing.T) {
+	helper(t, "astray")
+	db := faults.NewHook("db", 1)
+	call := faults.FuncErr(db, func(context.Context) error { return nil })
+	Run(t, Spec{
+		Module:  "careless",
+		Threats: []scenarios.Threat{scenarios.DBOutage(db, time.Second)},
+		Workload: func(ctx context.Context, p *genome.Policy) error {
+			return p.Do(ctx, func(context.Context) error { return call(context.Background()) })
+		},
+		SLO:    SLO{SuccessRate: 0.5},
+		Evolve: &evolve.Options{Generations: 2, Population: 6, Workers: 2},
+	})
 }
