@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -147,9 +148,9 @@ func (r *runner) astray() map[string]int64 {
 // judge runs a candidate's trials in this process, judged against the SLO
 // with margin (see slo.SLO.WithMargin): each in its own bubble on the
 // simulated tier, in real time on the wire tier. On the simulated tier it
-// may be called by workers at once candidates at a time: each call takes
-// one of workers Sims, whose bubbles run side by side (a trial's faults are
-// its own: see faults.Scope). close ends the Sims.
+// may be called for several candidates at once, and runs each case on the
+// first free of workers Sims, whose bubbles run side by side (a trial's
+// faults are its own: see faults.Scope). close ends the Sims.
 func (r *runner) judge(t *testing.T, workers int) (j evolve.Judge, close func()) {
 	strict := r.spec.SLO.WithMargin()
 	outcome := func(res trial.Result) evolve.Outcome {
@@ -170,12 +171,18 @@ func (r *runner) judge(t *testing.T, workers int) (j evolve.Judge, close func())
 		sims <- trial.NewSim().Alongside()
 	}
 	return func(ctx context.Context, g *genome.Genome, cases []evolve.Case) ([]evolve.Outcome, error) {
-			sim := <-sims
-			defer func() { sims <- sim }()
+			// Each case on the first free Sim: a candidate's trials spread
+			// over the workers, and so do the probe's.
 			out := make([]evolve.Outcome, len(cases))
+			var wg sync.WaitGroup
 			for i, c := range cases {
-				out[i] = outcome(sim.Run(t, r.cfg, c.Threat.Threat, g, c.Seed))
+				sim := <-sims
+				wg.Go(func() {
+					defer func() { sims <- sim }()
+					out[i] = outcome(sim.Run(t, r.cfg, c.Threat.Threat, g, c.Seed))
+				})
 			}
+			wg.Wait()
 			return out, ctx.Err()
 		}, func() {
 			for range workers {
