@@ -18,6 +18,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,10 +35,29 @@ import (
 )
 
 // upstream is an HTTP service that serves slots requests at once, each in
-// serve, and answers 503 beyond that.
+// serve, and answers 503 beyond that. In process, its load is kept per
+// trial (by the faults.Scope the request's context carries), so that the
+// trials a search runs at once do not crowd each other's upstream.
 func upstream(slots int64, serve time.Duration) http.Handler {
-	var inside atomic.Int64
+	var (
+		mu     sync.Mutex
+		inside = map[*faults.Scope]*atomic.Int64{}
+	)
+	load := func(ctx context.Context) *atomic.Int64 {
+		s := faults.ScopeOf(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		if n := inside[s]; n != nil {
+			return n
+		}
+		n := new(atomic.Int64)
+		if s == nil || s.OnEnd(func() { mu.Lock(); delete(inside, s); mu.Unlock() }) {
+			inside[s] = n
+		}
+		return n
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inside := load(r.Context())
 		if inside.Add(1) > slots {
 			inside.Add(-1)
 			http.Error(w, "busy", http.StatusServiceUnavailable)

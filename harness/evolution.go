@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -170,19 +171,59 @@ func (r *runner) judge(t *testing.T, workers int) (j evolve.Judge, close func())
 	for range workers {
 		sims <- trial.NewSim().Alongside()
 	}
+	// Each case on the first free Sim: a candidate's trials spread over the
+	// workers, and so do the probe's.
+	parallel := func(g *genome.Genome, cases []evolve.Case) []evolve.Outcome {
+		out := make([]evolve.Outcome, len(cases))
+		var wg sync.WaitGroup
+		for i, c := range cases {
+			sim := <-sims
+			wg.Go(func() {
+				defer func() { sims <- sim }()
+				out[i] = outcome(sim.Run(t, r.cfg, c.Threat.Threat, g, c.Seed))
+			})
+		}
+		wg.Wait()
+		return out
+	}
+	// One case after another, nothing else running: what one worker gives.
+	var alone sync.Mutex
+	serial := func(g *genome.Genome, cases []evolve.Case) []evolve.Outcome {
+		alone.Lock()
+		defer alone.Unlock()
+		sim := <-sims
+		defer func() { sims <- sim }()
+		out := make([]evolve.Outcome, len(cases))
+		for i, c := range cases {
+			out[i] = outcome(sim.Run(t, r.cfg, c.Threat.Threat, g, c.Seed))
+		}
+		return out
+	}
+	// The first call (the starting genome) runs both ways: trials that do
+	// not keep apart — a fake whose state is shared by the trials running
+	// at once — give other outcomes side by side than one at a time, and the
+	// search then goes on one at a time, saying why.
+	var (
+		checked sync.Once
+		apart   = true
+	)
 	return func(ctx context.Context, g *genome.Genome, cases []evolve.Case) ([]evolve.Outcome, error) {
-			// Each case on the first free Sim: a candidate's trials spread
-			// over the workers, and so do the probe's.
-			out := make([]evolve.Outcome, len(cases))
-			var wg sync.WaitGroup
-			for i, c := range cases {
-				sim := <-sims
-				wg.Go(func() {
-					defer func() { sims <- sim }()
-					out[i] = outcome(sim.Run(t, r.cfg, c.Threat.Threat, g, c.Seed))
-				})
+			var out []evolve.Outcome
+			checked.Do(func() {
+				out = serial(g, cases)
+				if side := parallel(g, cases); !slices.Equal(out, side) {
+					apart = false
+					t.Logf("rafael: warning: %s's trials measure differently side by side than one at a time, so the search evaluates its candidates one at a time: "+
+						"a fake the workload calls keeps state that the trials running at once share (a capacity, a cache); key it by faults.ScopeOf(ctx), or set Evolve.Workers: 1 to say so", r.spec.Module)
+				}
+			})
+			switch {
+			case out != nil:
+			case apart:
+				out = parallel(g, cases)
+			default:
+				out = serial(g, cases)
 			}
-			wg.Wait()
 			return out, ctx.Err()
 		}, func() {
 			for range workers {
