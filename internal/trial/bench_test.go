@@ -2,11 +2,14 @@ package trial
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/seed"
 	"github.com/rafaelabs/rafael/scenarios"
 )
 
@@ -19,6 +22,44 @@ import (
 // test made with testing.RunTests (and counts b.N itself: b.Loop checks
 // it is called from the benchmark's own goroutine).
 func BenchmarkSimulatedTrial(b *testing.B) {
+	b.Run("trial", benchTrial)
+	b.Run("floor", benchFloor)
+}
+
+// benchFloor is the floor a simulated trial is measured against: one
+// synctest bubble in which 100 requests arrive at the trial's seeded times,
+// each a goroutine that does nothing.
+func benchFloor(b *testing.B) {
+	ran := false
+	testing.RunTests(func(string, string) (bool, error) { return true, nil }, []testing.InternalTest{{
+		Name: b.Name(),
+		F: func(t *testing.T) {
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.StartTimer()
+			for n := 1; n <= b.N; n++ {
+				synctest.Test(t, func(*testing.T) {
+					start := time.Now()
+					var wg sync.WaitGroup
+					for _, at := range arrivalTimes(100, 5*time.Second, seed.New(uint64(n))) {
+						time.Sleep(at - time.Since(start))
+						wg.Go(func() {})
+					}
+					wg.Wait()
+				})
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "trials/s")
+			ran = true
+		},
+	}})
+	if !ran {
+		b.Fatal("the floor loop did not run")
+	}
+}
+
+// benchTrial is one realistic trial per iteration.
+func benchTrial(b *testing.B) {
 	db := faults.NewHook("db", 1)
 	th := scenarios.DBOutage(db, 2*time.Second)
 	g := resilient()
