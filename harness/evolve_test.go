@@ -5,12 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -158,41 +156,4 @@ func TestHelperDropsItsContext(t *testing.T) {
 		SLO:    SLO{SuccessRate: 0.5},
 		Evolve: &evolve.Options{Generations: 2, Population: 6, Workers: 2},
 	})
-}
-
-// TestHelperSharedFake evolves a workload whose fake counts every call of
-// every trial on one counter, and fails each fifth: one trial after
-// another, the count goes the same way every run; trials running at once
-// share it in whatever order the scheduler gives.
-func TestHelperSharedFake(t *testing.T) {
-	helper(t, "shared-fake")
-	db := faults.NewHook("db", 1)
-	var calls atomic.Int64 // shared by every trial: not keyed by faults.ScopeOf
-	call := faults.FuncErr(db, func(ctx context.Context) error {
-		if calls.Add(1)%5 == 0 {
-			return errors.New("flaky")
-		}
-		return nil
-	})
-	Run(t, Spec{
-		Module:   "crowded",
-		Threats:  []scenarios.Threat{scenarios.DBOutage(db, time.Second), scenarios.Latency(db, 200*time.Millisecond)},
-		Workload: func(ctx context.Context, p *genome.Policy) error { return p.Do(ctx, call) },
-		SLO:      SLO{SuccessRate: 0.9},
-		Seed:     3,
-		Evolve:   &evolve.Options{Generations: 3, Population: 6, Workers: 2},
-	})
-}
-
-// A fake whose state the trials running at once share would make the
-// search depend on their timing: the first candidate is measured both ways,
-// the difference is seen, and the search goes on one at a time, saying why.
-// (Such a fake's shared counter still carries from each trial to the next,
-// the check's own trials included, so only a fake keyed by faults.ScopeOf
-// makes the search repeat exactly.)
-func TestASharedFakeFallsBackToOneAtATime(t *testing.T) {
-	out := child(t, "shared-fake", "^TestHelperSharedFake$")
-	assert.Contains(t, out, "rafael: warning: crowded's trials measure differently side by side than one at a time, so the search evaluates its candidates one at a time")
-	assert.Contains(t, out, "key it by faults.ScopeOf(ctx)")
-	assert.Regexp(t, `crowded evolved in \S+ \(3 generations ran\)`, out)
 }
