@@ -40,6 +40,16 @@ type Options struct {
 	// and results are gathered in order — as long as the evaluator's
 	// outcomes depend only on the genome and the trials (see [Evaluator]).
 	Workers int
+
+	// EveryTrial runs every candidate's every trial. By default a
+	// candidate's trials run a seed at a time (each threat's first seed,
+	// then each threat's second…), and its further seeds are skipped once
+	// it has failed the SLO in more trials than the incumbent did in all of
+	// its own: it can no longer be adopted, nor rank above the incumbent
+	// (racing, as in iterated racing). The search stays deterministic
+	// either way. [Evolve] sets EveryTrial for [Subprocess] isolation,
+	// where each call of the judge starts a process.
+	EveryTrial bool
 }
 
 func (o Options) withDefaults() Options {

@@ -85,6 +85,7 @@ func Evolve(ctx context.Context, c Campaign, o Options) (*Evolution, error) {
 			return nil, fmt.Errorf("%w: Subprocess isolation needs Campaign.Spawn (harness.Run provides it)", ErrIsolationUnavailable)
 		}
 		judge = c.Spawn
+		o.EveryTrial = true // a process per call of the judge: one call per candidate
 	default:
 		if err := o.Isolation.Available(); err != nil {
 			return nil, err

@@ -66,6 +66,7 @@ type Generation struct {
 	Adopted     bool    // the best replaced the incumbent
 	Reason      string  // why it did or did not
 	Evaluations int     // trials run in this generation
+	Raced       int     // candidates whose further seeds were skipped: they had already lost (see [Options].EveryTrial)
 }
 
 // score is a genome's trials over the search's fixed (threat, seed) pairs.
@@ -77,6 +78,7 @@ type score struct {
 	passed    bool      // every trial met it
 	fitness   float64   // severity-weighted mean fitness
 	shortfall float64   // severity-weighted mean shortfall
+	raced     bool      // some trials did not run: it had already lost to the incumbent
 }
 
 // ahead orders candidates as a constrained search does: more trials meeting
@@ -119,6 +121,7 @@ func Search(ctx context.Context, p Problem, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.inc = inc
 	res := &Result{}
 	pop := []*genome.Genome{start}
 	for tries := 0; len(pop) < o.Population; tries++ {
@@ -146,9 +149,15 @@ func Search(ctx context.Context, p Problem, o Options) (*Result, error) {
 		for _, sc := range scored {
 			h.Mean += sc.fitness / float64(len(scored))
 		}
+		for _, sc := range scored {
+			if sc.raced {
+				h.Raced++
+			}
+		}
 		h.Adopted, h.Reason = s.better(best, inc)
 		if h.Adopted {
 			inc = best
+			s.inc = inc
 			quiet = 0
 		} else {
 			quiet++
@@ -180,6 +189,7 @@ type search struct {
 	o           Options
 	cells       []Trial
 	memo        map[string]*score // by digest
+	inc         *score            // the incumbent; nil while the start is scored
 	r           *seed.Rand
 	scale       float64 // the mutation step now
 	stalled     int     // generations since the last adoption
@@ -208,14 +218,14 @@ func (s *search) evalAll(ctx context.Context, pop []*genome.Genome) ([]*score, e
 			todo = append(todo, g)
 		}
 	}
-	outs := make([][]Outcome, len(todo))
+	outs := make([][]*Outcome, len(todo))
 	errs := make([]error, len(todo))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(s.o.Workers, len(todo)) {
 		wg.Go(func() {
 			for i := range next {
-				outs[i], errs[i] = s.p.Evaluate(ctx, todo[i], s.cells)
+				outs[i], errs[i] = s.race(ctx, todo[i])
 			}
 		})
 	}
@@ -238,19 +248,74 @@ func (s *search) evalAll(ctx context.Context, pop []*genome.Genome) ([]*score, e
 	return scored, nil
 }
 
-// score scores g's outcomes over the search's trials.
-func (s *search) score(g *genome.Genome, outs []Outcome, err error) (*score, error) {
+// race runs g's trials a seed at a time — each threat's first seed, then
+// each threat's second… — and stops once g has failed the SLO in more
+// trials than the incumbent did in all of its own: it can then meet the SLO
+// in fewer trials than the incumbent whatever its other trials give, so it
+// cannot be adopted nor rank above the incumbent. The incumbent does not
+// change while a generation is evaluated, so the outcome depends only on g
+// and the incumbent. It returns one outcome per trial of the search, nil
+// for those skipped.
+func (s *search) race(ctx context.Context, g *genome.Genome) ([]*Outcome, error) {
+	out := make([]*Outcome, len(s.cells))
+	stages := [][]int{}
+	if s.inc == nil || s.o.EveryTrial {
+		all := make([]int, len(s.cells))
+		for i := range all {
+			all[i] = i
+		}
+		stages = append(stages, all)
+	} else {
+		for j := range s.o.Seeds {
+			var st []int
+			for t := range s.p.Weights {
+				st = append(st, t*s.o.Seeds+j)
+			}
+			stages = append(stages, st)
+		}
+	}
+	failed := 0
+	for _, st := range stages {
+		if s.inc != nil && failed > len(s.cells)-s.inc.passes {
+			break
+		}
+		trials := make([]Trial, len(st))
+		for k, i := range st {
+			trials[k] = s.cells[i]
+		}
+		outs, err := s.p.Evaluate(ctx, g, trials)
+		if err != nil {
+			return nil, err
+		}
+		if len(outs) != len(trials) {
+			return nil, fmt.Errorf("%d outcomes for %d trials", len(outs), len(trials))
+		}
+		for k, i := range st {
+			out[i] = &outs[k]
+			if !outs[k].Passed {
+				failed++
+			}
+		}
+	}
+	return out, nil
+}
+
+// score scores g's outcomes over the search's trials (nil for a trial
+// that did not run: its fitness and shortfall are those of the trials that
+// did).
+func (s *search) score(g *genome.Genome, outs []*Outcome, err error) (*score, error) {
 	d := g.Digest()
 	sc := &score{g: g, cells: make([]float64, len(s.cells)), short: make([]float64, len(s.cells)), passed: true}
 	if err != nil {
 		return nil, fmt.Errorf("evolve: evaluate %s: %w", d, err)
 	}
-	if len(outs) != len(s.cells) {
-		return nil, fmt.Errorf("evolve: evaluate %s: %d outcomes for %d trials", d, len(outs), len(s.cells))
-	}
-	s.evaluations += len(outs)
 	wsum := 0.0
 	for i, c := range s.cells {
+		if outs[i] == nil {
+			sc.raced, sc.passed = true, false
+			continue
+		}
+		s.evaluations++
 		sc.cells[i] = outs[i].Fitness
 		sc.short[i] = outs[i].Shortfall
 		if !outs[i].Passed && sc.short[i] <= 0 {

@@ -231,3 +231,91 @@ func TestParallelEvaluationIsTheSameSearch(t *testing.T) {
 	assert.Equal(t, one.Champion.Digest(), four.Champion.Digest())
 	assert.Equal(t, one.Evaluations, four.Evaluations)
 }
+
+// Racing runs a candidate's trials a seed at a time and skips the rest
+// once it has failed in more trials than the incumbent did in all: not
+// before, and never for the starting genome.
+func TestRaceStopsOnlyOnceTheCandidateHasLost(t *testing.T) {
+	var calls [][]Trial
+	failing := map[Trial]bool{}
+	eval := func(_ context.Context, _ *genome.Genome, trials []Trial) ([]Outcome, error) {
+		calls = append(calls, trials)
+		out := make([]Outcome, len(trials))
+		for i, tr := range trials {
+			out[i] = Outcome{Fitness: 0.5, Passed: !failing[tr]}
+		}
+		return out, nil
+	}
+	s := &search{p: Problem{Weights: []float64{1, 1}, Evaluate: eval}, o: Options{Seeds: 3}.withDefaults()}
+	for th := range 2 {
+		for j := range 3 {
+			s.cells = append(s.cells, Trial{th, uint64(10*th + j)})
+		}
+	}
+	run := func() (outs []*Outcome, stages int) {
+		calls = nil
+		outs, err := s.race(context.Background(), start())
+		require.NoError(t, err)
+		return outs, len(calls)
+	}
+	ran := func(outs []*Outcome) (n int) {
+		for _, o := range outs {
+			if o != nil {
+				n++
+			}
+		}
+		return n
+	}
+
+	failing[s.cells[0]] = true // threat 0, first seed
+	outs, stages := run()
+	assert.Equal(t, 1, stages, "the starting genome runs every trial at once")
+	assert.Equal(t, 6, ran(outs))
+
+	s.inc = &score{passes: 6} // an incumbent that met the SLO everywhere
+	outs, stages = run()
+	assert.Equal(t, 1, stages, "one failure is one more than the incumbent's: the other seeds are skipped")
+	assert.Equal(t, 2, ran(outs), "each threat's first seed ran")
+	assert.Equal(t, []Trial{s.cells[0], s.cells[3]}, calls[0], "the first stage is each threat's first seed")
+
+	s.inc = &score{passes: 5} // it failed once
+	outs, stages = run()
+	assert.Equal(t, 3, stages, "one failure can still tie: every seed runs, a seed at a time")
+	assert.Equal(t, 6, ran(outs))
+
+	failing[s.cells[4]] = true // threat 1, second seed
+	outs, stages = run()
+	assert.Equal(t, 2, stages, "two failures lose to one")
+	assert.Equal(t, 4, ran(outs))
+
+	s.o.EveryTrial = true
+	outs, stages = run()
+	assert.Equal(t, 1, stages, "EveryTrial runs them all at once")
+	assert.Equal(t, 6, ran(outs))
+}
+
+// A raced search runs fewer trials than one that runs them all, says which
+// candidates it cut short, and still climbs.
+func TestRacingSearchRunsFewerTrials(t *testing.T) {
+	p := Problem{Start: start(), Weights: []float64{2, 1, 1}, Evaluate: bowl(0.03), Seed: 7}
+	o := Options{Seeds: 3, Generations: 12, Patience: 1000}
+	raced, err := Search(context.Background(), p, o)
+	require.NoError(t, err)
+	o.EveryTrial = true
+	every, err := Search(context.Background(), p, o)
+	require.NoError(t, err)
+
+	cut, sum := 0, 0
+	for _, h := range raced.History {
+		cut += h.Raced
+		sum += h.Evaluations
+	}
+	assert.Positive(t, cut, "some candidates lost early")
+	assert.Equal(t, raced.Evaluations, sum+9, "the generations' trials and the start's")
+	assert.Less(t, raced.Evaluations, every.Evaluations, "racing runs fewer trials")
+	for _, h := range every.History {
+		assert.Zero(t, h.Raced)
+	}
+	assert.True(t, raced.Passed)
+	assert.Greater(t, raced.Fitness, 0.9, "it still climbs")
+}

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,9 +228,12 @@ func compareSearches(t *testing.T, eval func(*genome.Genome) float64, optimum fl
 	for s := uint64(1); s <= 10; s++ {
 		// Evolution, counting the distinct grid points it evaluates.
 		seen := map[string]bool{}
+		var mu sync.Mutex // candidates are evaluated on GOMAXPROCS workers
 		res, err := evolve.Search(context.Background(), evolve.Problem{
 			Start: gridGenome(0, 0, 5, 0), Weights: []float64{1}, Seed: s,
 			Evaluate: func(_ context.Context, g *genome.Genome, ts []evolve.Trial) ([]evolve.Outcome, error) {
+				mu.Lock()
+				defer mu.Unlock()
 				seen[snap(g).Digest()] = true
 				out := make([]evolve.Outcome, len(ts))
 				for i := range ts {

@@ -1,20 +1,22 @@
 package trial
 
 import (
+	"cmp"
 	"fmt"
+	"math/bits"
+	"slices"
 	"sort"
-	"sync"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/rafaelabs/rafael/slo"
 )
 
-// Latencies are recorded in microseconds from 1µs to one hour with three
-// significant digits: a 250ms latency is known to ±0.1 %.
+// Percentiles are those of an HDR histogram of the latencies in
+// microseconds from 1µs to one hour with three significant digits (a 250ms
+// latency is known to ±0.1 %), computed from the sorted latencies without
+// the histogram's 180 KiB of counters (see [percentiles]).
 const (
-	histLowest  = 1
 	histHighest = int64(time.Hour / time.Microsecond)
 	histDigits  = 3
 )
@@ -72,9 +74,6 @@ func finish(cfg Config, th scenarios.Threat, r raw, finished bool) Result {
 	return res
 }
 
-// histograms are reused across trials: one costs 40 KiB to make.
-var histograms = sync.Pool{New: func() any { return hdrhistogram.New(histLowest, histHighest, histDigits) }}
-
 // measure turns a trial's record into its metrics and fitness, and the
 // latencies of its successes and failures.
 func measure(th scenarios.Threat, r raw, w slo.Weights) (m slo.Metrics, ok, failed []time.Duration) {
@@ -96,11 +95,9 @@ func measure(th scenarios.Threat, r raw, w slo.Weights) (m slo.Metrics, ok, fail
 	if m.Requests > 0 {
 		m.SuccessRate = float64(m.Succeeded) / float64(m.Requests)
 	}
-	h := histograms.Get().(*hdrhistogram.Histogram)
-	defer histograms.Put(h)
-	q := percentiles(h, ok, 50, 90, 99)
+	q := percentiles(ok, 50, 90, 99)
 	m.P50, m.P90, m.P99, m.Max = q[0], q[1], q[2], q[3]
-	q = percentiles(h, failed, 50, 99)
+	q = percentiles(failed, 50, 99)
 	m.FailedP50, m.FailedP99, m.FailedMax = q[0], q[1], q[2]
 	m.Recovered, m.Recovery = recovery(th, r.samples)
 	m.AttemptsPerRequest = 1
@@ -116,23 +113,52 @@ func measure(th scenarios.Threat, r raw, w slo.Weights) (m slo.Metrics, ok, fail
 }
 
 // percentiles returns the percentiles ps of ds, then their maximum
-// (exactly); all zero for no ds.
-func percentiles(h *hdrhistogram.Histogram, ds []time.Duration, ps ...float64) []time.Duration {
+// (exactly); all zero for no ds. It sorts ds.
+//
+// A percentile is what an HDR histogram of ds in microseconds with
+// [histDigits] significant digits reports (hdrhistogram-go's
+// ValueAtPercentilesSlice, to which a test holds it): the highest value
+// equivalent to the sample at the percentile's rank, capped at the
+// maximum. Sorting 100 latencies is cheaper than clearing the histogram's
+// counters.
+func percentiles(ds []time.Duration, ps ...float64) []time.Duration {
 	out := make([]time.Duration, len(ps)+1)
 	if len(ds) == 0 {
 		return out
 	}
-	h.Reset()
-	var top time.Duration
-	for _, d := range ds {
-		top = max(top, d)
-		_ = h.RecordValue(min(histHighest, int64(d/time.Microsecond)))
-	}
-	for i, v := range h.ValueAtPercentilesSlice(ps) {
-		out[i] = min(top, time.Duration(v)*time.Microsecond)
+	slices.Sort(ds)
+	top := ds[len(ds)-1]
+	for i, p := range ps {
+		v := ds[percentileRank(p, len(ds))-1]
+		out[i] = min(top, time.Duration(highestEquivalent(min(histHighest, int64(v/time.Microsecond))))*time.Microsecond)
 	}
 	out[len(ps)] = top
 	return out
+}
+
+// percentileRank is the 1-based rank of percentile p among n samples, as
+// an HDR histogram rounds it.
+func percentileRank(p float64, n int) int {
+	rank := min(p, 100)/100*float64(n) + 0.5
+	switch {
+	case !(rank >= 1):
+		return 1
+	case rank >= float64(n):
+		return n
+	}
+	return int(rank)
+}
+
+// subBucketBits is log2 of an HDR histogram's sub-buckets for
+// [histDigits] significant digits from 1: 2·10³ rounded up to 2048.
+const subBucketBits = 11
+
+// highestEquivalent is the highest value an HDR histogram of [histDigits]
+// significant digits counts in the same bucket as v ≥ 0: values below 2048
+// are exact, and each doubling above halves the resolution.
+func highestEquivalent(v int64) int64 {
+	shift := max(0, bits.Len64(uint64(v)|(1<<subBucketBits-1))-subBucketBits)
+	return v>>shift<<shift + 1<<shift - 1
 }
 
 // recovery finds when the workload came back after the fault was removed:
@@ -190,11 +216,8 @@ func peakInFlight(ss []sample) int {
 	}
 	// At equal times ends come first: a request that ends as another starts
 	// does not overlap it.
-	sort.Slice(es, func(i, j int) bool {
-		if es[i].at != es[j].at {
-			return es[i].at < es[j].at
-		}
-		return es[i].delta < es[j].delta
+	slices.SortFunc(es, func(a, b edge) int {
+		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.delta, b.delta))
 	})
 	n, peak := 0, 0
 	for _, e := range es {
