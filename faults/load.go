@@ -109,12 +109,9 @@ func (l Load) Run(ctx context.Context, call func(ctx context.Context) error) (Lo
 	var (
 		wg      sync.WaitGroup
 		stats   = make([]loadStats, workers)
-		tokens  chan struct{} // paced calls; nil when Rate is 0
-		claimed atomic.Int64  // unpaced calls claimed so far
+		claimed atomic.Int64 // calls claimed so far, by index
+		paced   atomic.Bool  // a worker found the schedule ended before maxCalls
 	)
-	if l.Rate > 0 {
-		tokens = make(chan struct{})
-	}
 	// open reports whether a call may start. Its clock check keeps a call
 	// due exactly at Duration from starting, whichever goroutine wakes
 	// first at that instant, so that runs in virtual time are exact.
@@ -122,66 +119,60 @@ func (l Load) Run(ctx context.Context, call func(ctx context.Context) error) (Lo
 	for i := range stats {
 		s := &stats[i]
 		wg.Go(func() {
-			if tokens != nil {
-				for range tokens {
-					if open() {
-						s.do(runCtx, call)
-					}
+			if l.Rate <= 0 {
+				for open() && claimed.Add(1) <= maxCalls {
+					s.do(runCtx, call)
 				}
 				return
 			}
-			for open() && claimed.Add(1) <= maxCalls {
+			// Paced: a free worker claims the next call and waits for its
+			// time itself — no pacer to wake and hand a token over, which
+			// in a bubble costs two goroutine switches a call.
+			var timer *time.Timer
+			defer func() {
+				if timer != nil {
+					timer.Stop()
+				}
+			}()
+			for {
+				k := claimed.Add(1) - 1
+				if k >= maxCalls {
+					return
+				}
+				due := float64(k) * float64(time.Second) / l.Rate
+				if due >= float64(l.Duration) {
+					paced.Store(true)
+					return
+				}
+				if wait := time.Until(start.Add(time.Duration(due))); wait > 0 {
+					if timer == nil {
+						timer = time.NewTimer(wait)
+					} else {
+						timer.Reset(wait)
+					}
+					select {
+					case <-timer.C:
+					case <-runCtx.Done():
+						return
+					}
+				}
+				if !open() {
+					return
+				}
 				s.do(runCtx, call)
 			}
 		})
 	}
-	if tokens != nil {
-		loadPace(runCtx, tokens, start, l.Rate, l.Duration, maxCalls)
-		close(tokens)
-	}
 	wg.Wait()
+	if paced.Load() {
+		<-runCtx.Done() // the schedule ended before maxCalls: the run lasts Duration
+	}
 
 	r := loadMerge(stats, time.Since(start))
 	if err := ctx.Err(); err != nil {
 		return r, fmt.Errorf("faults: load: stopped early after %d calls: %w", r.Calls, err)
 	}
 	return r, nil
-}
-
-// loadPace hands out one token per scheduled call: call k at start+k/rate,
-// for k/rate < d and k < maxCalls. When the schedule is exhausted before
-// maxCalls it waits for the end of the run, so that the run lasts d.
-func loadPace(ctx context.Context, tokens chan<- struct{}, start time.Time, rate float64, d time.Duration, maxCalls int64) {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for k := int64(0); k < maxCalls; k++ {
-		due := float64(k) * float64(time.Second) / rate
-		if due >= float64(d) {
-			<-ctx.Done()
-			return
-		}
-		if wait := time.Until(start.Add(time.Duration(due))); wait > 0 {
-			if timer == nil {
-				timer = time.NewTimer(wait)
-			} else {
-				timer.Reset(wait)
-			}
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				return
-			}
-		}
-		select {
-		case tokens <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 // loadStats is one worker's tally, merged when the workers are done.

@@ -22,8 +22,15 @@ import (
 // test made with testing.RunTests (and counts b.N itself: b.Loop checks
 // it is called from the benchmark's own goroutine).
 func BenchmarkSimulatedTrial(b *testing.B) {
-	b.Run("trial", benchTrial)
+	b.Run("trial", func(b *testing.B) { benchTrial(b, nil) })
 	b.Run("floor", benchFloor)
+	// The flood of the five-threat benchmark (16 callers, 400 calls/s for
+	// 2s: 800 extra calls), through the same policy.
+	b.Run("flood", func(b *testing.B) {
+		benchTrial(b, func(db *faults.Hook) scenarios.Threat {
+			return scenarios.Flood(16, 400, scenarios.InjectFor(2*time.Second))
+		})
+	})
 }
 
 // benchFloor is the floor a simulated trial is measured against: one
@@ -58,10 +65,14 @@ func benchFloor(b *testing.B) {
 	}
 }
 
-// benchTrial is one realistic trial per iteration.
-func benchTrial(b *testing.B) {
+// benchTrial is one realistic trial per iteration: a 2s outage of the
+// dependency, or the threat of threat.
+func benchTrial(b *testing.B, threat func(*faults.Hook) scenarios.Threat) {
 	db := faults.NewHook("db", 1)
 	th := scenarios.DBOutage(db, 2*time.Second)
+	if threat != nil {
+		th = threat(db)
+	}
 	g := resilient()
 	g.Module = "checkout"
 	g.CircuitBreaker = &genome.CircuitBreaker{Threshold: 5, OpenDuration: 500 * time.Millisecond, HalfOpenProbes: 1, Window: 10, FailureRate: 0.5}
@@ -79,7 +90,7 @@ func benchTrial(b *testing.B) {
 			defer sim.Close()
 			for n := 1; n <= b.N; n++ {
 				res := sim.Run(t, Config{Workload: work, Requests: 100, Drain: 2 * time.Second}, th, g, uint64(n))
-				if !res.Finished || res.Metrics.Requests != 100 {
+				if !res.Finished || res.Metrics.Requests != 100 || th.Flood != nil && res.Metrics.FloodCalls != 800 {
 					b.Fatalf("trial %d did not finish: %+v", n, res)
 				}
 			}
