@@ -171,3 +171,18 @@ func TestBreakingP99AloneScoresBelowMet(t *testing.T) {
 	assert.Less(t, row.Trials[0].Score, 50.0)
 	assert.Less(t, rep.Baseline.Score, 50.0)
 }
+
+func TestPickSubtests(t *testing.T) {
+	for run, picks := range map[string]bool{
+		"":                               false,
+		"TestCheckout":                   false,
+		"^TestCheckout$/evolved":         false,
+		"Test[/]x/(a/b)":                 false,
+		`Test\/x/evolved`:                false,
+		"TestCheckout/evolved/db-outage": true,
+		"^TestCheckout$/^evolved$/^db-outage$/^property$": true,
+		"TestA|TestB/evolved/latency/seed=9":              true,
+	} {
+		assert.Equal(t, picks, pickSubtests(run), "-run %q", run)
+	}
+}

@@ -3,6 +3,7 @@ package harness
 import (
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
 	"runtime"
 	"slices"
@@ -24,6 +25,8 @@ import (
 // check as "evolved/<threat>/property".
 func (r *runner) evolved(t *testing.T, rep *report.Report) {
 	champion, ev := r.campaign(t)
+	ahead := r.checkAhead(t, champion)
+	defer ahead.wait()
 	t.Run("evolved", func(t *testing.T) {
 		for i, th := range r.threats {
 			row := &rep.Threats[i]
@@ -45,7 +48,7 @@ func (r *runner) evolved(t *testing.T, rep *report.Report) {
 					t.Logf("rafael: the property check over generated threats runs on the simulated tier only (a wire trial takes seconds); evolve there and prove the champion here")
 					return
 				}
-				t.Run("property", func(t *testing.T) { r.property(t, th, champion, rep) })
+				t.Run("property", func(t *testing.T) { r.property(t, th, champion, rep, ahead.of(t.Name())) })
 			})
 		}
 	})
@@ -90,7 +93,8 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation) {
 	if r.tier != Simulated || o.Isolation != evolve.Goroutine {
 		o.Workers = 1
 	}
-	judge, closeJudge := r.judge(t, cmp.Or(o.Workers, runtime.GOMAXPROCS(0)))
+	r.workers = cmp.Or(o.Workers, runtime.GOMAXPROCS(0))
+	judge, closeJudge := r.judge(t, r.workers)
 	defer closeJudge()
 	var history []report.Generation
 	c := evolve.Campaign{
@@ -211,7 +215,9 @@ func (r *runner) judge(t *testing.T, workers int) (j evolve.Judge, close func())
 			var out []evolve.Outcome
 			checked.Do(func() {
 				out = serial(g, cases)
+				r.sideBySide.Store(true)
 				if side := parallel(g, cases); !slices.Equal(out, side) {
+					r.sideBySide.Store(false)
 					apart = false
 					t.Logf("rafael: warning: %s's trials measure differently side by side than one at a time, so the search evaluates its candidates one at a time: "+
 						"a fake the workload calls keeps state that the trials running at once share (a capacity, a cache); key it by faults.ScopeOf(ctx), or set Evolve.Workers: 1 to say so", r.spec.Module)
@@ -245,14 +251,16 @@ func (r *runner) evolutionContext(t *testing.T) (context.Context, context.Cancel
 // property checks with rapid (evolve.Property) that the champion meets the
 // SLO under every threat up to th, and fails the subtest with the shrunk
 // counterexample, its seeds and the command that replays it.
-func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome, rep *report.Report) {
-	cx, log := evolve.Property(t.Name(), th, func(v scenarios.Threat, s uint64) error {
-		res := r.measure(t, v, g, s)
-		if vs := res.Violations(r.spec.SLO); len(vs) > 0 {
-			return fmt.Errorf("%s breaks the evolved genome (trial seed %d): %s\n  measured: %s", v, s, slo.Join(vs), res.Metrics)
-		}
-		return nil
-	})
+//
+// When the check already ran ahead (see checkAhead), it reports that.
+func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome, rep *report.Report, ahead *checked) {
+	var cx *evolve.Counterexample
+	var log string
+	if ahead != nil {
+		cx, log = ahead.result()
+	} else {
+		cx, log = r.check(t, t.Name(), th, g, func(t *testing.T, v scenarios.Threat, s uint64) trial.Result { return r.measure(t, v, g, s) })
+	}
 	if cx == nil {
 		t.Logf("rafael: %s", strings.TrimSpace(log))
 		return
@@ -264,6 +272,125 @@ func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome, r
 	res := r.measure(t, cx.Threat, g, cx.Seed)
 	rep.Counterexamples = append(rep.Counterexamples, report.Counterexample{Name: th.Name, Threat: cx.Threat.String(), Seed: cx.Seed, Replay: replay, Violations: res.Violations(r.spec.SLO)})
 	t.Errorf("rafael: %s\n  replay: %s\n%s", cx.Message, replay, indent(strings.TrimSpace(log), "  "))
+}
+
+// check is the property check of g under th, named name (the subtest's
+// name: rapid keeps its fail files by it), each trial measured by measure.
+func (r *runner) check(t *testing.T, name string, th scenarios.Threat, g *genome.Genome, measure func(*testing.T, scenarios.Threat, uint64) trial.Result) (*evolve.Counterexample, string) {
+	return evolve.Property(name, th, func(v scenarios.Threat, s uint64) error {
+		res := measure(t, v, s)
+		if vs := res.Violations(r.spec.SLO); len(vs) > 0 {
+			return fmt.Errorf("%s breaks the evolved genome (trial seed %d): %s\n  measured: %s", v, s, slo.Join(vs), res.Metrics)
+		}
+		return nil
+	})
+}
+
+// checked is a property check run ahead of its subtest.
+type checked struct {
+	done chan struct{}
+	cx   *evolve.Counterexample
+	log  string
+}
+
+func (c *checked) result() (*evolve.Counterexample, string) {
+	<-c.done
+	return c.cx, c.log
+}
+
+// checksAhead are the property checks of a run's threats, run ahead of
+// their subtests, by the subtest's name.
+type checksAhead map[string]*checked
+
+// of returns the check run ahead for the subtest name, or nil.
+func (a checksAhead) of(name string) *checked { return a[name] }
+
+// wait waits for every check: none outlives the run.
+func (a checksAhead) wait() {
+	for _, c := range a {
+		<-c.done
+	}
+}
+
+// checkAhead starts the property checks of every threat at once, on as
+// many workers as the search had, where that measures the same as one at a
+// time: on the simulated tier, when the search found that its trials keep
+// apart side by side (see judge), and when no -run filter picks some
+// subtests (a replay runs only what it names). The champion's reported
+// trials are measured first, one at a time, as their subtests would: they
+// report the goroutines of the process, which trials alongside would move.
+// It returns nil otherwise: each check then runs in its subtest.
+func (r *runner) checkAhead(t *testing.T, g *genome.Genome) checksAhead {
+	if r.tier != Simulated || r.workers <= 1 || !r.sideBySide.Load() || pickSubtests(runFilter()) || r.budget(t) != "" {
+		return nil
+	}
+	for i, th := range r.threats {
+		for j := range r.trials {
+			s := r.trialSeed(i, j)
+			r.ahead[aheadKey(th, g, s)] = r.measure(t, th, g, s)
+		}
+	}
+	t.Logf("rafael: the champion's property checks run side by side, %d at a time", r.workers)
+	a := checksAhead{}
+	slots := make(chan struct{}, r.workers)
+	seen := map[string]int{}
+	for _, th := range r.threats {
+		// The subtest's name, as testing makes it unique.
+		name := strings.ReplaceAll(th.Name, " ", "_")
+		if n := seen[name]; n > 0 {
+			seen[name]++
+			name = fmt.Sprintf("%s#%02d", name, n)
+		} else {
+			seen[name] = 1
+		}
+		name = t.Name() + "/evolved/" + name + "/property"
+		c := &checked{done: make(chan struct{})}
+		a[name] = c
+		go func() {
+			defer close(c.done)
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			sim := trial.NewSim().Alongside()
+			defer sim.Close()
+			c.cx, c.log = r.check(t, name, th, g, func(t *testing.T, v scenarios.Threat, s uint64) trial.Result { return sim.Run(t, r.cfg, v, g, s) })
+		}()
+	}
+	return a
+}
+
+// aheadKey names a trial measured ahead of its subtest.
+func aheadKey(th scenarios.Threat, g *genome.Genome, s uint64) string {
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%d", th.Name, th, g.Digest(), s)
+}
+
+// pickSubtests reports whether the -run pattern run picks among a run's
+// threats: whether it has more than two levels ("TestX/evolved/db-outage"),
+// split at slashes outside brackets and parentheses as go test splits it.
+func pickSubtests(run string) bool {
+	levels, depth := 1, 0
+	for i := 0; i < len(run); i++ {
+		switch run[i] {
+		case '\\':
+			i++
+		case '[', '(':
+			depth++
+		case ']', ')':
+			depth--
+		case '/':
+			if depth == 0 {
+				levels++
+			}
+		}
+	}
+	return levels > 2
+}
+
+// runFilter is go test's -run pattern, or "".
+func runFilter() string {
+	if f := flag.Lookup("test.run"); f != nil {
+		return f.Value.String()
+	}
+	return ""
 }
 
 // scoreLine is "87.1", "62.0 → 91.3 (+29.3)", or "not measured (no trial

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -155,5 +156,38 @@ func TestHelperDropsItsContext(t *testing.T) {
 		},
 		SLO:    SLO{SuccessRate: 0.5},
 		Evolve: &evolve.Options{Generations: 2, Population: 6, Workers: 2},
+	})
+}
+
+// The champion's property checks run side by side, ahead of their
+// subtests, find what they find one at a time: the same counterexamples,
+// shrunk the same way, with the same replay commands (but rapid's own
+// seed, which rapid draws per process unless -rapid.seed sets it).
+func TestPropertyChecksAheadFindTheSame(t *testing.T) {
+	found := regexp.MustCompile(`(?m)^.*(breaks the evolved genome|replay: ).*$`)
+	one := child(t, "ahead-1", "^TestHelperPropertyChecksAhead$")
+	two := child(t, "ahead-2", "^TestHelperPropertyChecksAhead$")
+	assert.NotContains(t, one, "property checks run side by side")
+	assert.Contains(t, two, "property checks run side by side, 2 at a time")
+	rapidSeed := regexp.MustCompile(`-rapid\.seed=\d+`)
+	a := found.FindAllString(rapidSeed.ReplaceAllString(one, "-rapid.seed=N"), -1)
+	b := found.FindAllString(rapidSeed.ReplaceAllString(two, "-rapid.seed=N"), -1)
+	require.NotEmpty(t, a, "the checks find a counterexample:\n%s", one)
+	assert.Equal(t, a, b)
+}
+
+func TestHelperPropertyChecksAhead(t *testing.T) {
+	mode := os.Getenv(helperEnv)
+	if mode != "ahead-1" && mode != "ahead-2" {
+		t.Skip("a helper: run by TestPropertyChecksAheadFindTheSame in a child process")
+	}
+	db := faults.NewHook("db", 1)
+	Run(t, Spec{
+		Module:   "ahead",
+		Threats:  []scenarios.Threat{scenarios.DBOutage(db, 2*time.Second), scenarios.Latency(db, 300*time.Millisecond)},
+		Workload: through(store(db)),
+		SLO:      SLO{SuccessRate: 0.999, P99: 50 * time.Millisecond},
+		Trials:   1,
+		Evolve:   &evolve.Options{Generations: 1, Population: 4, Workers: int(mode[len(mode)-1] - '0')},
 	})
 }

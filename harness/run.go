@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,6 +134,10 @@ type runner struct {
 	pkg     string        // the package, for replay commands: "./examples_test"
 	longest time.Duration // the longest real time a trial took so far
 
+	workers    int                     // the search's workers
+	sideBySide atomic.Bool             // the search's trials measured the same side by side as one at a time
+	ahead      map[string]trial.Result // trials measured ahead of their subtests (see checkAhead), by aheadKey
+
 	// abandoned says why no more trials run: a simulated trial hung and its
 	// bubble was abandoned. What hung there may be a real client's
 	// goroutines; the next bubble that touches them is a fatal error that
@@ -142,7 +147,7 @@ type runner struct {
 
 // plan resolves spec's defaults against the settings and the test.
 func plan(t *testing.T, spec Spec, set settings) *runner {
-	r := &runner{spec: spec, set: set, tier: spec.tier(), genome: spec.startGenome(), scale: 1, pkg: packagePath()}
+	r := &runner{spec: spec, set: set, tier: spec.tier(), genome: spec.startGenome(), scale: 1, pkg: packagePath(), ahead: map[string]trial.Result{}}
 	r.seed = cmp.Or(set.seed, spec.Seed, seed.String(t.Name())|1)
 	r.trials = cmp.Or(set.trials, spec.Trials)
 	switch {
