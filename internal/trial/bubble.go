@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -106,21 +107,38 @@ func (s *Sim) Close() { s.close.Do(func() { close(s.jobs) }) }
 // moment is long: so Run waits, a bounded time, for the process's
 // goroutine count to come back to what it was, lest the next trial count
 // this one's workers as its own.
+//
+// The wait is pointless, and is not made, while another Sim of the process
+// runs a trial (parallel tests, a search's workers): the count is the
+// process's, and theirs keep changing it.
 func (s *Sim) Run(t *testing.T, cfg Config, th scenarios.Threat, g *genome.Genome, seed uint64) Result {
 	before := runtime.NumGoroutine()
+	running.Add(1)
 	res := s.once(t, cfg, th, g, seed)
+	running.Add(-1)
 	if !s.alongside {
 		settle(before)
 	}
 	return res
 }
 
+// running counts the trials the process's Sims are running. It is the one
+// piece of process-wide state here, as the goroutine count it qualifies is
+// the process's: it decides only whether settle waits, never a result.
+var running atomic.Int64
+
 // settle waits, at most 100ms, for the process's goroutine count to come
-// back to before.
+// back to before, unless another Sim runs a trial. It yields at first (an
+// exiting goroutine is usually gone in microseconds), then sleeps between
+// looks, so that a count that does not come back does not burn a core.
 func settle(before int) {
 	deadline := time.Now().Add(100 * time.Millisecond)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		runtime.Gosched()
+	for i := 0; runtime.NumGoroutine() > before && running.Load() == 0 && time.Now().Before(deadline); i++ {
+		if i < 100 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(200 * time.Microsecond)
+		}
 	}
 }
 
