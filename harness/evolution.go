@@ -102,7 +102,7 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation) {
 		Judge: judge, Spawn: r.spawn(t),
 		Progress: func(e evolve.Event) {
 			if h := e.Generation; h != nil {
-				history = append(history, report.Generation{Index: h.Index, Best: h.Best, Mean: h.Mean, BestGenome: h.BestGenome, Adopted: h.Adopted, Reason: h.Reason, Evaluations: h.Evaluations})
+				history = append(history, report.Generation{Index: h.Index, Best: h.Best, Mean: h.Mean, BestGenome: h.BestGenome, Adopted: h.Adopted, Reason: h.Reason, Evaluations: h.Evaluations, Raced: h.Raced})
 				mark := "kept"
 				if h.Adopted {
 					mark = "adopted"

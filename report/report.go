@@ -62,13 +62,14 @@ func (r *Report) ImprovementPercent() float64 {
 
 // Generation is one generation of an evolution.
 type Generation struct {
-	Index       int     `json:"index"`       // 0 is the starting population
-	Best        float64 `json:"best"`        // best fitness, 0–1
-	Mean        float64 `json:"mean"`        // mean fitness of the population, 0–1
-	BestGenome  string  `json:"bestGenome"`  // digest of the generation's best
-	Adopted     bool    `json:"adopted"`     // the best replaced the incumbent
-	Reason      string  `json:"reason"`      // why it was or was not adopted
-	Evaluations int     `json:"evaluations"` // trials run in this generation
+	Index       int     `json:"index"`           // 0 is the starting population
+	Best        float64 `json:"best"`            // best fitness, 0–1
+	Mean        float64 `json:"mean"`            // mean fitness of the population, 0–1
+	BestGenome  string  `json:"bestGenome"`      // digest of the generation's best
+	Adopted     bool    `json:"adopted"`         // the best replaced the incumbent
+	Reason      string  `json:"reason"`          // why it was or was not adopted
+	Evaluations int     `json:"evaluations"`     // trials run in this generation
+	Raced       int     `json:"raced,omitempty"` // candidates whose further seeds were skipped, having already lost to the incumbent
 }
 
 // Counterexample is a threat that still breaks the champion, shrunk to the
