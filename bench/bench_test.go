@@ -230,6 +230,17 @@ func BenchmarkSuccessPath(b *testing.B) {
 		}
 	})
 
+	b.Run("handwritten/"+retryBrRlBh, func(b *testing.B) {
+		h := newHandwritten(1e9, 1000)
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := h.do(ctx, work); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+
 	b.Run("direct/"+retry, benchDirect)
 	b.Run("direct/"+retryBreaker, benchDirect)
 	b.Run("direct/"+retryBrRlBh, benchDirect)

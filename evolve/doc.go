@@ -36,6 +36,11 @@
 //     SLO in more of them, or when its paired gain over those trials beats
 //     both Options.MinGain and Options.Z standard errors of the gains. Each
 //     [Generation] records its best, mean, decision and reason.
+//   - Racing: a candidate's trials run a seed at a time, and its further
+//     seeds are skipped once it has failed the SLO in more trials than the
+//     incumbent did in all — it can then be neither adopted nor ranked
+//     above the incumbent, so the decision is the one a full evaluation
+//     makes (Options.EveryTrial turns it off; Generation.Raced counts it).
 //   - Stopping: after Options.Generations, or once the incumbent meets the
 //     SLO everywhere and nothing better came for Options.Patience
 //     generations, or when the context ends.

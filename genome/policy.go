@@ -386,7 +386,14 @@ func tryOnce[T any, C caller[T]](ctx context.Context, p *Policy, c C, attempt in
 		}
 		return c.call(ctx)
 	}
-	own := time.Now().Add(p.perAttempt)
+	var own time.Time
+	if attempt == 1 && !deadline.IsZero() {
+		// The call began at deadline − overall, a moment ago: the first
+		// attempt's deadline needs no second clock read.
+		own = deadline.Add(p.perAttempt - p.overall)
+	} else {
+		own = time.Now().Add(p.perAttempt)
+	}
 	overall := !deadline.IsZero() && deadline.Before(own) // the attempt ends with the call's overall timeout
 	if overall {
 		own = deadline
