@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/xml"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -128,8 +130,9 @@ func TestInitScaffoldPassesAndTestGathersIt(t *testing.T) {
 	gocmd("test", "-count=1", ".")
 
 	out := filepath.Join(t.TempDir(), "reports")
-	stdout, _ := wantExit(t, exitOK, "test", "-out", out, "./...", "--", "-count=1")
-	for _, want := range []string{"ok    example.com/demo", "rafael: demo: score", "demo ", "simulated", "2/2", filepath.Join(out, "merged", "summary.md")} {
+	junitFile := filepath.Join(t.TempDir(), "ci", "junit.xml")
+	stdout, _ := wantExit(t, exitOK, "test", "-out", out, "-junit", junitFile, "./...", "--", "-count=1")
+	for _, want := range []string{"ok    example.com/demo", "PASS TestDemoResilience (", "rafael: demo: score", "demo ", "simulated", "2/2", filepath.Join(out, "merged", "summary.md"), "junit: " + junitFile} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("rafael test output lacks %q:\n%s", want, stdout)
 		}
@@ -138,15 +141,82 @@ func TestInitScaffoldPassesAndTestGathersIt(t *testing.T) {
 		t.Errorf("the harness wrote no report where RAFAEL_OUT said: %v", err)
 	}
 
+	checkJUnit(t, junitFile)
+
 	broken := "package demo\n\nimport \"testing\"\n\nfunc TestBroken(t *testing.T) { t.Fatal(\"broken on purpose\") }\n"
 	if err := os.WriteFile("broken_test.go", []byte(broken), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	stdout, _ = wantExit(t, exitFailure, "test", "-out", filepath.Join(t.TempDir(), "again"), "--", "-count=1")
+	failedJUnit := filepath.Join(t.TempDir(), "failed.xml")
+	stdout, _ = wantExit(t, exitFailure, "test", "-out", filepath.Join(t.TempDir(), "again"), "-junit", failedJUnit, "--", "-count=1")
+	if data, err := os.ReadFile(failedJUnit); err != nil || !regexp.MustCompile(`(?s)<testcase name="TestBroken"[^>]*>\s*<failure message="[^"]*broken on purpose`).Match(data) {
+		t.Errorf("the JUnit file of a failed run does not show TestBroken's failure (%v):\n%s", err, data)
+	}
 	for _, want := range []string{"--- FAIL: TestBroken (example.com/demo)", "broken on purpose", "FAIL  example.com/demo", "2/2"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("rafael test output after a failure lacks %q:\n%s", want, stdout)
 		}
 	}
 	wantUsage(t, []string{"test", "-out", out}, "already holds reports")
+}
+
+// checkJUnit parses the JUnit file rafael test wrote for the demo package:
+// its test cases are the tests and the trial subtests, with the harness's
+// t.Attr values as properties.
+func checkJUnit(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("rafael test -junit wrote nothing: %v", err)
+	}
+	var doc struct {
+		Tests  int `xml:"tests,attr"`
+		Suites []struct {
+			Name  string `xml:"name,attr"`
+			Tests int    `xml:"tests,attr"`
+			Cases []struct {
+				Name      string `xml:"name,attr"`
+				Classname string `xml:"classname,attr"`
+				Time      string `xml:"time,attr"`
+				Props     []struct {
+					Name  string `xml:"name,attr"`
+					Value string `xml:"value,attr"`
+				} `xml:"properties>property"`
+				Failure *struct{} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("the JUnit file does not parse: %v\n%s", err, data)
+	}
+	if len(doc.Suites) != 1 || doc.Suites[0].Name != "example.com/demo" {
+		t.Fatalf("want one test suite, example.com/demo:\n%s", data)
+	}
+	trials, top := 0, false
+	for _, c := range doc.Suites[0].Cases {
+		props := map[string]string{}
+		for _, p := range c.Props {
+			props[p.Name] = p.Value
+		}
+		switch {
+		case c.Name == "TestDemoResilience":
+			top = true
+			for _, k := range []string{"rafael.module", "rafael.tier", "rafael.seed", "rafael.score", "rafael.report"} {
+				if props[k] == "" {
+					t.Errorf("the test case %s lacks the property %s: %v", c.Name, k, props)
+				}
+			}
+		case strings.Contains(c.Name, "/seed="):
+			trials++
+			if props["rafael.score"] == "" {
+				t.Errorf("the trial %s lacks its rafael.score property", c.Name)
+			}
+		}
+		if c.Classname != "example.com/demo" || c.Time == "" || c.Failure != nil {
+			t.Errorf("test case %+v: want classname example.com/demo, a time and no failure", c)
+		}
+	}
+	if !top || trials == 0 || doc.Tests != len(doc.Suites[0].Cases) {
+		t.Errorf("want the test and its trial subtests as test cases (test %v, %d trials, %d of %d counted):\n%s", top, trials, doc.Tests, len(doc.Suites[0].Cases), data)
+	}
 }

@@ -64,10 +64,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	top := &command{name: "rafael", subs: commands()}
 	if len(args) == 0 {
-		topHelp(stdout, top)
+		topHelp(stderr, top) // a usage error: on stderr, as go does
 		return exitUsage
 	}
 	switch args[0] {
+	case "-version", "--version", "-V":
+		return dispatch(e, top, append([]string{"version"}, args[1:]...), "")
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			c, full, ok := find(top, args[1:])
@@ -86,7 +88,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // dispatch finds the (sub)command args name and runs it.
 func dispatch(e *env, group *command, args []string, path string) int {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") && !isHelp(args[0]) {
-		return e.usagef("%s: missing subcommand: want one of %s (see rafael help %s)", path, names(group.subs), path)
+		switch {
+		case path != "":
+			return e.usagef("%s: missing subcommand: want one of %s (see rafael help %s)", path, names(group.subs), path)
+		case len(args) > 0:
+			return e.usagef("unknown flag %s: rafael takes a command first, then its flags: want one of %s (see rafael help)", args[0], names(group.subs))
+		}
 	}
 	if isHelp(args[0]) {
 		cmdHelp(e.stdout, group, path)

@@ -12,8 +12,10 @@ func TestHelpListsEveryCommand(t *testing.T) {
 			t.Errorf("rafael help does not mention %q:\n%s", c, out)
 		}
 	}
-	if code, out, _ := rafael(t); code != exitUsage || !strings.Contains(out, "Usage") {
-		t.Errorf("rafael without arguments: exit %d, want %d and the help", code, exitUsage)
+	// Without a command it is a usage error: the help goes to stderr, as
+	// go's does, so that a script's stdout stays empty.
+	if code, out, errb := rafael(t); code != exitUsage || out != "" || !strings.Contains(errb, "Usage") {
+		t.Errorf("rafael without arguments: exit %d, stdout %q; want %d, nothing on stdout and the help on stderr", code, out, exitUsage)
 	}
 }
 
@@ -44,15 +46,19 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"report", "diff", "a", "b", "-threshold", "lots"}, []string{"-threshold", "invalid value"}},
 		{[]string{"test", "-run", "X"}, []string{"flag provided but not defined: -run"}},
 		{[]string{"version", "extra"}, []string{"takes no arguments"}},
+		{[]string{"-x"}, []string{"unknown flag -x", "a command first", "rafael help"}},
+		{[]string{"-out", "d", "test"}, []string{"unknown flag -out", "a command first"}},
 	} {
 		wantUsage(t, tc.args, tc.msgs...)
 	}
 }
 
 func TestVersion(t *testing.T) {
-	out, _ := wantExit(t, exitOK, "version")
-	if !strings.HasPrefix(out, "rafael ") || !strings.Contains(out, "go1.") {
-		t.Errorf("rafael version = %q, want the module and the Go version", out)
+	for _, args := range [][]string{{"version"}, {"-version"}, {"--version"}, {"-V"}} {
+		out, errb := wantExit(t, exitOK, args...)
+		if !strings.HasPrefix(out, "rafael ") || !strings.Contains(out, "go1.") || errb != "" {
+			t.Errorf("rafael %s = %q (stderr %q), want the module and the Go version", strings.Join(args, " "), out, errb)
+		}
 	}
 }
 

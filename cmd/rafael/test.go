@@ -17,16 +17,17 @@ import (
 )
 
 func testCommand() *command {
-	var out string
+	var out, junitPath string
 	return &command{
 		name:        "test",
-		args:        "[-out DIR] [packages] [-- go test flags]",
+		args:        "[-out DIR] [-junit FILE] [packages] [-- go test flags]",
 		summary:     "run go test, gather the reports, merge them and print the summary",
 		passthrough: true,
 		help: `Test runs go test -json on the packages (default .) with the go test flags
 after --, RAFAEL_OUT=DIR in the environment (so every harness.Run writes its
-report there, and packages without RAFAEL stay unaffected), and prints one
-line per package, each failed test with its output, and each report written.
+report there, and packages without RAFAEL stay unaffected), and prints, as
+they end, each top-level test (PASS, FAIL with its output, SKIP), each
+report written and one line per package.
 Then it merges the reports (report.Merge), prints a table of the runs and,
 under each, every threat not met (what broke and by how much, the seed and
 the replay command, or why it did not run), and writes DIR/merged/: every run
@@ -34,11 +35,17 @@ as JSON, Markdown and HTML, and summary.md and summary.html.
 With $GITHUB_STEP_SUMMARY set, the summary's Markdown is appended to it once
 (the test binaries do not append their own).
 
+With -junit FILE it also writes a JUnit XML file for CI: a test suite per
+package, a test case per test and subtest (the trials are subtests:
+TestX/db-outage/seed=7), each with its t.Attr values as properties
+(rafael.score, rafael.verdict, rafael.report…).
+
 DIR is -out, which must hold no reports yet, or a new temporary directory.
 The exit code is go test's: 0 when every test passed, 1 when a test or a build
 failed; 2 when go is missing or a report cannot be merged.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&out, "out", "", "directory for the reports (default: a new temporary directory)")
+			fs.StringVar(&junitPath, "junit", "", "also write a JUnit XML `file` of every test and subtest")
 		},
 		run: func(e *env, args []string) int {
 			var pkgs, extra []string
@@ -47,12 +54,12 @@ failed; 2 when go is missing or a report cannot be merged.`,
 			} else {
 				pkgs = args
 			}
-			return runTests(e, out, pkgs, extra)
+			return runTests(e, out, junitPath, pkgs, extra)
 		},
 	}
 }
 
-func runTests(e *env, out string, pkgs, extra []string) int {
+func runTests(e *env, out, junitPath string, pkgs, extra []string) int {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		return e.usagef("test: go is not on PATH: install Go 1.26 or add it to PATH")
@@ -74,7 +81,11 @@ func runTests(e *env, out string, pkgs, extra []string) int {
 	if err := cmd.Start(); err != nil {
 		return e.usagef("test: starting go test: %v", err)
 	}
-	progress(e.stdout, stdout)
+	var ju *junit
+	if junitPath != "" {
+		ju = newJUnit()
+	}
+	progress(e.stdout, stdout, ju)
 	status := exitOK
 	if err := cmd.Wait(); err != nil {
 		var exit *exec.ExitError
@@ -82,6 +93,12 @@ func runTests(e *env, out string, pkgs, extra []string) int {
 			return e.usagef("test: go test: %v", err)
 		}
 		status = exitFailure
+	}
+	if ju != nil {
+		if err := ju.write(junitPath); err != nil {
+			return e.usagef("test: -junit %s: %v", junitPath, err)
+		}
+		fmt.Fprintf(e.stdout, "junit: %s\n", junitPath)
 	}
 	if code := summarize(e, dir); code != exitOK && status == exitOK {
 		status = code
@@ -128,12 +145,14 @@ type testEvent struct {
 	Elapsed    float64
 	Output     string
 	ImportPath string
+	Key, Value string // of an attr event (t.Attr)
 }
 
-// progress reads go test -json and prints a compact account: a line per
-// package, each failed test with its output, build errors, and the
-// harness's report lines.
-func progress(w io.Writer, r io.Reader) {
+// progress reads go test -json and prints a compact account as it goes:
+// each top-level test as it ends (a failed one with its output, and a
+// failed subtest with its own), build errors, the harness's report lines,
+// and a line per package. It hands every event to ju too, when set.
+func progress(w io.Writer, r io.Reader, ju *junit) {
 	held := map[string][]string{} // output of a test or package not finished yet
 	failedTests := map[string]bool{}
 	sc := bufio.NewScanner(r)
@@ -144,7 +163,11 @@ func progress(w io.Writer, r io.Reader) {
 			fmt.Fprintln(w, sc.Text()) // not an event: pass it on
 			continue
 		}
+		if ju != nil {
+			ju.event(ev)
+		}
 		key := ev.Package + " " + ev.Test
+		top := ev.Test != "" && !strings.Contains(ev.Test, "/")
 		switch ev.Action {
 		case "build-output":
 			fmt.Fprint(w, ev.Output)
@@ -157,12 +180,13 @@ func progress(w io.Writer, r io.Reader) {
 			held[key] = append(held[key], line)
 		case "pass", "skip":
 			delete(held, key)
-			if ev.Test != "" {
-				continue
-			}
-			if ev.Action == "skip" {
+			switch {
+			case top:
+				fmt.Fprintf(w, "    %s %s (%.2fs)\n", strings.ToUpper(ev.Action), ev.Test, ev.Elapsed)
+			case ev.Test != "":
+			case ev.Action == "skip":
 				fmt.Fprintf(w, "?     %s [no test files]\n", ev.Package)
-			} else {
+			default:
 				fmt.Fprintf(w, "ok    %s %.2fs\n", ev.Package, ev.Elapsed)
 			}
 		case "fail":
