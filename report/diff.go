@@ -17,9 +17,14 @@ var ErrRegression = errors.New("report: resilience regressed")
 // tier with a seed (the seed comes from the test's name unless one is
 // given, so the same test keeps it across branches).
 type DiffResult struct {
-	Threshold float64   // the largest drop allowed, in points
+	Threshold float64   // the largest drop allowed, in points, beyond the noise
 	Rows      []DiffRow // sorted by module, tier and seed
 }
+
+// Resolution is the smallest change Diff tells from none: a tenth of a
+// point, as scores are shown. A drop of less than half of it shows as
+// "-0.0" and is no change.
+const Resolution = 0.1
 
 // DiffRow is one run in both summaries, or in one of them.
 type DiffRow struct {
@@ -29,6 +34,13 @@ type DiffRow struct {
 	Old    *Score  // the run's baseline score in the old summary, over the compared threats; nil: not in it
 	New    *Score  // the run's baseline score in the new summary, over the compared threats; nil: not in it
 	Change float64 // New − Old in points; 0 unless both are there
+	// Noise is the 95 % half-width of Change on the wire tier, where a
+	// trial measures differently each time: from each threat's interval on
+	// both sides, weighted as the score weighs the threats (see
+	// [DiffResult.Noise]). It is 0 on the simulated tier, where a seed
+	// replays exactly, and for threats with one trial, whose spread is not
+	// measured. A drop within it is no regression.
+	Noise float64
 
 	// Unstable are the threats unstable in either summary: left out of
 	// both scores, and no regression by themselves.
@@ -44,8 +56,10 @@ type DiffRow struct {
 
 // Diff compares the baseline scores (the genome the module ships, not a
 // champion it has not adopted) of the runs in old and new. A run whose
-// score drops by more than threshold points has regressed; a run in only
-// one summary is listed but is not a regression.
+// score drops by more than its limit ([DiffResult.Limit]: the threshold,
+// the measured noise of the change, or half the display [Resolution],
+// whichever is largest) has regressed; a run in only one summary is listed
+// but is not a regression.
 //
 // The scores compared are the run's severity-weighted score ([Overall])
 // over its threats, less two kinds, which are left out of both sides and
@@ -115,7 +129,10 @@ func Diff(old, new *Summary, threshold float64) (*DiffResult, error) {
 		row.Old, row.New = score(p.old), score(p.new)
 		if row.Old != nil && row.New != nil {
 			row.Change = row.New.Score - row.Old.Score
-			row.Regressed = -row.Change > threshold || len(row.NotRun) > 0
+			if k.tier != "simulated" {
+				row.Noise = changeNoise(p.old, p.new, left)
+			}
+			row.Regressed = -row.Change > d.Limit(row) || len(row.NotRun) > 0
 		}
 		d.Rows = append(d.Rows, row)
 	}
@@ -123,6 +140,30 @@ func Diff(old, new *Summary, threshold float64) (*DiffResult, error) {
 		return cmp.Or(cmp.Compare(a.Module, b.Module), cmp.Compare(a.Tier, b.Tier), cmp.Compare(a.Seed, b.Seed))
 	})
 	return d, nil
+}
+
+// changeNoise is the 95 % half-width of the change of the severity-weighted
+// score from old to new, over the threats not left out: each side's
+// threats are independent, so the variances add, √Σ (wᵢ/W)²·hᵢ² over
+// both sides' threats, hᵢ a threat's half-width.
+func changeNoise(old, new *Report, left map[string]bool) float64 {
+	v := 0.0
+	for _, r := range []*Report{old, new} {
+		var ws float64
+		for _, t := range r.Threats {
+			if !left[t.Name] && t.Score.Trials > 0 {
+				ws += weight(t.Severity)
+			}
+		}
+		for _, t := range r.Threats {
+			if left[t.Name] || t.Score.Trials == 0 {
+				continue
+			}
+			h := weight(t.Severity) / ws * (t.Score.High - t.Score.Low) / 2
+			v += h * h
+		}
+	}
+	return math.Sqrt(v)
 }
 
 // compare lists, in the order of the new report's threats then the old
@@ -152,6 +193,12 @@ func compare(old, new *Report) (unstable, notRun []string) {
 	return unstable, notRun
 }
 
+// Limit is the largest drop of r that is no regression: the threshold,
+// r's noise, or half the display resolution, whichever is largest.
+func (d *DiffResult) Limit(r DiffRow) float64 {
+	return max(d.Threshold, r.Noise, Resolution/2)
+}
+
 // Regressed reports whether any run regressed.
 func (d *DiffResult) Regressed() bool {
 	return slices.ContainsFunc(d.Rows, func(r DiffRow) bool { return r.Regressed })
@@ -166,8 +213,8 @@ func (d *DiffResult) Err() error {
 			continue
 		}
 		var why []string
-		if -r.Change > d.Threshold {
-			why = append(why, fmt.Sprintf("%.1f → %.1f (%+.1f), a drop of more than %g points", r.Old.Score, r.New.Score, r.Change, d.Threshold))
+		if -r.Change > d.Limit(r) {
+			why = append(why, fmt.Sprintf("%.1f → %.1f (%s), a drop of more than %s", r.Old.Score, r.New.Score, change(r.Change), d.limitText(r)))
 		}
 		if len(r.NotRun) > 0 {
 			why = append(why, fmt.Sprintf("%s ran before and did not run now", strings.Join(r.NotRun, ", ")))
@@ -194,7 +241,11 @@ func (r DiffRow) String() string {
 	case r.Old.Trials == 0 && r.New.Trials == 0:
 		s = name + ": no threat to compare"
 	default:
-		s = fmt.Sprintf("%s: %.1f → %.1f (%+.1f)", name, r.Old.Score, r.New.Score, r.Change)
+		s = fmt.Sprintf("%s: %.1f → %.1f (%s", name, r.Old.Score, r.New.Score, change(r.Change))
+		if r.Noise > 0 {
+			s += fmt.Sprintf(", noise ±%.1f", r.Noise)
+		}
+		s += ")"
 	}
 	if len(r.Unstable) > 0 {
 		s += "; unstable, left out: " + strings.Join(r.Unstable, ", ")
@@ -205,9 +256,37 @@ func (r DiffRow) String() string {
 	return s
 }
 
-// String is the comparison, one run a line, regressions marked.
+// change formats a change of score: "+2.5", "-11.1", or "±0.0" for one
+// too small to show.
+func change(c float64) string {
+	if math.Abs(c) < Resolution/2 {
+		return "±0.0"
+	}
+	return fmt.Sprintf("%+.1f", c)
+}
+
+// limitText says what r's limit is made of.
+func (d *DiffResult) limitText(r DiffRow) string {
+	switch l := d.Limit(r); {
+	case l == r.Noise && r.Noise > d.Threshold:
+		return fmt.Sprintf("the measured noise ±%.1f points (threshold %g)", r.Noise, d.Threshold)
+	case l == d.Threshold:
+		return fmt.Sprintf("the threshold, %g points", d.Threshold)
+	default:
+		return fmt.Sprintf("%g points (the scores' resolution)", l)
+	}
+}
+
+// rule is the gate in one line.
+func (d *DiffResult) rule() string {
+	return fmt.Sprintf("a run regresses when its score drops by more than %g points (-threshold) and more than the measured noise of the change, or when a threat stops running", d.Threshold)
+}
+
+// String is the comparison, one run a line, regressions marked, then the
+// rule it was held to and the verdict.
 func (d *DiffResult) String() string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "rule: %s\n", d.rule())
 	for _, r := range d.Rows {
 		mark := "  "
 		if r.Regressed {
@@ -218,7 +297,81 @@ func (d *DiffResult) String() string {
 	if err := d.Err(); err != nil {
 		fmt.Fprintf(&b, "%v\n", err)
 	} else {
-		fmt.Fprintf(&b, "no run dropped by more than %g points, and no threat stopped running\n", d.Threshold)
+		fmt.Fprintf(&b, "no run dropped by more than %g points and its noise, and no threat stopped running\n", d.Threshold)
 	}
 	return b.String()
+}
+
+// Markdown is the comparison as GitHub renders it in a pull request or a
+// step summary: a headline that answers whether resilience went down and
+// where, the rule, and a table of the runs, worst change first, each with
+// its status in words.
+func (d *DiffResult) Markdown() []byte {
+	var b strings.Builder
+	rows := slices.Clone(d.Rows)
+	slices.SortStableFunc(rows, func(a, b DiffRow) int {
+		if a.Regressed != b.Regressed {
+			if a.Regressed {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.Change, b.Change)
+	})
+	var down, up []string
+	for _, r := range rows {
+		switch {
+		case r.Regressed:
+			down = append(down, r.Module)
+		case r.Old != nil && r.New != nil && r.Change > r.Noise && r.Change >= Resolution/2:
+			up = append(up, r.Module)
+		}
+	}
+	switch {
+	case len(down) > 0:
+		fmt.Fprintf(&b, "### ❌ Resilience went down in %d of %d runs: %s\n\n", len(down), len(rows), strings.Join(down, ", "))
+	case len(up) > 0:
+		fmt.Fprintf(&b, "### ✅ No regression; resilience went up in %d of %d runs: %s\n\n", len(up), len(rows), strings.Join(up, ", "))
+	default:
+		fmt.Fprintf(&b, "### ✅ No regression in %d runs\n\n", len(rows))
+	}
+	fmt.Fprintf(&b, "Rule: %s.\n\n", d.rule())
+	b.WriteString("| status | module | tier | seed | before | after | change | noise | notes |\n")
+	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range rows {
+		status, before, after, chg, noise := "held", "—", "—", "—", "—"
+		switch {
+		case r.Regressed:
+			status = "❌ regressed"
+		case r.Old == nil:
+			status = "new"
+		case r.New == nil:
+			status = "gone"
+		case r.Change > r.Noise && r.Change >= Resolution/2:
+			status = "⬆ improved"
+		}
+		if r.Old != nil {
+			before = fmt.Sprintf("%.1f", r.Old.Score)
+		}
+		if r.New != nil {
+			after = fmt.Sprintf("%.1f", r.New.Score)
+		}
+		if r.Old != nil && r.New != nil {
+			chg, noise = change(r.Change), fmt.Sprintf("±%.1f", r.Noise)
+		}
+		var notes []string
+		if len(r.NotRun) > 0 {
+			notes = append(notes, "not run now, ran before: "+strings.Join(r.NotRun, ", "))
+		}
+		if len(r.Unstable) > 0 {
+			notes = append(notes, "unstable, left out: "+strings.Join(r.Unstable, ", "))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", status, mdCell(r.Module), r.Tier, r.Seed, before, after, chg, noise, mdCell(strings.Join(notes, "; ")))
+	}
+	return []byte(b.String())
+}
+
+// mdCell escapes a Markdown table cell.
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func TestDiffGatesARegression(t *testing.T) {
 	assert.True(t, d.Rows[1].Regressed)
 	assert.False(t, d.Rows[0].Regressed, "billing did not change")
 	assert.ErrorIs(t, d.Err(), ErrRegression)
-	assert.ErrorContains(t, d.Err(), fmt.Sprintf("checkout (simulated, seed 42): %.1f → %.1f (%+.1f), a drop of more than 5 points",
+	assert.ErrorContains(t, d.Err(), fmt.Sprintf("checkout (simulated, seed 42): %.1f → %.1f (%+.1f), a drop of more than the threshold, 5 points",
 		evolved().Baseline.Score, worse.Reports[1].Baseline.Score, drop))
 
 	lenient, err := Diff(old, worse, -drop+0.5)
@@ -133,7 +134,8 @@ func TestDiffListsRunsInOneSummaryOnly(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, d.Regressed(), "a module that went away is listed, not gated")
 	score := measured().Baseline.Score
-	assert.Equal(t, fmt.Sprintf("  billing (wire, seed 42): new, %.1f\n  checkout (wire, seed 42): gone, was %.1f\nno run dropped by more than 1 points, and no threat stopped running\n", score, score), d.String())
+	assert.Equal(t, fmt.Sprintf("rule: a run regresses when its score drops by more than 1 points (-threshold) and more than the measured noise of the change, or when a threat stops running\n"+
+		"  billing (wire, seed 42): new, %.1f\n  checkout (wire, seed 42): gone, was %.1f\nno run dropped by more than 1 points and its noise, and no threat stopped running\n", score, score), d.String())
 }
 
 func TestDiffRefusesBadInput(t *testing.T) {
@@ -153,4 +155,80 @@ func TestDiffRefusesBadInput(t *testing.T) {
 		_, err := Diff(tc.old, tc.new, tc.threshold)
 		assert.ErrorContains(t, err, tc.want, name)
 	}
+}
+
+// shift moves the score of every threat of r, and its interval, by delta
+// points (Diff reads the threats' scores).
+func shift(r *Report, delta float64) *Report {
+	c, err := clone(r)
+	if err != nil {
+		panic(err)
+	}
+	for i := range c.Threats {
+		sc := &c.Threats[i].Score
+		sc.Score, sc.Low, sc.High = sc.Score+delta, sc.Low+delta, sc.High+delta
+	}
+	return c
+}
+
+// On the wire tier a drop within the measured noise of the change is no
+// change; beyond it, it is a regression. A drop too small to show is none
+// at any threshold, and the output says "±0.0", not "-0.0".
+func TestDiffHoldsAWireRunToItsNoise(t *testing.T) {
+	before := measured()
+	require.Equal(t, "wire", before.Tier)
+	old := &Summary{Reports: []*Report{before}}
+
+	d, err := Diff(old, &Summary{Reports: []*Report{shift(before, -0.5)}}, 0)
+	require.NoError(t, err)
+	row := d.Rows[0]
+	require.Positive(t, row.Noise, "the fixture's threats ran three trials each, with a spread")
+	assert.Greater(t, row.Noise, 0.5)
+	assert.InDelta(t, -0.5, row.Change, 1e-9)
+	assert.False(t, row.Regressed, "half a point is within the noise ±%.1f", row.Noise)
+	assert.Contains(t, row.String(), fmt.Sprintf("(-0.5, noise ±%.1f)", row.Noise))
+
+	big := row.Noise + 1
+	d, err = Diff(old, &Summary{Reports: []*Report{shift(before, -big)}}, 0)
+	require.NoError(t, err)
+	assert.True(t, d.Rows[0].Regressed, "a drop beyond the noise")
+	assert.ErrorContains(t, d.Err(), fmt.Sprintf("a drop of more than the measured noise ±%.1f points (threshold 0)", d.Rows[0].Noise))
+
+	// The simulated tier replays a seed exactly: no noise.
+	sim := shift(before, 0)
+	sim.Tier = "simulated"
+	d, err = Diff(&Summary{Reports: []*Report{sim}}, &Summary{Reports: []*Report{func() *Report { r := shift(sim, -0.5); r.Tier = "simulated"; return r }()}}, 0)
+	require.NoError(t, err)
+	assert.Zero(t, d.Rows[0].Noise)
+	assert.True(t, d.Rows[0].Regressed, "half a point on the simulated tier is a real drop")
+
+	// Too small to show: no regression, and no "-0.0".
+	d, err = Diff(&Summary{Reports: []*Report{sim}}, &Summary{Reports: []*Report{func() *Report { r := shift(sim, -0.04); r.Tier = "simulated"; return r }()}}, 0)
+	require.NoError(t, err)
+	assert.False(t, d.Rows[0].Regressed)
+	assert.Contains(t, d.String(), "(±0.0)")
+	assert.NotContains(t, d.String(), "-0.0")
+}
+
+// The Markdown of a diff answers "did resilience go down, and where" in
+// its first line, states the rule, and lists the runs in a table, the
+// regressions first, each status in words.
+func TestDiffMarkdown(t *testing.T) {
+	billing := measured()
+	billing.Module = "billing"
+	old := &Summary{Reports: []*Report{measured(), billing}}
+	worse := shift(measured(), -30)
+	d, err := Diff(old, &Summary{Reports: []*Report{worse, billing}}, 2)
+	require.NoError(t, err)
+	md := string(d.Markdown())
+	lines := strings.Split(md, "\n")
+	assert.Equal(t, "### ❌ Resilience went down in 1 of 2 runs: checkout", lines[0])
+	assert.Contains(t, md, "Rule: a run regresses when its score drops by more than 2 points (-threshold) and more than the measured noise")
+	assert.Contains(t, md, "| status | module | tier | seed | before | after | change | noise | notes |")
+	i, j := strings.Index(md, "| ❌ regressed | checkout |"), strings.Index(md, "| held | billing |")
+	assert.True(t, i > 0 && j > i, "the regression first, then the run that held:\n%s", md)
+
+	d, err = Diff(old, old, 0)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(d.Markdown()), "### ✅ No regression in 2 runs\n"))
 }

@@ -104,8 +104,9 @@ func ExampleDiff() {
 	fmt.Println("bad input:", err)
 	fmt.Println("regression:", errors.Is(d.Err(), report.ErrRegression))
 	// Output:
+	// rule: a run regresses when its score drops by more than 5 points (-threshold) and more than the measured noise of the change, or when a threat stops running
 	// ! checkout (simulated, seed 42): 48.1 → 41.3 (-6.7)
-	// report: resilience regressed: checkout (simulated, seed 42): 48.1 → 41.3 (-6.7), a drop of more than 5 points
+	// report: resilience regressed: checkout (simulated, seed 42): 48.1 → 41.3 (-6.7), a drop of more than the threshold, 5 points
 	// bad input: <nil>
 	// regression: true
 }

@@ -117,20 +117,29 @@ summary.html.`,
 
 func reportDiffCommand() *command {
 	var threshold float64
+	var markdown bool
 	return &command{
 		name:    "diff",
-		args:    "<old> <new> [-threshold POINTS]",
+		args:    "<old> <new> [-threshold POINTS] [-markdown]",
 		summary: "compare two sets of reports; exit 1 when a score regressed or a threat stopped running",
 		help: `Diff compares the baseline scores of the runs in old and new (each a report
-file or a directory of reports, merged first) with report.Diff, prints one line
-per run, and exits 1 when a run's score dropped by more than -threshold points,
-or a threat that ran in old is "not run" in new: a regression gate for CI.
+file or a directory of reports, merged first) with report.Diff, prints the rule
+and one line per run, and exits 1 when a run's score dropped by more than
+-threshold points and more than the measured noise of the change, or a threat
+that ran in old is "not run" in new: a regression gate for CI. The noise is
+the 95 % half-width of the change on the wire tier, from each threat's spread
+over its trials (a wire trial measures differently each time); on the
+simulated tier a seed replays exactly and there is none. A change too small to
+show (under 0.05 points) is no change. With -markdown it prints the comparison
+as a Markdown table, the headline first, for a pull request or
+$GITHUB_STEP_SUMMARY.
 A threat unstable on either side (it broke the SLO, then met it when measured
 again) is left out of both scores and listed, so the gate does not flip with
 the machine's load. Reports of schema version 1 are refused (exit 2): run the
 tests again with this rafael to write them anew.`,
 		flags: func(fs *flag.FlagSet) {
-			fs.Float64Var(&threshold, "threshold", 0, "the largest drop in points (0–100) that is not a regression")
+			fs.Float64Var(&threshold, "threshold", 0, "the largest drop in points (0–100) that is not a regression, beyond the measured noise")
+			fs.BoolVar(&markdown, "markdown", false, "print the comparison as Markdown (a headline and a table)")
 		},
 		run: func(e *env, args []string) int {
 			if len(args) != 2 {
@@ -148,7 +157,11 @@ tests again with this rafael to write them anew.`,
 			if err != nil {
 				return e.usagef("report diff: %s", oneLine(err))
 			}
-			fmt.Fprint(e.stdout, strings.TrimRight(d.String(), "\n")+"\n")
+			if markdown {
+				e.stdout.Write(d.Markdown())
+			} else {
+				fmt.Fprint(e.stdout, strings.TrimRight(d.String(), "\n")+"\n")
+			}
 			if err := d.Err(); errors.Is(err, report.ErrRegression) {
 				return e.failf(exitFailure, "report diff: %s", oneLine(err))
 			} else if err != nil {

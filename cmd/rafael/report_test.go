@@ -131,6 +131,10 @@ func TestReportDiffGatesRegressions(t *testing.T) {
 		t.Errorf("regression not explained: %q", stderr)
 	}
 	wantExit(t, exitOK, "report", "diff", oldDir, worse, "-threshold", "25") // 10 points is within 25
+	md, _ := wantExit(t, exitFailure, "report", "diff", "-markdown", oldDir, worse)
+	if !strings.HasPrefix(md, "### ❌ Resilience went down in 1 of 1 runs") || !strings.Contains(md, "| status | module |") {
+		t.Errorf("diff -markdown does not lead with the verdict and a table:\n%s", md)
+	}
 	wantUsage(t, []string{"report", "diff", oldDir, worse, "-threshold", "-1"}, "threshold")
 	for _, bad := range []string{"NaN", "Inf", "-Inf", "+Inf"} { // NaN once disabled the gate
 		wantUsage(t, []string{"report", "diff", oldDir, worse, "-threshold", bad}, "want a finite number of points")
