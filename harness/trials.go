@@ -82,7 +82,7 @@ func (r *runner) measure(t *testing.T, th scenarios.Threat, g *genome.Genome, s 
 func (r *runner) judged(t *testing.T, th scenarios.Threat, g *genome.Genome, s uint64, lenient bool) (report.Trial, trial.Result) {
 	res := r.measure(t, th, g, s)
 	out := report.Trial{Seed: s, Genome: g.Digest(), Replay: r.replay(t), Metrics: res.Metrics, Violations: res.Violations(r.spec.SLO),
-		Injections: injections(res.Injections)}
+		Injections: injections(res.Injections), Timeline: timeline(res)}
 	if res.Hung && r.tier == Simulated {
 		r.abandoned = "an earlier trial hung in its synctest bubble, which was abandoned; no more trials run, since a real client's goroutines left there would crash the test binary in the next bubble (run it on the wire tier with Tier: harness.Wire, or declare a hook around a real client's calls with faults.NewHook(…).Remote())"
 	}
@@ -173,6 +173,20 @@ func injections(in []trial.Injection) []report.Injection {
 			ri.Touched = &e.Touched
 		}
 		out = append(out, ri)
+	}
+	return out
+}
+
+// timeline is the report's form of a trial's timeline, or nil when the
+// trial did not finish.
+func timeline(res trial.Result) *report.Timeline {
+	tl := res.Timeline(20)
+	if len(tl.Points) == 0 {
+		return nil
+	}
+	out := &report.Timeline{Steady: tl.Steady, Inject: tl.Inject, Recover: tl.Recover, Bucket: tl.Bucket}
+	for _, p := range tl.Points {
+		out.Points = append(out.Points, report.TimePoint{Requests: p.Requests, Succeeded: p.Succeeded, P99: p.P99})
 	}
 	return out
 }

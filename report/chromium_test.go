@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -85,6 +86,16 @@ func TestHTMLInChromium(t *testing.T) {
 			if len(r.History) == 0 {
 				assert.Contains(t, string(dom), `id="fitness-empty"`, "without evolution the page says so instead of an empty chart")
 			}
+			// Over time: the fault's window shaded and the SLO's line drawn
+			// in the timeline; each verdict names the violated term and
+			// gives the replay command.
+			timeline := regexp.MustCompile(`(?s)<svg id="timeline-1".*?</svg>`).FindString(string(dom))
+			assert.Contains(t, timeline, `class="window"`, "the fault's window")
+			assert.Contains(t, timeline, `class="slo"`, "the SLO's line")
+			verdict := regexp.MustCompile(`(?s)<section class="verdict" id="verdict-1">.*?</section>`).FindString(string(dom))
+			assert.Regexp(t, `<tr class="violated"><td>success rate</td>`, verdict, "the violated term, marked")
+			assert.Contains(t, verdict, "(violated)", "in words, not colour alone")
+			assert.Regexp(t, `<code class="replay">go test ./examples_test -run '\^TestCheckout\$/\^db-outage\$/\^seed=\d+\$' -rafael.seed=42</code>`, verdict)
 
 			shot := filepath.Join(t.ArtifactDir(), name+".png")
 			_, console = headless(t, bin, file, "--screenshot="+shot, "--window-size=1280,2000", "--hide-scrollbars")

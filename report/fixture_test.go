@@ -46,7 +46,34 @@ func trial(threat, genome string, seed uint64, m Metrics, reruns ...Metrics) Tri
 	for _, x := range reruns {
 		tr.Reruns = append(tr.Reruns, Measurement{Violations: slo.Check(fixtureSLO, x), Metrics: x})
 	}
+	tr.Timeline = timelineOf(m)
 	return tr
+}
+
+// timelineOf lays m's requests over time as a trial would: 1s steady, 2s
+// of fault, 2s of recovery in ten buckets of 20 requests; the failures in
+// the fault's buckets first, then (when it never recovered) after it; the
+// p99 of a bucket in the fault m's p99, outside it m's p50.
+func timelineOf(m Metrics) *Timeline {
+	tl := &Timeline{Steady: time.Second, Inject: 2 * time.Second, Recover: 2 * time.Second, Bucket: 500 * ms}
+	failed := m.Requests - m.Succeeded
+	order := []int{2, 3, 4, 5, 6, 7, 8, 9, 1, 0}
+	fails := make([]int, 10)
+	for _, k := range order {
+		fails[k] = min(20, failed)
+		failed -= fails[k]
+	}
+	for k := range 10 {
+		p := TimePoint{Requests: 20, Succeeded: 20 - fails[k], P99: m.P50}
+		if k >= 2 && k < 6 {
+			p.P99 = m.P99
+		}
+		if p.Succeeded == 0 {
+			p.P99 = 0
+		}
+		tl.Points = append(tl.Points, p)
+	}
+	return tl
 }
 
 // buckets makes a latency distribution with the standard bounds.

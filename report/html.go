@@ -38,26 +38,32 @@ type pageData struct {
 	Findings []finding
 	Charts   []chart
 	Latency  []chart // per threat, the successes' chart then the failures'
-	Evidence bool    // a threat has evidence of its faults to show
+	Timeline []chart // per threat with a timeline, its success rate's chart then its p99's
+	Verdicts []verdictBlock
+	Evidence bool // a threat has evidence of its faults to show
 }
 
 // page lays out r, with every chart id prefixed by prefix (a summary page
 // holds several reports and an id must be unique in a page).
 func (r *Report) page(prefix string) pageData {
-	p := pageData{R: r, Headline: r.headline(), Duration: r.End.Sub(r.Start).Round(time.Millisecond), Findings: r.findings(maxShown)}
+	p := pageData{R: r, Headline: r.headline(), Duration: r.End.Sub(r.Start).Round(time.Millisecond), Findings: r.findings(maxShown), Verdicts: r.verdictBlocks()}
 	p.Charts = []chart{fitnessChart(r.History), threatChart(r.Threats, r.Evolved != nil)}
 	for _, t := range r.Threats {
 		p.Evidence = p.Evidence || len(t.Fired) > 0 || t.Untouched != ""
 	}
 	for i, t := range r.Threats {
 		p.Latency = append(p.Latency, latencyChart(i, t), failedLatencyChart(i, t))
+		p.Timeline = append(p.Timeline, timelineCharts(i, t, SLOTerms{SuccessRate: r.SLO.SuccessRate, P99: r.SLO.P99})...)
 	}
 	if prefix != "" {
 		p.Anchor = prefix
-		for _, cs := range [][]chart{p.Charts, p.Latency} {
+		for _, cs := range [][]chart{p.Charts, p.Latency, p.Timeline} {
 			for i := range cs {
 				cs[i].ID = prefix + "-" + cs[i].ID
 			}
+		}
+		for i := range p.Verdicts {
+			p.Verdicts[i].ID = prefix + "-" + p.Verdicts[i].ID
 		}
 	}
 	return p
@@ -89,6 +95,9 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"f":        func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"right":    func(f frame) string { return strconv.FormatFloat(f.X+f.W, 'f', 1, 64) },
 	"bottom":   func(f frame) string { return strconv.FormatFloat(f.Y+f.H, 'f', 1, 64) },
+	"mid":      func(f frame) float64 { return f.X + f.W/2 },
+	"words":    verdictWords,
+	"vmid":     func(f frame) float64 { return f.Y + f.H/2 },
 }).Parse(`{{define "head"}}<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -118,6 +127,15 @@ svg polyline.mean { fill: none; stroke-dasharray: 5 3; }
 svg polyline.ci { stroke: #1f2328; stroke-width: 1.5; }
 svg rect.baseline { fill: #8c959f; } svg rect.evolved { fill: #0969da; }
 svg polyline.met { stroke: #1a7f37; stroke-width: 1; stroke-dasharray: 4 3; }
+svg rect.window { fill: #cf222e; fill-opacity: .08; stroke: none; }
+svg polyline.slo { stroke: #cf222e; stroke-width: 1.5; stroke-dasharray: 6 4; }
+svg polyline.baseline, svg circle.baseline { stroke: #6e7781; fill: #6e7781; } svg polyline.baseline { fill: none; }
+svg polyline.evolved, svg circle.evolved { stroke: #0969da; fill: #0969da; } svg polyline.evolved { fill: none; stroke-dasharray: 5 3; }
+svg text.axis-title { font-size: 12px; fill: #1f2328; } svg text.note { fill: #cf222e; }
+details { margin: .3rem 0 1rem; } summary { color: #59636e; cursor: pointer; }
+section.verdict { border: 1px solid #d0d7de; border-radius: 6px; padding: 0 .8rem .6rem; margin: 1rem 0; }
+tr.violated { background: #fff1f0; } code.replay { display: block; margin-top: .3rem; white-space: pre-wrap; word-break: break-all; }
+button.copy { float: right; font: inherit; font-size: .8rem; }
 </style>
 </head>
 {{end}}
@@ -143,6 +161,20 @@ svg polyline.met { stroke: #1a7f37; stroke-width: 1; stroke-dasharray: 4 3; }
 <tr><th>Threat</th><th>Severity</th><th>{{if .R.Evolved}}Before{{else}}Score{{end}}</th><th>Status</th>{{if .R.Evolved}}<th>After</th><th>Verdict</th>{{end}}</tr>
 {{range .R.Threats}}<tr><td><code>{{.Threat}}</code></td><td>{{.Severity}}</td><td class="num">{{score .Score}}</td><td class="{{cls .Status}}">{{.Status}}</td>{{if $.R.Evolved}}<td class="num">{{scorep .Evolved}}</td><td class="{{cls .Verdict}}">{{.Verdict}}</td>{{end}}</tr>
 {{end}}</table>
+{{with .Verdicts}}<h2>Verdicts</h2>
+{{range .}}<section class="verdict" id="{{.ID}}">
+<h3>{{.Name}}: <span class="{{cls .Verdict}}">{{words .Verdict}}</span></h3>
+<p><code>{{.Threat}}</code></p>
+{{with .Terms}}<table>
+<tr><th>SLO term</th><th>Required</th><th>Starting genome, worst trial</th>{{if $.R.Evolved}}<th>Champion, worst trial</th>{{end}}</tr>
+{{range .}}<tr{{if .Violated}} class="violated"{{end}}><td>{{.Term}}</td><td class="num">{{.Required}}</td>{{template "term" .Base}}{{if $.R.Evolved}}{{template "term" .Champ}}{{end}}</tr>
+{{end}}</table>
+{{end}}{{range .Other}}<p class="broken">✗ {{.}}</p>
+{{end}}{{with .Replay}}<p>Replay the worst trial, from the module root: <button type="button" class="copy" onclick="navigator.clipboard.writeText(this.nextElementSibling.textContent)">Copy</button><code class="replay">{{.}}</code></p>
+{{end}}{{with .Counterexample}}<p>The smallest threat that still breaks the champion: <code>{{.Threat}}</code>, trial seed {{.Seed}}{{with .Violations}} ({{range $i, $v := .}}{{if $i}}; {{end}}{{$v}}{{end}}){{end}}; replay: <code>{{.Replay}}</code></p>
+{{end}}{{if or .Fired .Untouched}}<p>Evidence: {{range $i, $f := .Fired}}{{if $i}}; {{end}}{{$f}}{{end}}{{with .Untouched}} <span class="broken">warning: {{.}}</span>{{end}}</p>
+{{end}}</section>
+{{end}}{{end}}
 {{if .Evidence}}<h2>Evidence that the faults fired</h2>
 <ul>
 {{range .R.Threats}}{{if or .Fired .Untouched}}<li><strong>{{.Name}}</strong>: {{range $i, $f := .Fired}}{{if $i}}; {{end}}{{$f}}{{end}}{{with .Untouched}}<br><span class="broken">warning: {{.}}</span>{{end}}</li>
@@ -157,6 +189,9 @@ svg polyline.met { stroke: #1a7f37; stroke-width: 1; stroke-dasharray: 4 3; }
 {{end}}{{with .More}}<li>{{.}}</li>
 {{end}}</ul>
 {{end}}{{end}}{{end}}
+{{with .Timeline}}<h2>Over time</h2>
+<p>Each point is the requests that started in one time bucket, over all the trials (the p99 is the worst trial's). The shaded band is the fault in force; the dashed red line, the SLO. Below each chart, its data as a table.</p>
+{{range .}}{{template "chart" .}}{{end}}{{end}}
 {{range .Charts}}{{template "chart" .}}{{end}}
 <h2>Latency</h2>
 {{range .Latency}}{{template "chart" .}}{{end}}
@@ -172,16 +207,27 @@ svg polyline.met { stroke: #1a7f37; stroke-width: 1; stroke-dasharray: 4 3; }
 <p>The change is <strong>{{.Status}}</strong> (impact {{.Impact}}): audit entry {{.Seq}}, hash <code>{{.Hash}}</code>, signed with {{if .Trusted}}a configured key{{else}}an ephemeral key (not trusted){{end}}.</p>
 {{end}}
 {{end}}
+{{define "term"}}{{if not .Value}}<td class="not-run">not run</td>{{else if .Violated}}<td class="num broken">✗ {{.Value}} (violated)</td>{{else}}<td class="num met">✓ {{.Value}}</td>{{end}}{{end}}
 {{define "chart"}}<h3>{{.Title}}</h3>
 {{if .Empty}}<p class="empty" id="{{.ID}}-empty">{{.Empty}}</p>
 {{else}}<svg id="{{.ID}}" viewBox="0 0 {{.W}} {{.H}}" role="img" aria-label="{{.Title}}" xmlns="http://www.w3.org/2000/svg">
-{{range .YTicks}}<line class="grid" x1="{{$.Frame.X}}" x2="{{right $.Frame}}" y1="{{f .Y}}" y2="{{f .Y}}"/><text x="{{f .X}}" y="{{f .Y}}" dy="4" text-anchor="end">{{.Label}}</text>
+{{range .Shades}}<rect class="{{.Class}}" x="{{f .X}}" y="{{f .Y}}" width="{{f .W}}" height="{{f .H}}" data-key="{{.Key}}" data-value="{{.Value}}"><title>{{.Title}}</title></rect>
+{{end}}{{range .YTicks}}<line class="grid" x1="{{$.Frame.X}}" x2="{{right $.Frame}}" y1="{{f .Y}}" y2="{{f .Y}}"/><text x="{{f .X}}" y="{{f .Y}}" dy="4" text-anchor="end">{{.Label}}</text>
 {{end}}<line class="axis" x1="{{$.Frame.X}}" x2="{{right $.Frame}}" y1="{{bottom $.Frame}}" y2="{{bottom $.Frame}}"/>
 <line class="axis" x1="{{$.Frame.X}}" x2="{{$.Frame.X}}" y1="{{$.Frame.Y}}" y2="{{bottom $.Frame}}"/>
 {{range .XTicks}}<text x="{{f .X}}" y="{{f .Y}}" text-anchor="middle">{{.Label}}</text>
 {{end}}{{range .Bars}}<rect class="{{.Class}}" x="{{f .X}}" y="{{f .Y}}" width="{{f .W}}" height="{{f .H}}" data-key="{{.Key}}" data-value="{{.Value}}"><title>{{.Title}}</title></rect>
 {{end}}{{range .Lines}}<polyline class="{{.Class}}" points="{{.Points}}"/>
 {{end}}{{range .Points}}<circle class="{{.Class}}" cx="{{f .X}}" cy="{{f .Y}}" r="3.5" data-key="{{.Key}}" data-value="{{.Value}}"><title>{{.Title}}</title></circle>
+{{end}}{{range .Notes}}<text class="note" x="{{f .X}}" y="{{f .Y}}" text-anchor="end">{{.Label}}</text>
 {{end}}{{range .Legend}}<rect class="{{.Class}}" x="{{f .X}}" y="6" width="12" height="12"/><text x="{{f .X}}" y="16" dx="16">{{.Label}}</text>
+{{end}}{{with .XTitle}}<text class="axis-title" x="{{f (mid $.Frame)}}" y="{{$.H}}" dy="-4" text-anchor="middle">{{.}}</text>
+{{end}}{{with .YTitle}}<text class="axis-title" transform="rotate(-90)" x="-{{f (vmid $.Frame)}}" y="12" text-anchor="middle">{{.}}</text>
 {{end}}</svg>
-{{end}}{{end}}`))
+{{with .Table}}<details><summary>The data of this chart</summary>
+<table>
+<tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td class="num">{{.}}</td>{{end}}</tr>
+{{end}}</table>
+</details>
+{{end}}{{end}}{{end}}`))

@@ -211,5 +211,58 @@ func wantMarks(r *Report) map[string][]string {
 			}
 		}
 	}
+	// Over time: the fault's window, then each genome's value per bucket,
+	// from the trials' timelines added up (requests and successes summed,
+	// the worst p99).
+	for i, t := range r.Threats {
+		type sum struct {
+			n, ok int
+			p99   time.Duration
+		}
+		add := func(trials []Trial) []sum {
+			var out []sum
+			for _, tr := range trials {
+				if tr.Timeline == nil {
+					continue
+				}
+				if out == nil {
+					out = make([]sum, len(tr.Timeline.Points))
+				}
+				for k, p := range tr.Timeline.Points {
+					out[k].n += p.Requests
+					out[k].ok += p.Succeeded
+					out[k].p99 = max(out[k].p99, p.P99)
+				}
+			}
+			return out
+		}
+		base, ev := add(t.Trials), add(t.EvolvedTrials)
+		if base == nil && ev == nil {
+			continue
+		}
+		rate, p99 := fmt.Sprintf("timeline-%d", i+1), fmt.Sprintf("timeline-p99-%d", i+1)
+		want[rate] = []string{"window=1s–3s"}
+		want[p99] = []string{"window=1s–3s"}
+		for _, se := range []struct {
+			class string
+			ss    []sum
+		}{{"baseline", base}, {"evolved", ev}} {
+			for _, x := range se.ss {
+				if x.n > 0 {
+					want[rate] = append(want[rate], se.class+"="+num(100*float64(x.ok)/float64(x.n)))
+				}
+			}
+		}
+		for _, se := range []struct {
+			class string
+			ss    []sum
+		}{{"baseline", base}, {"evolved", ev}} {
+			for _, x := range se.ss {
+				if x.ok > 0 {
+					want[p99] = append(want[p99], se.class+"="+num(float64(x.p99)/float64(time.Millisecond)))
+				}
+			}
+		}
+	}
 	return want
 }

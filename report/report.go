@@ -178,6 +178,29 @@ type Trial struct {
 	// Injections are the evidence that the threat's faults fired: one per
 	// step, in the threat's order.
 	Injections []Injection `json:"injections,omitempty"`
+
+	// Timeline is the trial over time: its requests by when they started,
+	// in equal buckets across the threat's phases.
+	Timeline *Timeline `json:"timeline,omitempty"`
+}
+
+// Timeline is a trial over time, on virtual time on the simulated tier and
+// real time on the wire tier: its regular requests by when they started,
+// in equal buckets across the steady, inject and recover phases (the fault
+// is in force from Steady to Steady+Inject).
+type Timeline struct {
+	Steady  time.Duration `json:"steady"`
+	Inject  time.Duration `json:"inject"`
+	Recover time.Duration `json:"recover"`
+	Bucket  time.Duration `json:"bucket"` // each point's width
+	Points  []TimePoint   `json:"points"`
+}
+
+// TimePoint is one bucket of a [Timeline].
+type TimePoint struct {
+	Requests  int           `json:"requests"`      // requests that started in it
+	Succeeded int           `json:"succeeded"`     // of those, how many succeeded
+	P99       time.Duration `json:"p99,omitempty"` // the 99th percentile latency of those that succeeded; 0: none did
 }
 
 // Injection is the evidence of what one of a threat's faults did in a

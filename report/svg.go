@@ -14,16 +14,26 @@ import (
 // is here. Every point and bar carries its value in data-value, so a test
 // (or a reader's script) can check the drawing against the report.
 type chart struct {
-	ID, Title string
-	Empty     string // said instead of drawing when there is nothing to draw
-	W, H      int
-	Frame     frame
-	YTicks    []tick
-	XTicks    []tick
-	Lines     []line
-	Points    []point
-	Bars      []bar
-	Legend    []legend
+	ID, Title      string
+	Empty          string // said instead of drawing when there is nothing to draw
+	XTitle, YTitle string // the axes' titles, with their units
+	W, H           int
+	Frame          frame
+	YTicks         []tick
+	XTicks         []tick
+	Shades         []bar // drawn first, behind the data: a fault's window
+	Lines          []line
+	Points         []point
+	Bars           []bar
+	Legend         []legend
+	Notes          []tick     // labels at a point (an SLO line's), right-aligned
+	Table          *dataTable // the data behind the chart, for a reader without the picture
+}
+
+// dataTable is the data a chart draws, as a table.
+type dataTable struct {
+	Head []string
+	Rows [][]string
 }
 
 type frame struct{ X, Y, W, H float64 }

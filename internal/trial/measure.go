@@ -37,6 +37,56 @@ type Result struct {
 	// The latencies of the requests that succeeded and of those that
 	// failed (a request that never returned: until the drain deadline).
 	Succeeded, Failed []time.Duration
+
+	samples                 []sample // every regular request, for Timeline
+	steady, inject, recover time.Duration
+}
+
+// Timeline is a trial over time: its requests by when they started, in
+// equal buckets across the threat's steady, inject and recover phases.
+type Timeline struct {
+	Steady, Inject, Recover time.Duration // the phases' lengths
+	Bucket                  time.Duration // each point's width
+	Points                  []TimePoint
+}
+
+// TimePoint is one bucket of a [Timeline].
+type TimePoint struct {
+	Requests  int           // regular requests that started in it
+	Succeeded int           // of those, how many returned nil
+	P99       time.Duration // the 99th percentile latency of those that succeeded (0: none did)
+}
+
+// Timeline buckets the trial's requests by their start into n equal
+// buckets over the threat's phases (n ≤ 0 means 20). A trial that did not
+// finish has none.
+func (r Result) Timeline(n int) Timeline {
+	if n <= 0 {
+		n = 20
+	}
+	tl := Timeline{Steady: r.steady, Inject: r.inject, Recover: r.recover}
+	total := r.steady + r.inject + r.recover
+	if !r.Finished || total <= 0 {
+		return tl
+	}
+	tl.Bucket = total / time.Duration(n)
+	lat := make([][]time.Duration, n)
+	tl.Points = make([]TimePoint, n)
+	for _, s := range r.samples {
+		k := min(n-1, max(0, int(s.start/tl.Bucket)))
+		p := &tl.Points[k]
+		p.Requests++
+		if s.done && s.err == nil {
+			p.Succeeded++
+			lat[k] = append(lat[k], s.end-s.start)
+		}
+	}
+	for k := range tl.Points {
+		if len(lat[k]) > 0 {
+			tl.Points[k].P99 = percentiles(lat[k], 99)[0]
+		}
+	}
+	return tl
 }
 
 // Violations lists how the trial broke s, or could not run: an aborted
@@ -67,7 +117,8 @@ func (r Result) Outcome(s slo.SLO) (vs []slo.Violation, shortfall float64, met b
 
 // finish measures a driver's record.
 func finish(cfg Config, th scenarios.Threat, r raw, finished bool) Result {
-	res := Result{Finished: finished, SetupErr: r.setupErr, Injections: r.injections}
+	res := Result{Finished: finished, SetupErr: r.setupErr, Injections: r.injections,
+		samples: r.samples, steady: th.Steady, inject: th.Inject, recover: th.Recover}
 	if finished {
 		res.Metrics, res.Succeeded, res.Failed = measure(th, r, cfg.Weights)
 	}

@@ -109,3 +109,33 @@ func TestAPanickingWorkloadFailsItsRequestsOnly(t *testing.T) {
 	require.NotEmpty(t, m.Errors)
 	assert.Contains(t, m.Errors[0], "workload panicked")
 }
+
+// A trial's timeline shows the outage where it was: every request of the
+// steady and recover phases succeeds, none in the outage, and the buckets
+// add up to the trial.
+func TestTimelineShowsTheFaultWindow(t *testing.T) {
+	db := faults.NewHook("db", 1)
+	th := scenarios.DBOutage(db, 2*time.Second) // steady 1s, inject 2s, recover 2s
+	res := InBubble(t, Config{Workload: through(store(db)), Requests: 200}, th, &genome.Genome{Module: "m"}, 3)
+	require.True(t, res.Finished)
+	tl := res.Timeline(10)
+	require.Len(t, tl.Points, 10)
+	assert.Equal(t, 500*time.Millisecond, tl.Bucket)
+	assert.Equal(t, [3]time.Duration{time.Second, 2 * time.Second, 2 * time.Second}, [3]time.Duration{tl.Steady, tl.Inject, tl.Recover})
+	n, ok := 0, 0
+	for k, p := range tl.Points {
+		n, ok = n+p.Requests, ok+p.Succeeded
+		require.Positive(t, p.Requests, "bucket %d", k)
+		switch at := time.Duration(k) * tl.Bucket; {
+		case at < time.Second || at >= 3*time.Second:
+			assert.Equal(t, p.Requests, p.Succeeded, "bucket %d (%v) is outside the outage", k, at)
+			assert.Equal(t, 2*time.Millisecond, p.P99, "the store's service time")
+		default:
+			assert.Zero(t, p.Succeeded, "bucket %d (%v) is inside the outage", k, at)
+			assert.Zero(t, p.P99)
+		}
+	}
+	assert.Equal(t, res.Metrics.Requests, n)
+	assert.Equal(t, res.Metrics.Succeeded, ok)
+	assert.Empty(t, Result{}.Timeline(10).Points, "a trial that did not finish has no timeline")
+}
