@@ -243,23 +243,21 @@ func wantMarks(r *Report) map[string][]string {
 		rate, p99 := fmt.Sprintf("timeline-%d", i+1), fmt.Sprintf("timeline-p99-%d", i+1)
 		want[rate] = []string{"window=1s–3s"}
 		want[p99] = []string{"window=1s–3s"}
-		for _, se := range []struct {
-			class string
-			ss    []sum
-		}{{"baseline", base}, {"evolved", ev}} {
-			for _, x := range se.ss {
-				if x.n > 0 {
-					want[rate] = append(want[rate], se.class+"="+num(100*float64(x.ok)/float64(x.n)))
-				}
-			}
-		}
-		for _, se := range []struct {
-			class string
-			ss    []sum
-		}{{"baseline", base}, {"evolved", ev}} {
-			for _, x := range se.ss {
-				if x.ok > 0 {
-					want[p99] = append(want[p99], se.class+"="+num(float64(x.p99)/float64(time.Millisecond)))
+		for _, chart := range []struct {
+			id    string
+			value func(sum) (float64, bool)
+		}{
+			{rate, func(x sum) (float64, bool) { return 100 * float64(x.ok) / float64(x.n), x.n > 0 }},
+			{p99, func(x sum) (float64, bool) { return float64(x.p99) / float64(time.Millisecond), x.ok > 0 }},
+		} {
+			for _, se := range []struct {
+				class string
+				ss    []sum
+			}{{"baseline", base}, {"evolved", ev}} {
+				for _, x := range se.ss {
+					if v, ok := chart.value(x); ok {
+						want[chart.id] = append(want[chart.id], se.class+"="+num(v))
+					}
 				}
 			}
 		}

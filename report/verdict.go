@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -55,11 +56,11 @@ func (r *Report) verdictBlocks() []verdictBlock {
 			worst          func([]Trial) (string, bool)
 		}{
 			{"success rate", fmt.Sprintf("≥ %g %%", 100*s.SuccessRate), s.SuccessRate > 0, func(ts []Trial) (string, bool) {
-				w := slices.MinFunc(ts, func(a, b Trial) int { return cmpFloat(a.Metrics.SuccessRate, b.Metrics.SuccessRate) })
+				w := slices.MinFunc(ts, func(a, b Trial) int { return cmp.Compare(a.Metrics.SuccessRate, b.Metrics.SuccessRate) })
 				return fmt.Sprintf("%.1f %% (%d of %d)", 100*w.Metrics.SuccessRate, w.Metrics.Succeeded, w.Metrics.Requests), broke(ts, slo.SuccessRate)
 			}},
 			{"p99 latency of the successes", "≤ " + s.P99.String(), s.P99 > 0, func(ts []Trial) (string, bool) {
-				w := slices.MaxFunc(ts, func(a, b Trial) int { return cmpFloat(float64(a.Metrics.P99), float64(b.Metrics.P99)) })
+				w := slices.MaxFunc(ts, func(a, b Trial) int { return cmp.Compare(float64(a.Metrics.P99), float64(b.Metrics.P99)) })
 				return w.Metrics.P99.String(), broke(ts, slo.P99)
 			}},
 			{"recovery after the fault's removal", "≤ " + s.RecoverWithin.String(), s.RecoverWithin > 0, func(ts []Trial) (string, bool) {
@@ -123,7 +124,7 @@ func broke(ts []Trial, k slo.Kind) bool {
 // trial when it broke the SLO, else of the starting genome's.
 func worstReplay(t Threat) string {
 	worst := func(ts []Trial) Trial {
-		return slices.MinFunc(ts, func(a, b Trial) int { return cmpFloat(a.Score, b.Score) })
+		return slices.MinFunc(ts, func(a, b Trial) int { return cmp.Compare(a.Score, b.Score) })
 	}
 	if len(t.EvolvedTrials) > 0 {
 		if w := worst(t.EvolvedTrials); w.Score < slo.Met {
@@ -134,16 +135,6 @@ func worstReplay(t Threat) string {
 		return worst(t.Trials).Replay
 	}
 	return ""
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // verdictWords is the verdict said plainly, for the block's heading.
