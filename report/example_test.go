@@ -59,13 +59,13 @@ func ExampleReport_Markdown() {
 	// Output:
 	// ### RAFAEL: checkout
 	//
-	// **Resilience 48.1 → 96.2 (+48.2 points, +100.3 %): baseline 48.1 (45.6–50.5), evolved 96.2 (93.8–98.7); threats: 1 mitigated.**
+	// **Resilience 48.1 → 96.2 (+48.2 points, +100.3 %): baseline 48.1 (45.6–50.5, 2 trials), evolved 96.2 (93.8–98.7, 2 trials); threats: 1 mitigated.**
 	//
 	// Seed 42, simulated tier, go1.26.8, 4 trials in 0s. SLO: success ≥ 99 %.
 	//
 	// | Threat | Severity | Before | After | Change | Verdict |
 	// |---|---|---:|---:|---:|---|
-	// | `db-outage(outage=2s) [high]` | high | 48.1 (45.6–50.5) | 96.2 (93.8–98.7) | +48.2 | mitigated |
+	// | `db-outage(outage=2s) [high]` | high | 48.1 (45.6–50.5, 2 trials) | 96.2 (93.8–98.7, 2 trials) | +48.2 | mitigated |
 	//
 	// #### Threats that did not meet the SLO
 	//
@@ -127,7 +127,7 @@ func ExampleMerge() {
 	fmt.Println("same as unsharded:", sum.Reports[0].Baseline == whole.Baseline)
 	// Output:
 	// shards: 46.8 and 49.3
-	// merged: 48.1 (45.6–50.5), 1 report, <nil>
+	// merged: 48.1 (45.6–50.5, 2 trials), 1 report, <nil>
 	// same as unsharded: true
 }
 

@@ -136,9 +136,17 @@ func (r *Report) threatTable(b *bytes.Buffer) {
 	}
 }
 
-// String is the score with its interval: "87.5 (85.0–90.0)".
+// String is the score with its 95 % interval and its trials: "87.5 (85.0–90.0,
+// 3 trials)"; without an interval to show, the trials alone: "76.0 (1
+// trial)", "96.7 (3 trials, no spread)".
 func (s Score) String() string {
-	return fmt.Sprintf("%.1f (%.1f–%.1f)", s.Score, s.Low, s.High)
+	switch {
+	case s.Trials == 1:
+		return fmt.Sprintf("%.1f (1 trial)", s.Score)
+	case s.High-s.Low < 0.05: // no spread to show: an interval would read "76.0–76.0"
+		return fmt.Sprintf("%.1f (%d trials, no spread)", s.Score, s.Trials)
+	}
+	return fmt.Sprintf("%.1f (%.1f–%.1f, %d trials)", s.Score, s.Low, s.High, s.Trials)
 }
 
 // evolvedTrials is how many trials the champion ran.
