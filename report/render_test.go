@@ -168,7 +168,7 @@ func wantMarks(r *Report) map[string][]string {
 	if len(r.History) > 0 {
 		for _, class := range []string{"best", "mean"} {
 			for _, g := range r.History {
-				want["fitness"] = append(want["fitness"], class+"="+num(map[string]float64{"best": g.Best, "mean": g.Mean}[class]))
+				want["fitness"] = append(want["fitness"], class+"="+num(100*map[string]float64{"best": g.Best, "mean": g.Mean}[class]))
 			}
 		}
 	}

@@ -115,15 +115,22 @@ func fitnessChart(h []Generation) chart {
 		}
 		return c.Frame.X + step*float64(i)
 	}
-	c.yAxis(1, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) })
+	// Fitness is 0–1 in the search; on the page every score is on one
+	// 0–100 scale.
+	c.XTitle, c.YTitle = "generation", "fitness (0–100)"
+	c.yAxis(100, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) })
+	c.Table = &dataTable{Head: []string{"generation", "best", "population mean"}}
+	for _, g := range h {
+		c.Table.Rows = append(c.Table.Rows, []string{strconv.Itoa(g.Index), strconv.FormatFloat(100*g.Best, 'f', 1, 64), strconv.FormatFloat(100*g.Mean, 'f', 1, 64)})
+	}
 	for _, s := range []struct {
 		class string
 		get   func(Generation) float64
-	}{{"best", func(g Generation) float64 { return g.Best }}, {"mean", func(g Generation) float64 { return g.Mean }}} {
+	}{{"best", func(g Generation) float64 { return 100 * g.Best }}, {"mean", func(g Generation) float64 { return 100 * g.Mean }}} {
 		pts := ""
 		for i, g := range h {
 			v := s.get(g)
-			px, py := x(i), c.y(v, 1)
+			px, py := x(i), c.y(v, 100)
 			pts += fmt.Sprintf("%.1f,%.1f ", px, py)
 			c.Points = append(c.Points, point{X: px, Y: py, Class: s.class, Key: strconv.Itoa(g.Index),
 				Value: num(v), Title: fmt.Sprintf("generation %d: %s %s", g.Index, s.class, num(v))})
@@ -141,15 +148,27 @@ func fitnessChart(h []Generation) chart {
 // with the line at 50 above which the SLO was met. A threat a genome did
 // not run has no bar for it.
 func threatChart(ts []Threat, evolved bool) chart {
-	c := newChart("threats", "Score per threat, before and after evolution (0–100, 95 % interval; 50 and above: the SLO was met)")
+	c := newChart("threats", "Score per threat, before and after evolution (95 % interval where trials differ; 50 and above: the SLO was met)")
 	if !evolved {
-		c.Title = "Score per threat (0–100, 95 % interval; 50 and above: the SLO was met); no evolution in this run"
+		c.Title = "Score per threat (95 % interval where trials differ; 50 and above: the SLO was met); no evolution in this run"
 	}
 	if len(ts) == 0 {
 		c.Empty = "No threats were run."
 		return c
 	}
+	c.XTitle, c.YTitle = "threat", "score (0–100)"
 	c.yAxis(100, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) })
+	c.Table = &dataTable{Head: []string{"threat", "starting genome"}}
+	if evolved {
+		c.Table.Head = append(c.Table.Head, "champion")
+	}
+	for _, t := range ts {
+		row := []string{t.Name, scoreText(&t.Score)}
+		if evolved {
+			row = append(row, scoreText(t.Evolved))
+		}
+		c.Table.Rows = append(c.Table.Rows, row)
+	}
 	c.Lines = append(c.Lines, line{Class: "met", Points: fmt.Sprintf("%.1f,%.1f %.1f,%.1f", c.Frame.X, c.y(slo.Met, 100), c.Frame.X+c.Frame.W, c.y(slo.Met, 100))})
 	slot := c.Frame.W / float64(len(ts))
 	for i, t := range ts {
@@ -166,8 +185,10 @@ func threatChart(ts []Threat, evolved bool) chart {
 			c.Bars = append(c.Bars, bar{X: x, Y: c.y(s.Score, 100), W: w, H: c.y(0, 100) - c.y(s.Score, 100),
 				Class: classes[j], Key: t.Name, Value: num(s.Score),
 				Title: fmt.Sprintf("%s, %s: %s", t.Name, classes[j], *s)})
-			mid := x + w/2
-			c.Lines = append(c.Lines, line{Class: "ci", Points: fmt.Sprintf("%.1f,%.1f %.1f,%.1f", mid, c.y(s.Low, 100), mid, c.y(s.High, 100))})
+			if s.Trials > 1 && s.High-s.Low >= 0.05 { // an interval only where there is one
+				mid := x + w/2
+				c.Lines = append(c.Lines, line{Class: "ci", Points: fmt.Sprintf("%.1f,%.1f %.1f,%.1f", mid, c.y(s.Low, 100), mid, c.y(s.High, 100))})
+			}
 		})
 		c.XTicks = append(c.XTicks, tick{X: c.Frame.X + (float64(i)+0.5)*slot, Y: c.Frame.Y + c.Frame.H + 16, Label: t.Name})
 	}
@@ -220,6 +241,24 @@ func (c chart) histogram(base, evolved []Bucket, empty string) chart {
 		}
 	}
 	slices.Sort(bounds)
+	c.XTitle, c.YTitle = "latency (each bucket: up to its bound)", "requests"
+	c.Table = &dataTable{Head: []string{"latency up to", "starting genome"}}
+	if len(series) == 2 {
+		c.Table.Head = append(c.Table.Head, "champion")
+	}
+	for _, ub := range bounds {
+		row := []string{time.Duration(ub).String()}
+		for _, s := range series {
+			cell := "0"
+			for _, b := range s {
+				if int64(b.UpTo) == ub {
+					cell = strconv.FormatInt(b.Count, 10)
+				}
+			}
+			row = append(row, cell)
+		}
+		c.Table.Rows = append(c.Table.Rows, row)
+	}
 	slot := c.Frame.W / float64(len(bounds))
 	ym := 4 * niceStep(float64(ymax)/4)
 	c.yAxis(ym, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) })
