@@ -88,6 +88,8 @@ func run(t *testing.T, spec Spec, set settings, started time.Time) *report.Repor
 	rep := &report.Report{
 		SchemaVersion: report.SchemaVersion,
 		Module:        spec.Module,
+		Test:          t.Name(),
+		Package:       r.pkg,
 		Seed:          r.seed,
 		Tier:          r.tier.String(),
 		GoVersion:     runtime.Version(),

@@ -107,6 +107,52 @@ func TestHTMLInChromium(t *testing.T) {
 }
 
 // checkPicture fails unless path is a 1280×2000 PNG of more than one colour.
+// The merged summary's first screen is the status of every run: a
+// headline and a table, the worst run first, each run's report folded
+// below it.
+func TestSummaryInChromium(t *testing.T) {
+	bin := chromium()
+	if bin == "" {
+		t.Skip("no chromium binary on PATH: make chromium installs it")
+	}
+	healthy := evolved()
+	healthy.Module = "payments"
+	for i := range healthy.Threats {
+		healthy.Threats[i].Trials, healthy.Threats[i].EvolvedTrials = healthy.Threats[i].EvolvedTrials, nil
+		healthy.Threats[i].Evolved = nil
+	}
+	healthy.Threats = healthy.Threats[1:2] // latency: met
+	healthy.Derive()
+	s, err := Merge(evolved(), measured(), healthy)
+	require.NoError(t, err)
+	page, err := s.HTML()
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "summary.html")
+	require.NoError(t, os.WriteFile(file, page, 0o644))
+
+	raw, console := headless(t, bin, file, "--dump-dom")
+	assert.Empty(t, console)
+	dom := string(raw)
+	table := regexp.MustCompile(`(?s)<table id="runs">.*?</table>`).FindString(dom)
+	require.NotEmpty(t, table, "the table of runs")
+	assert.Less(t, strings.Index(dom, `<table id="runs">`), strings.Index(dom, "<details"), "the table comes before any report")
+	rows := regexp.MustCompile(`<tr><td class="([a-z-]+)">[^<]* ([a-z ]+)</td><td><a href="#(run-\d)">([a-z]+)</a></td><td>([^<]*)</td>`).FindAllStringSubmatch(table, -1)
+	require.Len(t, rows, 3, "one row per run:\n%s", table)
+	var order []string
+	for _, r := range rows {
+		order = append(order, r[4]+"="+r[2])
+		assert.Equal(t, "TestCheckout in ./examples_test", r[5], "the test and package that ran it")
+		assert.Contains(t, dom, `<details class="run" id="`+r[3]+`">`, "its report, folded (not open)")
+	}
+	assert.Equal(t, []string{"checkout=vulnerable", "checkout=vulnerable", "payments=held"}, order, "worst first")
+	assert.Contains(t, dom, `id="summary-headline">✗ 3 runs: 2 vulnerable (checkout, checkout), 1 held.</p>`)
+
+	shot := filepath.Join(t.ArtifactDir(), "summary.png")
+	_, console = headless(t, bin, file, "--screenshot="+shot, "--window-size=1280,2000", "--hide-scrollbars")
+	assert.Empty(t, console)
+	checkPicture(t, shot)
+}
+
 func checkPicture(t *testing.T, path string) {
 	t.Helper()
 	f, err := os.Open(path)

@@ -329,11 +329,11 @@ func (d *DiffResult) Markdown() []byte {
 	}
 	switch {
 	case len(down) > 0:
-		fmt.Fprintf(&b, "### ❌ Resilience went down in %d of %d runs: %s\n\n", len(down), len(rows), strings.Join(down, ", "))
+		fmt.Fprintf(&b, "### ✗ Resilience went down in %d of %d runs: %s\n\n", len(down), len(rows), strings.Join(down, ", "))
 	case len(up) > 0:
-		fmt.Fprintf(&b, "### ✅ No regression; resilience went up in %d of %d runs: %s\n\n", len(up), len(rows), strings.Join(up, ", "))
+		fmt.Fprintf(&b, "### ✓ No regression; resilience went up in %d of %d runs: %s\n\n", len(up), len(rows), strings.Join(up, ", "))
 	default:
-		fmt.Fprintf(&b, "### ✅ No regression in %d runs\n\n", len(rows))
+		fmt.Fprintf(&b, "### ✓ No regression in %d runs\n\n", len(rows))
 	}
 	fmt.Fprintf(&b, "Rule: %s.\n\n", d.rule())
 	b.WriteString("| status | module | tier | seed | before | after | change | noise | notes |\n")
@@ -342,13 +342,13 @@ func (d *DiffResult) Markdown() []byte {
 		status, before, after, chg, noise := "held", "—", "—", "—", "—"
 		switch {
 		case r.Regressed:
-			status = "❌ regressed"
+			status = "✗ regressed"
 		case r.Old == nil:
 			status = "new"
 		case r.New == nil:
 			status = "gone"
 		case r.Change > r.Noise && r.Change >= Resolution/2:
-			status = "⬆ improved"
+			status = "↑ improved"
 		}
 		if r.Old != nil {
 			before = fmt.Sprintf("%.1f", r.Old.Score)

@@ -222,13 +222,13 @@ func TestDiffMarkdown(t *testing.T) {
 	require.NoError(t, err)
 	md := string(d.Markdown())
 	lines := strings.Split(md, "\n")
-	assert.Equal(t, "### ❌ Resilience went down in 1 of 2 runs: checkout", lines[0])
+	assert.Equal(t, "### ✗ Resilience went down in 1 of 2 runs: checkout", lines[0])
 	assert.Contains(t, md, "Rule: a run regresses when its score drops by more than 2 points (-threshold) and more than the measured noise")
 	assert.Contains(t, md, "| status | module | tier | seed | before | after | change | noise | notes |")
-	i, j := strings.Index(md, "| ❌ regressed | checkout |"), strings.Index(md, "| held | billing |")
+	i, j := strings.Index(md, "| ✗ regressed | checkout |"), strings.Index(md, "| held | billing |")
 	assert.True(t, i > 0 && j > i, "the regression first, then the run that held:\n%s", md)
 
 	d, err = Diff(old, old, 0)
 	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(string(d.Markdown()), "### ✅ No regression in 2 runs\n"))
+	assert.True(t, strings.HasPrefix(string(d.Markdown()), "### ✓ No regression in 2 runs\n"))
 }

@@ -97,7 +97,7 @@ const notRun = "the test's deadline (go test -timeout) came before its first tri
 // base is a report of module checkout with seed 42 on tier, without threats.
 func base(tier string) *Report {
 	return &Report{
-		SchemaVersion: SchemaVersion, Module: "checkout", Seed: 42, Tier: tier, GoVersion: "go1.26.8",
+		SchemaVersion: SchemaVersion, Module: "checkout", Test: "TestCheckout", Package: "./examples_test", Seed: 42, Tier: tier, GoVersion: "go1.26.8",
 		Start:  time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC),
 		End:    time.Date(2026, 11, 24, 3, 0, 2, 500_000_000, time.UTC),
 		SLO:    fixtureSLO,
@@ -141,6 +141,16 @@ func measured() *Report {
 	}
 	fl.Latency, fl.FailedLatency = buckets(10, 40, 60, 50, 40, 12), buckets(0, 0, 188, 200)
 	r.Threats = []Threat{db, lat, fl, stampede}
+	r.Derive()
+	return r
+}
+
+// unstable is a wire run that met the SLO but for one trial, which broke
+// it and then met it when measured again: the latency threat of measured,
+// alone.
+func unstable() *Report {
+	r := measured()
+	r.Threats = r.Threats[1:2]
 	r.Derive()
 	return r
 }

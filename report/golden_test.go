@@ -31,7 +31,8 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestGolden(t *testing.T) {
-	for name, r := range map[string]*Report{"evolved": evolved(), "measured": measured()} {
+	// A failing run, an evolved one and an unstable one.
+	for name, r := range map[string]*Report{"evolved": evolved(), "measured": measured(), "unstable": unstable()} {
 		t.Run(name, func(t *testing.T) {
 			js, err := r.MarshalIndent()
 			require.NoError(t, err)

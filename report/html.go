@@ -75,12 +75,15 @@ func (r *Report) page(prefix string) pageData {
 // renders it, charts included (their ids prefixed "run-<n>-"). Like the
 // other renderings it is for people and may change between versions.
 func (s *Summary) HTML() ([]byte, error) {
-	var pages []pageData
-	for i, r := range s.Reports {
-		pages = append(pages, r.page(fmt.Sprintf("run-%d", i+1)))
+	data := struct {
+		Headline string
+		Pages    []pageData
+	}{Headline: s.headline()}
+	for i, r := range s.worstFirst() {
+		data.Pages = append(data.Pages, r.page(fmt.Sprintf("run-%d", i+1)))
 	}
 	var b bytes.Buffer
-	if err := pageTemplate.ExecuteTemplate(&b, "summary", pages); err != nil {
+	if err := pageTemplate.ExecuteTemplate(&b, "summary", data); err != nil {
 		return nil, fmt.Errorf("report: html of the summary: %w", err)
 	}
 	return b.Bytes(), nil
@@ -97,6 +100,9 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"bottom":   func(f frame) string { return strconv.FormatFloat(f.Y+f.H, 'f', 1, 64) },
 	"mid":      func(f frame) float64 { return f.X + f.W/2 },
 	"words":    verdictWords,
+	"symbol":   RunStatus.symbol,
+	"where":    (*Report).where,
+	"change":   (*Report).change,
 	"vmid":     func(f frame) float64 { return f.Y + f.H/2 },
 }).Parse(`{{define "head"}}<!DOCTYPE html>
 <html lang="en">
@@ -112,6 +118,7 @@ table { border-collapse: collapse; width: 100%; } th, td { border: 1px solid #d0
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .mitigated, .held, .met { color: #1a7f37; } .vulnerable, .regressed, .broken { color: #cf222e; font-weight: 600; }
 .unstable { color: #9a6700; font-weight: 600; } .not-run { color: #59636e; font-style: italic; }
+details.run { border: 1px solid #d0d7de; border-radius: 6px; padding: .4rem .8rem; margin: .6rem 0; } details.run > summary { font-size: 1.05rem; }
 li { margin: .15rem 0; }
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; }
 .empty { border: 1px dashed #d0d7de; padding: 1rem; color: #59636e; }
@@ -145,14 +152,18 @@ button.copy { float: right; font: inherit; font-size: .8rem; }
 {{end}}
 {{define "summary"}}{{template "head" "summary"}}<body>
 <h1>RAFAEL resilience summary</h1>
-<table>
-<tr><th>Run</th><th>Tier</th><th>Seed</th><th>Score</th><th>Threats</th></tr>
-{{range .}}<tr><td><a href="#{{.Anchor}}">{{.R.Module}}</a></td><td>{{.R.Tier}}</td><td class="num">{{.R.Seed}}</td><td class="num">{{scores .R}}</td><td>{{verdicts .R}}</td></tr>
+<p class="headline" id="summary-headline">{{.Headline}}</p>
+<table id="runs">
+<tr><th>Status</th><th>Run</th><th>Test</th><th>Tier</th><th>Seed</th><th>Score</th><th>Threats</th></tr>
+{{range .Pages}}<tr><td class="{{cls .R.Status}}">{{symbol .R.Status}} {{.R.Status}}</td><td><a href="#{{.Anchor}}">{{.R.Module}}</a></td><td>{{where .R}}</td><td>{{.R.Tier}}</td><td class="num">{{.R.Seed}}</td><td class="num">{{change .R}}</td><td>{{verdicts .R}}</td></tr>
 {{end}}</table>
-{{range .}}{{template "report" .}}{{end}}</body>
+<p class="meta">Worst first. Each run's report is folded below: open it to read it.</p>
+{{range .Pages}}<details class="run" id="{{.Anchor}}"><summary>{{symbol .R.Status}} <strong>{{.R.Module}}</strong> ({{.R.Tier}}, seed {{.R.Seed}}): {{.R.Status}}, {{change .R}}</summary>
+{{template "report" .}}</details>
+{{end}}</body>
 </html>
 {{end}}
-{{define "report"}}<h1{{with .Anchor}} id="{{.}}"{{end}}>RAFAEL resilience report: {{.R.Module}}</h1>
+{{define "report"}}<h1>RAFAEL resilience report: {{.R.Module}}</h1>
 <p class="meta">Seed {{.R.Seed}}, {{.R.Tier}} tier, {{.R.GoVersion}}, run of {{.Duration}}. SLO: {{.R.SLO}}. Genome {{.R.Genome}}{{with .R.Champion}}, champion {{.}}{{end}}.</p>
 <p class="headline">{{.Headline}}</p>
 

@@ -223,25 +223,36 @@ func (r *Report) AppendStepSummary(getenv func(string) string) (path string, err
 	return path, nil
 }
 
-// Markdown renders the summary: a table with one row per run (its scores
-// and its threats counted by verdict), then each run's report as
-// [Report.Markdown] renders it.
+// Markdown renders the summary for a pull request or a step summary, its
+// first screen answering how the runs fared: a headline counting the runs
+// by [Report.Status] and naming those that need a look, then a table with
+// one row per run, the worst first (its status in a symbol and a word, the
+// test and package that ran it, its score before → after and the delta,
+// its threats counted by verdict), then each run's report as
+// [Report.Markdown] renders it, folded in a <details> element.
 func (s *Summary) Markdown() []byte {
 	var b bytes.Buffer
 	b.WriteString("## RAFAEL: resilience of " + plural(len(s.Reports), "run") + "\n\n")
-	b.WriteString("| Module | Tier | Seed | Before | After | Threats |\n|---|---|---:|---:|---:|---|\n")
-	for _, r := range s.Reports {
-		after := "no evolution"
-		if r.Evolved != nil {
-			after = scoreText(r.Evolved)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s |\n", cell(r.Module), r.Tier, r.Seed, scoreText(&r.Baseline), after, r.verdicts())
+	fmt.Fprintf(&b, "**%s**\n\n", s.headline())
+	b.WriteString("| Status | Module | Test | Tier | Seed | Score | Threats |\n|---|---|---|---|---:|---:|---|\n")
+	runs := s.worstFirst()
+	for _, r := range runs {
+		st := r.Status()
+		fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %d | %s | %s |\n", st.symbol(), st, cell(r.Module), cell(r.where()), r.Tier, r.Seed, r.change(), r.verdicts())
 	}
-	for _, r := range s.Reports {
-		b.WriteString("\n")
+	// Each run's report, folded: the table above is the first screen.
+	for _, r := range runs {
+		st := r.Status()
+		fmt.Fprintf(&b, "\n<details><summary>%s <strong>%s</strong> (%s, seed %d): %s, %s</summary>\n\n", st.symbol(), htmlText(r.Module), r.Tier, r.Seed, st, r.change())
 		b.Write(r.Markdown())
+		b.WriteString("\n</details>\n")
 	}
 	return b.Bytes()
+}
+
+// htmlText escapes s for HTML inside Markdown.
+func htmlText(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 func plural(n int, what string) string {

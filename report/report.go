@@ -24,11 +24,13 @@ const SchemaVersion = 2
 type Report struct {
 	SchemaVersion int       `json:"schemaVersion"`
 	Module        string    `json:"module"`
-	Seed          uint64    `json:"seed"`      // the run's seed: -rafael.seed replays it
-	Tier          string    `json:"tier"`      // "simulated" or "wire"
-	GoVersion     string    `json:"goVersion"` // runtime.Version() of the test binary
-	Start         time.Time `json:"start"`     // wall clock, UTC
-	End           time.Time `json:"end"`       // wall clock, UTC
+	Test          string    `json:"test,omitempty"`    // the test that ran it: "TestCheckout"
+	Package       string    `json:"package,omitempty"` // its package, as go test names it from the module root: "./examples_test"
+	Seed          uint64    `json:"seed"`              // the run's seed: -rafael.seed replays it
+	Tier          string    `json:"tier"`              // "simulated" or "wire"
+	GoVersion     string    `json:"goVersion"`         // runtime.Version() of the test binary
+	Start         time.Time `json:"start"`             // wall clock, UTC
+	End           time.Time `json:"end"`               // wall clock, UTC
 	SLO           slo.SLO   `json:"slo"`
 
 	Genome   string   `json:"genome"`   // digest of the starting genome
