@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// Text renders the summary for a terminal: one line per run (module, tier,
+// Text renders the summary for a terminal: one line per run, the worst
+// first ([Report.Status], module, tier,
 // seed, score before → after evolution, the threats that meet the SLO
 // after evolution when there was one, and the threats counted by verdict),
 // and under it one entry per threat a genome did not meet: its status, the
@@ -15,9 +16,10 @@ import (
 // people and may change between versions.
 func (s *Summary) Text() []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%-20s %-9s %-21s %-13s %-5s %s\n", "MODULE", "TIER", "SEED", "SCORE", "MET", "THREATS")
-	for _, r := range s.Reports {
-		fmt.Fprintf(&b, "%-20s %-9s %-21d %-13s %-5s %s\n", r.Module, r.Tier, r.Seed, r.scores(), r.met(), r.verdicts())
+	fmt.Fprintf(&b, "%-12s %-20s %-9s %-21s %-13s %-5s %s\n", "STATUS", "MODULE", "TIER", "SEED", "SCORE", "MET", "THREATS")
+	for _, r := range s.worstFirst() {
+		st := r.Status()
+		fmt.Fprintf(&b, "%-12s %-20s %-9s %-21d %-13s %-5s %s\n", st.symbol()+" "+string(st), r.Module, r.Tier, r.Seed, r.scores(), r.met(), r.verdicts())
 		for _, f := range r.findings(1) {
 			fmt.Fprintf(&b, "  %s", f.Name)
 			if f.Who != "" {
