@@ -28,6 +28,7 @@ const Resolution = 0.1
 
 // DiffRow is one run in both summaries, or in one of them.
 type DiffRow struct {
+	Test   string // the test that ran it, when the reports say
 	Module string
 	Tier   string
 	Seed   uint64
@@ -92,7 +93,7 @@ func Diff(old, new *Summary, threshold float64) (*DiffResult, error) {
 			if r == nil {
 				return nil, fmt.Errorf("report: diff: report %d of the %s summary is nil", i+1, [2]string{"old", "new"}[side])
 			}
-			k := run{module: r.Module, tier: r.Tier, seed: r.Seed, slo: r.SLO.String()} // the genome may change between the two sides: that is what is compared
+			k := run{test: r.Test, module: r.Module, tier: r.Tier, seed: r.Seed, slo: r.SLO.String()} // the genome may change between the two sides: that is what is compared
 			p := runs[k]
 			if p == nil {
 				p = &pair{}
@@ -103,15 +104,15 @@ func Diff(old, new *Summary, threshold float64) (*DiffResult, error) {
 				slot = &p.new
 			}
 			if *slot != nil {
-				return nil, fmt.Errorf("report: diff: the %s summary lists %s (%s tier, seed %d) twice: merge its shards first",
-					[2]string{"old", "new"}[side], r.Module, r.Tier, r.Seed)
+				return nil, fmt.Errorf("report: diff: the %s summary lists %s (%s%s tier, seed %d) twice: merge its shards first",
+					[2]string{"old", "new"}[side], r.Module, testPrefix(r.Test), r.Tier, r.Seed)
 			}
 			*slot = r
 		}
 	}
 	d := &DiffResult{Threshold: threshold}
 	for k, p := range runs {
-		row := DiffRow{Module: k.module, Tier: k.tier, Seed: k.seed}
+		row := DiffRow{Test: k.test, Module: k.module, Tier: k.tier, Seed: k.seed}
 		left := map[string]bool{}
 		if p.old != nil && p.new != nil {
 			row.Unstable, row.NotRun = compare(p.old, p.new)
@@ -137,7 +138,7 @@ func Diff(old, new *Summary, threshold float64) (*DiffResult, error) {
 		d.Rows = append(d.Rows, row)
 	}
 	slices.SortFunc(d.Rows, func(a, b DiffRow) int {
-		return cmp.Or(cmp.Compare(a.Module, b.Module), cmp.Compare(a.Tier, b.Tier), cmp.Compare(a.Seed, b.Seed))
+		return cmp.Or(cmp.Compare(a.Module, b.Module), cmp.Compare(a.Tier, b.Tier), cmp.Compare(a.Seed, b.Seed), cmp.Compare(a.Test, b.Test))
 	})
 	return d, nil
 }
@@ -219,7 +220,7 @@ func (d *DiffResult) Err() error {
 		if len(r.NotRun) > 0 {
 			why = append(why, fmt.Sprintf("%s ran before and did not run now", strings.Join(r.NotRun, ", ")))
 		}
-		bad = append(bad, fmt.Sprintf("%s (%s, seed %d): %s", r.Module, r.Tier, r.Seed, strings.Join(why, "; ")))
+		bad = append(bad, fmt.Sprintf("%s (%s%s, seed %d): %s", r.Module, testPrefix(r.Test), r.Tier, r.Seed, strings.Join(why, "; ")))
 	}
 	if len(bad) == 0 {
 		return nil
@@ -231,7 +232,7 @@ func (d *DiffResult) Err() error {
 // 80.1 (-11.1)", then the threats left out: "; unstable, left out:
 // latency; not run now, ran before: flood".
 func (r DiffRow) String() string {
-	name := fmt.Sprintf("%s (%s, seed %d)", r.Module, r.Tier, r.Seed)
+	name := fmt.Sprintf("%s (%s%s, seed %d)", r.Module, testPrefix(r.Test), r.Tier, r.Seed)
 	var s string
 	switch {
 	case r.Old == nil:
@@ -336,8 +337,8 @@ func (d *DiffResult) Markdown() []byte {
 		fmt.Fprintf(&b, "### ✓ No regression in %d runs\n\n", len(rows))
 	}
 	fmt.Fprintf(&b, "Rule: %s.\n\n", d.rule())
-	b.WriteString("| status | module | tier | seed | before | after | change | noise | notes |\n")
-	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| status | module | test | tier | seed | before | after | change | noise | notes |\n")
+	b.WriteString("|---|---|---|---|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rows {
 		status, before, after, chg, noise := "held", "—", "—", "—", "—"
 		switch {
@@ -366,7 +367,7 @@ func (d *DiffResult) Markdown() []byte {
 		if len(r.Unstable) > 0 {
 			notes = append(notes, "unstable, left out: "+strings.Join(r.Unstable, ", "))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", status, mdCell(r.Module), r.Tier, r.Seed, before, after, chg, noise, mdCell(strings.Join(notes, "; ")))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", status, mdCell(r.Module), mdCell(cmp.Or(r.Test, "—")), r.Tier, r.Seed, before, after, chg, noise, mdCell(strings.Join(notes, "; ")))
 	}
 	return []byte(b.String())
 }

@@ -60,7 +60,7 @@ func TestDiffGatesARegression(t *testing.T) {
 	assert.True(t, d.Rows[1].Regressed)
 	assert.False(t, d.Rows[0].Regressed, "billing did not change")
 	assert.ErrorIs(t, d.Err(), ErrRegression)
-	assert.ErrorContains(t, d.Err(), fmt.Sprintf("checkout (simulated, seed 42): %.1f → %.1f (%+.1f), a drop of more than the threshold, 5 points",
+	assert.ErrorContains(t, d.Err(), fmt.Sprintf("checkout (TestCheckout, simulated, seed 42): %.1f → %.1f (%+.1f), a drop of more than the threshold, 5 points",
 		evolved().Baseline.Score, worse.Reports[1].Baseline.Score, drop))
 
 	lenient, err := Diff(old, worse, -drop+0.5)
@@ -114,8 +114,8 @@ func TestDiffGatesAThreatThatStoppedRunning(t *testing.T) {
 	assert.Equal(t, []string{"flood"}, row.NotRun, "cache-stampede did not run on either side: not listed")
 	assert.Zero(t, row.Change, "flood is left out of both scores")
 	assert.ErrorIs(t, d.Err(), ErrRegression)
-	assert.ErrorContains(t, d.Err(), "checkout (wire, seed 42): flood ran before and did not run now")
-	assert.Contains(t, d.String(), "! checkout (wire, seed 42): ")
+	assert.ErrorContains(t, d.Err(), "checkout (TestCheckout, wire, seed 42): flood ran before and did not run now")
+	assert.Contains(t, d.String(), "! checkout (TestCheckout, wire, seed 42): ")
 
 	// A threat that runs now and did not before is new coverage, not a
 	// regression.
@@ -135,7 +135,7 @@ func TestDiffListsRunsInOneSummaryOnly(t *testing.T) {
 	assert.False(t, d.Regressed(), "a module that went away is listed, not gated")
 	score := measured().Baseline.Score
 	assert.Equal(t, fmt.Sprintf("rule: a run regresses when its score drops by more than 1 points (-threshold) and more than the measured noise of the change, or when a threat stops running\n"+
-		"  billing (wire, seed 42): new, %.1f\n  checkout (wire, seed 42): gone, was %.1f\nno run dropped by more than 1 points and its noise, and no threat stopped running\n", score, score), d.String())
+		"  billing (TestCheckout, wire, seed 42): new, %.1f\n  checkout (TestCheckout, wire, seed 42): gone, was %.1f\nno run dropped by more than 1 points and its noise, and no threat stopped running\n", score, score), d.String())
 }
 
 func TestDiffRefusesBadInput(t *testing.T) {
@@ -150,7 +150,7 @@ func TestDiffRefusesBadInput(t *testing.T) {
 		"NaN":         {ok, ok, math.NaN(), "threshold NaN: want a finite number"},
 		"infinite":    {ok, ok, math.Inf(1), "threshold +Inf: want a finite number"},
 		"nil report":  {ok, &Summary{Reports: []*Report{nil}}, 1, "report 1 of the new summary is nil"},
-		"twice":       {&Summary{Reports: []*Report{measured(), measured()}}, ok, 1, "the old summary lists checkout (wire tier, seed 42) twice: merge its shards first"},
+		"twice":       {&Summary{Reports: []*Report{measured(), measured()}}, ok, 1, "the old summary lists checkout (TestCheckout, wire tier, seed 42) twice: merge its shards first"},
 	} {
 		_, err := Diff(tc.old, tc.new, tc.threshold)
 		assert.ErrorContains(t, err, tc.want, name)
@@ -224,7 +224,7 @@ func TestDiffMarkdown(t *testing.T) {
 	lines := strings.Split(md, "\n")
 	assert.Equal(t, "### ✗ Resilience went down in 1 of 2 runs: checkout", lines[0])
 	assert.Contains(t, md, "Rule: a run regresses when its score drops by more than 2 points (-threshold) and more than the measured noise")
-	assert.Contains(t, md, "| status | module | tier | seed | before | after | change | noise | notes |")
+	assert.Contains(t, md, "| status | module | test | tier | seed | before | after | change | noise | notes |")
 	i, j := strings.Index(md, "| ✗ regressed | checkout |"), strings.Index(md, "| held | billing |")
 	assert.True(t, i > 0 && j > i, "the regression first, then the run that held:\n%s", md)
 

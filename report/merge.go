@@ -66,13 +66,14 @@ type source struct {
 	name string
 }
 
-// run is what makes reports shards of one run: the same module, tier and
-// seed, and the same starting genome and SLO (two Runs of one module in one
-// test, with another genome or objective, are two runs).
+// run is what makes reports shards of one run: the same test, module, tier
+// and seed, and the same starting genome and SLO (two Runs of one module in
+// one test, with another genome or objective, are two runs; so are two
+// tests that run one module with the same seed).
 type run struct {
-	module, tier string
-	seed         uint64
-	genome, slo  string
+	test, module, tier string
+	seed               uint64
+	genome, slo        string
 }
 
 func merge(srcs []source) (*Summary, error) {
@@ -90,7 +91,7 @@ func merge(srcs []source) (*Summary, error) {
 		case s.r.Module == "":
 			return nil, fmt.Errorf("report: merge: %s names no module", s.name)
 		}
-		k := run{s.r.Module, s.r.Tier, s.r.Seed, s.r.Genome, s.r.SLO.String()}
+		k := run{s.r.Test, s.r.Module, s.r.Tier, s.r.Seed, s.r.Genome, s.r.SLO.String()}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -100,14 +101,22 @@ func merge(srcs []source) (*Summary, error) {
 	for _, k := range order {
 		r, err := combine(groups[k])
 		if err != nil {
-			return nil, fmt.Errorf("report: merge %s (%s tier, seed %d): %w", k.module, k.tier, k.seed, err)
+			return nil, fmt.Errorf("report: merge %s (%s%s tier, seed %d): %w", k.module, testPrefix(k.test), k.tier, k.seed, err)
 		}
 		sum.Reports = append(sum.Reports, r)
 	}
 	slices.SortStableFunc(sum.Reports, func(a, b *Report) int {
-		return cmp.Or(cmp.Compare(a.Module, b.Module), cmp.Compare(a.Tier, b.Tier), cmp.Compare(a.Seed, b.Seed))
+		return cmp.Or(cmp.Compare(a.Module, b.Module), cmp.Compare(a.Tier, b.Tier), cmp.Compare(a.Seed, b.Seed), cmp.Compare(a.Test, b.Test))
 	})
 	return sum, nil
+}
+
+// testPrefix is "TestX, " for a report that names its test, else "".
+func testPrefix(test string) string {
+	if test == "" {
+		return ""
+	}
+	return test + ", "
 }
 
 // combine merges the shards of one run into a new report.

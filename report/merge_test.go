@@ -325,3 +325,20 @@ func TestSummaryHTMLHoldsEveryRunWithUniqueIDs(t *testing.T) {
 		}
 	}
 }
+
+// Two tests that run one module with the same seed are two runs, not
+// shards of one: rafael test ./... merged the examples' two catalog tests
+// (both Seed: 1) as one and refused, since they evolved differently.
+func TestMergeKeepsTwoTestsOfOneModuleApart(t *testing.T) {
+	a, b := evolved(), evolved()
+	b.Test = "TestCatalogThroughToxiproxy"
+	b.Champion = "sha256:another"
+	s, err := Merge(a, b)
+	require.NoError(t, err)
+	require.Len(t, s.Reports, 2)
+	assert.Equal(t, []string{"TestCatalogThroughToxiproxy", "TestCheckout"}, []string{s.Reports[0].Test, s.Reports[1].Test})
+
+	b.Test = a.Test // one test: shards of one run, which must share an evolution
+	_, err = Merge(a, b)
+	assert.ErrorContains(t, err, "report: merge checkout (TestCheckout, simulated tier, seed 42)")
+}
