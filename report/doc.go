@@ -32,11 +32,21 @@
 //     latency of successes apart from that of failures; both measurements
 //     of an unstable trial) and the command that replays it, or why it did
 //     not run. A threat that did not run is shown as "not run", never as
-//     met and never with a score. Text renderings are for people and may
-//     change in any version; only the JSON is a contract.
+//     met and never with a score. The HTML page adds, per threat, a verdict
+//     block (each SLO term required against the worst trial of each genome,
+//     the violated term marked in words, the worst trial's replay command,
+//     the counterexample, the evidence) and a timeline from the trials'
+//     [Timeline]s (success rate and p99 per time bucket, the fault's window
+//     shaded, the SLO drawn, the starting genome beside the champion);
+//     every chart has titled axes and its data as a table. A summary leads
+//     with a headline and one row per run, worst [Report.Status] first, its
+//     reports folded below. Text renderings are for people and may change
+//     in any version; only the JSON is a contract.
 //   - Across runs: [Merge] and [MergeFiles] join the reports of packages,
 //     tests and CI shards into a [Summary]; [Diff] compares two summaries
-//     and gates regressions ([DiffResult.Err], [ErrRegression]).
+//     and gates regressions ([DiffResult.Err], [ErrRegression]) beyond a
+//     threshold and the measured noise, and renders the comparison as text
+//     or as a Markdown table ([DiffResult.Markdown]).
 //
 // # Scores
 //
