@@ -3,6 +3,7 @@ package genome
 import (
 	"errors"
 	"strconv"
+	"time"
 )
 
 // Sentinel errors, matched with errors.Is against what a [Policy] returns.
@@ -73,6 +74,35 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
+}
+
+type retryAfterError struct {
+	err error
+	d   time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// RetryAfter marks err as a failure after which the dependency asked to be
+// left alone for d (an HTTP Retry-After, a gRPC retry pushback): a
+// [Policy] retries it no sooner than d, and not at all when d is longer
+// than its retry gene's MaxDelay allows or the overall timeout leaves. A
+// circuit breaker counts it as any failure. RetryAfter(nil, d) is nil.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryAfterError{err, max(0, d)}
+}
+
+// retryAfterOf returns the wait err asks for, if it does.
+func retryAfterOf(err error) (time.Duration, bool) {
+	var ra *retryAfterError
+	if errors.As(err, &ra) {
+		return ra.d, true
+	}
+	return 0, false
 }
 
 // DegradedError is what a fallback of kind error returns in place of the

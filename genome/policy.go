@@ -283,6 +283,14 @@ func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C, d
 				return zero, &Error{Gene: GeneRetry, Reason: ErrRetriesExhausted, Attempts: attempt, Cause: err}
 			}
 			d := p.rt.delay(attempt)
+			if ra, ok := retryAfterOf(err); ok {
+				// The dependency asked for a wait: never sooner, and not at
+				// all beyond what the genome would ever wait.
+				if float64(ra) > p.rt.max || !deadline.IsZero() && ra > time.Until(deadline) {
+					return zero, &Error{Gene: GeneRetry, Reason: ErrRetriesExhausted, Attempts: attempt, Cause: err}
+				}
+				d = max(d, ra)
+			}
 			p.emit(Event{Kind: EventRetry, Gene: GeneRetry, Attempt: attempt, Delay: d, Err: err})
 			if !deadline.IsZero() {
 				d = min(d, time.Until(deadline))

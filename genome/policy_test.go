@@ -462,3 +462,36 @@ func TestPolicySuccessPathAllocatesNothing(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// A failure marked with RetryAfter is retried no sooner than it asks, and
+// not at all when it asks for more than the genome's MaxDelay.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, err := Compile(&Genome{Module: "m", Retry: &Retry{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 2 * time.Second, Multiplier: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		busy := errors.New("503")
+		var at []time.Duration
+		start := time.Now()
+		err = p.Do(t.Context(), func(context.Context) error {
+			at = append(at, time.Since(start))
+			if len(at) < 3 {
+				return RetryAfter(busy, time.Second)
+			}
+			return nil
+		})
+		if err != nil || len(at) != 3 || at[1] != time.Second || at[2] != 2*time.Second {
+			t.Fatalf("attempts at %v, err %v: want 0s, 1s, 2s (the backoff of 1ms and 2ms is raised to the second asked for)", at, err)
+		}
+
+		calls := 0
+		err = p.Do(t.Context(), func(context.Context) error { calls++; return RetryAfter(busy, time.Minute) })
+		if calls != 1 || !errors.Is(err, ErrRetriesExhausted) || !errors.Is(err, busy) {
+			t.Fatalf("a minute's wait, beyond MaxDelay 2s: %d calls, %v; want one call and retries exhausted", calls, err)
+		}
+		if RetryAfter(nil, time.Second) != nil {
+			t.Fatal("RetryAfter(nil) is not nil")
+		}
+	})
+}
