@@ -132,7 +132,7 @@ func TestReportDiffGatesRegressions(t *testing.T) {
 	}
 	wantExit(t, exitOK, "report", "diff", oldDir, worse, "-threshold", "25") // 10 points is within 25
 	md, _ := wantExit(t, exitFailure, "report", "diff", "-markdown", oldDir, worse)
-	if !strings.HasPrefix(md, "### ❌ Resilience went down in 1 of 1 runs") || !strings.Contains(md, "| status | module |") {
+	if !strings.HasPrefix(md, "### ✗ Resilience went down in 1 of 1 runs") || !strings.Contains(md, "| status | module |") {
 		t.Errorf("diff -markdown does not lead with the verdict and a table:\n%s", md)
 	}
 	wantUsage(t, []string{"report", "diff", oldDir, worse, "-threshold", "-1"}, "threshold")
