@@ -284,7 +284,10 @@ func TestHedgedAttemptsLeaveOneResponse(t *testing.T) {
 
 func TestPolicyIsWhatRuns(t *testing.T) {
 	calls := 0
-	stub := policyFunc(func(ctx context.Context, fn func(context.Context) error) error { calls++; return errors.New("refused by the stand-in") })
+	stub := policyFunc(func(ctx context.Context, fn func(context.Context) error) error {
+		calls++
+		return errors.New("refused by the stand-in")
+	})
 	s := newServer(t, false, 200)
 	_, err := client(t, s, stub).Get(s.URL)
 	require.Error(t, err)
