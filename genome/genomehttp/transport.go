@@ -78,82 +78,97 @@ func (e *StatusError) Error() string {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
+	rt := &roundTrip{req: req, base: t.Base}
+	if rt.base == nil {
+		rt.base = http.DefaultTransport
 	}
-	replayable := idempotent(req) && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
-	// Attempts may run at once (a hedge gene): what they share is guarded.
-	var (
-		mu       sync.Mutex
-		attempts int
-		last     *http.Response // the last answer worth retrying, kept for the caller
-		resp     *http.Response // the answer that succeeded
-	)
-	err := t.Policy.Do(req.Context(), func(ctx context.Context) error {
-		mu.Lock()
-		attempts++
-		n := attempts
-		if n > 1 && !replayable {
-			mu.Unlock()
-			return genome.Permanent(ErrNotReplayable)
-		}
-		mu.Unlock()
-		r := req.Clone(ctx)
-		if n > 1 && req.GetBody != nil {
-			body, err := req.GetBody()
-			if err != nil {
-				return genome.Permanent(fmt.Errorf("genomehttp: replaying the body: %w", err))
-			}
-			r.Body = body
-		}
-		res, err := base.RoundTrip(r)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if resp != nil { // another attempt (a hedge) already won
-			discard(res)
-			return nil
-		}
-		if !retryable(res.StatusCode) {
-			resp = res
-			if last != nil {
-				discard(last)
-				last = nil
-			}
-			return nil
-		}
-		if last != nil {
-			discard(last)
-		}
-		last = res
-		se := &StatusError{StatusCode: res.StatusCode, RetryAfter: retryAfter(res.Header.Get("Retry-After"), time.Now())}
-		if se.RetryAfter > 0 {
-			return genome.RetryAfter(se, se.RetryAfter)
-		}
-		return se
-	})
-	mu.Lock()
-	defer mu.Unlock()
+	rt.replayable = idempotent(req) && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
+	err := t.Policy.Do(req.Context(), rt.attempt)
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	switch {
-	case err == nil && resp != nil:
-		return resp, nil
-	case last != nil && req.Context().Err() == nil:
+	case err == nil && rt.resp != nil:
+		return rt.resp, nil
+	case rt.last != nil && req.Context().Err() == nil:
 		// The policy gave up on answers the server did give, or a fallback
 		// stood in for them: the caller reads the last one, as from any
 		// HTTP client.
-		return last, nil
+		return rt.last, nil
 	case err == nil:
 		// A fallback gene stood in for a request that got no answer: there
 		// is no response to give.
 		err = errors.New("genomehttp: the policy's fallback stood in for a request that got no answer; an HTTP response cannot be made up")
 	}
-	if last != nil {
-		discard(last)
+	if rt.last != nil {
+		discard(rt.last)
 	}
 	return nil, err
+}
+
+// roundTrip is one request's attempts. Attempts may run at once (a hedge
+// gene): what they share is guarded by mu.
+type roundTrip struct {
+	req        *http.Request
+	base       http.RoundTripper
+	replayable bool
+
+	mu       sync.Mutex
+	attempts int
+	last     *http.Response // the last answer worth retrying, kept for the caller
+	resp     *http.Response // the answer that succeeded
+}
+
+// attempt sends the request once, with ctx.
+func (rt *roundTrip) attempt(ctx context.Context) error {
+	rt.mu.Lock()
+	rt.attempts++
+	n := rt.attempts
+	rt.mu.Unlock()
+	r := rt.req
+	if n > 1 {
+		if !rt.replayable {
+			return genome.Permanent(ErrNotReplayable)
+		}
+		c := *r // a shallow copy, as RoundTrip must not change the caller's request
+		r = &c
+		if rt.req.GetBody != nil {
+			body, err := rt.req.GetBody()
+			if err != nil {
+				return genome.Permanent(fmt.Errorf("genomehttp: replaying the body: %w", err))
+			}
+			r.Body = body
+		}
+	}
+	if ctx != r.Context() { // a timeout gene's deadline, a hedge's cancellation
+		r = r.WithContext(ctx)
+	}
+	res, err := rt.base.RoundTrip(r)
+	if err != nil {
+		return err
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.resp != nil { // another attempt (a hedge) already won
+		discard(res)
+		return nil
+	}
+	if !retryable(res.StatusCode) {
+		rt.resp = res
+		if rt.last != nil {
+			discard(rt.last)
+			rt.last = nil
+		}
+		return nil
+	}
+	if rt.last != nil {
+		discard(rt.last)
+	}
+	rt.last = res
+	se := &StatusError{StatusCode: res.StatusCode, RetryAfter: retryAfter(res.Header.Get("Retry-After"), time.Now())}
+	if se.RetryAfter > 0 {
+		return genome.RetryAfter(se, se.RetryAfter)
+	}
+	return se
 }
 
 // idempotent reports whether sending req twice is safe.
