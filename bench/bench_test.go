@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -230,6 +232,33 @@ func BenchmarkSuccessPath(b *testing.B) {
 		}
 	})
 
+	b.Run("rafael-live/"+retryBrRlBh, func(b *testing.B) {
+		// The same genome through genome.Live, which reloads it from its
+		// file: one atomic load more.
+		r, cb := rafaelGenes()
+		g := &genome.Genome{Module: "bench", Retry: r, CircuitBreaker: cb,
+			RateLimit: &genome.RateLimit{Rate: 1e9, Burst: 1000},
+			Bulkhead:  &genome.Bulkhead{MaxConcurrent: maxConcurrent}}
+		data, err := g.MarshalJSON()
+		if err != nil {
+			b.Fatal(err)
+		}
+		path := filepath.Join(b.TempDir(), "bench.genome.json")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		l, err := genome.NewLive(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := l.Do(ctx, work); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("handwritten/"+retryBrRlBh, func(b *testing.B) {
 		h := newHandwritten(1e9, 1000)
 		ctx := context.Background()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rafaelabs/rafael/genome"
@@ -124,4 +126,47 @@ func ExampleWithObserver() {
 	// breaker: closed → open
 	// timeout
 	// genome: circuit open
+}
+
+// A service runs the adopted genome from its file and follows it while it
+// serves: a reload swaps the policy in, keeping the state of the genes
+// that did not change.
+func ExampleNewLive() {
+	dir, err := os.MkdirTemp("", "live")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "checkout.genome.json")
+	write := func(attempts int) {
+		data, _ := (&genome.Genome{Module: "checkout",
+			Retry: &genome.Retry{MaxAttempts: attempts, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, Multiplier: 2}}).MarshalJSON()
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			panic(err)
+		}
+	}
+	write(2)
+	live, err := genome.NewLive(path)
+	if err != nil {
+		panic(err)
+	}
+	calls := 0
+	flaky := func(context.Context) error {
+		calls++
+		if calls%3 != 0 {
+			return errors.New("connection refused")
+		}
+		return nil
+	}
+	fmt.Println(live.Do(context.Background(), flaky) != nil, calls) // two attempts: not enough
+
+	write(3) // the guardian adopted a genome that retries once more
+	swapped, err := live.Reload()
+	fmt.Println(swapped, err)
+	calls = 0
+	fmt.Println(live.Do(context.Background(), flaky), calls)
+	// Output:
+	// true 2
+	// true <nil>
+	// <nil> 3
 }

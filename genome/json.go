@@ -306,19 +306,7 @@ const maxFile = 1 << 20
 // one) is refused before it is opened, so a named pipe planted there never
 // blocks the caller, and so is a file over 1 MiB.
 func Load(path string) (*Genome, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("genome: load: %w", err)
-	}
-	if !st.Mode().IsRegular() || st.Size() > maxFile {
-		return nil, fmt.Errorf("genome: load: %s is not a genome file (a regular file of at most 1 MiB): it is %s of %d bytes", path, st.Mode().Type(), st.Size())
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("genome: load: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFile))
+	data, err := readFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("genome: load: %w", err)
 	}
@@ -327,6 +315,24 @@ func Load(path string) (*Genome, error) {
 		return nil, &LoadError{Path: path, Err: err}
 	}
 	return g, nil
+}
+
+// readFile reads a genome file: a regular file (or a symbolic link to
+// one) of at most 1 MiB, checked before it is opened.
+func readFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() || st.Size() > maxFile {
+		return nil, fmt.Errorf("%s is not a genome file (a regular file of at most 1 MiB): it is %s of %d bytes", path, st.Mode().Type(), st.Size())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxFile))
 }
 
 // LoadError is returned by [Load] for a file that is not a valid genome.

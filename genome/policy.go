@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -29,6 +30,7 @@ import (
 // Timers are ordinary timers, so a policy compiled inside a
 // testing/synctest bubble runs in the bubble's virtual time.
 type Policy struct {
+	genome  *Genome // a copy of what it was compiled from
 	digest  string
 	epoch   time.Time
 	obs     Observer
@@ -82,6 +84,14 @@ func WithRetryIf(retryable func(error) bool) Option {
 // validation is refused with every violation listed; [Genome.Normalize]
 // makes any genome compile. The module name is not checked here.
 func Compile(g *Genome, opts ...Option) (*Policy, error) {
+	return compile(g, nil, opts)
+}
+
+// compile compiles g; with prev, the state of every gene whose parameters
+// did not change — a breaker's state, a rate limiter's tokens, a
+// bulkhead's calls in flight, the retry jitter's draws, a cached fallback —
+// carries over from prev (see [Live]).
+func compile(g *Genome, prev *Policy, opts []Option) (*Policy, error) {
 	if errs := g.validateGenes(); len(errs) > 0 {
 		return nil, fmt.Errorf("genome: compile %q: %w", g.Module, errors.Join(errs...))
 	}
@@ -89,7 +99,7 @@ func Compile(g *Genome, opts ...Option) (*Policy, error) {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	p := &Policy{digest: g.Digest(), epoch: time.Now(), obs: o.obs, retryIf: o.retryIf}
+	p := &Policy{digest: g.Digest(), epoch: time.Now(), obs: o.obs, retryIf: o.retryIf, genome: g.Clone()}
 	if !o.seeded {
 		b, _ := hex.DecodeString(p.digest[len("sha256:"):][:16])
 		o.seed = binary.BigEndian.Uint64(b)
@@ -121,7 +131,36 @@ func Compile(g *Genome, opts ...Option) (*Policy, error) {
 	}
 	p.plain = p.perAttempt <= 0 && p.hd == nil && p.obs == nil
 	p.fast = p.plain && p.fb == nil && p.overall <= 0
+	if prev != nil {
+		p.carryOver(g, prev)
+	}
 	return p, nil
+}
+
+// carryOver takes from prev the state of the genes g shares with prev's
+// genome unchanged. The clock's epoch carries over with them: a rate
+// limiter's and a breaker's times are counted from it.
+func (p *Policy) carryOver(g *Genome, prev *Policy) {
+	was := prev.genome
+	if was == nil {
+		return
+	}
+	p.epoch = prev.epoch
+	if p.rl != nil && reflect.DeepEqual(g.RateLimit, was.RateLimit) {
+		p.rl = prev.rl
+	}
+	if p.bh != nil && reflect.DeepEqual(g.Bulkhead, was.Bulkhead) {
+		p.bh = prev.bh
+	}
+	if p.rt != nil && reflect.DeepEqual(g.Retry, was.Retry) && p.rt.seed == prev.rt.seed {
+		p.rt = prev.rt
+	}
+	if p.br != nil && reflect.DeepEqual(g.CircuitBreaker, was.CircuitBreaker) {
+		p.br = prev.br
+	}
+	if p.fb != nil && reflect.DeepEqual(g.Fallback, was.Fallback) {
+		p.fb = prev.fb
+	}
 }
 
 // Digest returns the digest of the genome the policy was compiled from.
@@ -148,7 +187,7 @@ func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
 	// The same path as execute, flattened for a policy with no fallback, no
 	// timeout, no hedge and no observer: admission and the first attempt run
 	// inline, and a failure resumes the shared retry loop.
-	if p.rl != nil && !p.rl.allow(p.now()) {
+	if p.rl != nil && !p.rl.allow(p.epoch) {
 		return errRateLimited
 	}
 	if p.bh != nil {
@@ -232,7 +271,7 @@ func execute[T any, C caller[T]](ctx context.Context, p *Policy, c C) (T, error)
 
 // admit applies the rate limiter, the bulkhead and the overall timeout.
 func admit[T any, C caller[T]](ctx context.Context, p *Policy, c C) (T, error) {
-	if p.rl != nil && !p.rl.allow(p.now()) {
+	if p.rl != nil && !p.rl.allow(p.epoch) {
 		p.emit(Event{Kind: EventRejected, Gene: GeneRateLimit, Err: ErrRateLimited})
 		var zero T
 		return zero, errRateLimited

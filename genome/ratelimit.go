@@ -3,6 +3,7 @@ package genome
 import (
 	"math"
 	"sync/atomic"
+	"time"
 )
 
 // rateLimiter is a lock-free token bucket in its GCRA form: tat is the
@@ -18,10 +19,15 @@ func newRateLimiter(rate float64, burst int) *rateLimiter {
 	return &rateLimiter{interval: iv, tolerance: iv * int64(burst-1)}
 }
 
-// allow takes a token at time now, or reports false when there is none.
-func (r *rateLimiter) allow(now int64) bool {
+// allow takes a token now, on the clock that starts at epoch, or reports
+// false when there is none. It reads the clock after tat: any tat it sees
+// was set from a reading no later than its own, so a goroutine delayed
+// between the two (preempted, under the race detector) is never refused
+// for a stale clock, which a tolerance of a few nanoseconds would do.
+func (r *rateLimiter) allow(epoch time.Time) bool {
 	for {
 		tat := r.tat.Load()
+		now := int64(time.Since(epoch))
 		t := max(tat, now)
 		if t-now > r.tolerance {
 			return false
