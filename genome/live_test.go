@@ -29,6 +29,18 @@ func writeGenome(t *testing.T, path string, g *Genome) {
 	}
 }
 
+// newLive writes g to a file of its own and opens a Live on it.
+func newLive(t *testing.T, g *Genome) (*Live, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "checkout.genome.json")
+	writeGenome(t, path, g)
+	l, err := NewLive(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, path
+}
+
 func liveGenome(attempts, threshold int) *Genome {
 	return &Genome{Module: "checkout",
 		Retry:          &Retry{MaxAttempts: attempts, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, Multiplier: 1},
@@ -41,12 +53,7 @@ func liveGenome(attempts, threshold int) *Genome {
 // it protects is still down. A reload that changes the breaker starts it
 // afresh.
 func TestLiveKeepsTheStateOfGenesThatDidNotChange(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "checkout.genome.json")
-	writeGenome(t, path, liveGenome(1, 2))
-	l, err := NewLive(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, path := newLive(t, liveGenome(1, 2))
 	first := l.Digest()
 	for range 2 {
 		_ = l.Do(t.Context(), func(context.Context) error { return errDown })
@@ -84,12 +91,7 @@ func TestLiveKeepsTheStateOfGenesThatDidNotChange(t *testing.T) {
 
 // A file that does not load leaves the running policy, and says why.
 func TestLiveKeepsThePolicyWhenTheFileIsBad(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "checkout.genome.json")
-	writeGenome(t, path, liveGenome(2, 5))
-	l, err := NewLive(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, path := newLive(t, liveGenome(2, 5))
 	digest := l.Digest()
 	good, err := liveGenome(2, 5).MarshalJSON()
 	if err != nil {
@@ -133,12 +135,7 @@ func TestLiveKeepsThePolicyWhenTheFileIsBad(t *testing.T) {
 // Reloads while calls run: no call fails, none is lost by the bulkhead
 // (its calls in flight carry over), and the race detector sees nothing.
 func TestLiveReloadsUnderConcurrentCalls(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "checkout.genome.json")
-	writeGenome(t, path, liveGenome(2, 5))
-	l, err := NewLive(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, path := newLive(t, liveGenome(2, 5))
 	ctx, cancel := context.WithCancel(t.Context())
 	var calls, failed atomic.Int64
 	var firstErr atomic.Value
@@ -177,12 +174,7 @@ func TestLiveReloadsUnderConcurrentCalls(t *testing.T) {
 
 // Watch notices a new file and says so.
 func TestLiveWatchReloads(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "checkout.genome.json")
-	writeGenome(t, path, liveGenome(2, 5))
-	l, err := NewLive(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, path := newLive(t, liveGenome(2, 5))
 	ctx, cancel := context.WithCancel(t.Context())
 	reports := make(chan Reloaded, 4)
 	done := make(chan struct{})
