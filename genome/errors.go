@@ -76,6 +76,29 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+type noRetryError struct{ err error }
+
+func (e *noRetryError) Error() string { return e.err.Error() }
+func (e *noRetryError) Unwrap() error { return e.err }
+
+// NoRetry marks err as a failure of the dependency that must not be
+// repeated — a request that cannot be sent again, a statement that may
+// already have run: a [Policy] does not retry it, and, unlike [Permanent],
+// its circuit breaker counts it. NoRetry(nil) is nil.
+func NoRetry(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &noRetryError{err}
+}
+
+// isNoRetry reports whether err, or an error it wraps, was marked with
+// [NoRetry].
+func isNoRetry(err error) bool {
+	var n *noRetryError
+	return errors.As(err, &n)
+}
+
 type retryAfterError struct {
 	err error
 	d   time.Duration

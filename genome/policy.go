@@ -390,7 +390,7 @@ func stopped(parent context.Context, attempt int, last error) error {
 }
 
 func (p *Policy) retryable(err error) bool {
-	if errors.Is(err, context.Canceled) || IsPermanent(err) {
+	if errors.Is(err, context.Canceled) || IsPermanent(err) || isNoRetry(err) {
 		return false
 	}
 	return p.retryIf == nil || p.retryIf(err)

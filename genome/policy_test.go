@@ -495,3 +495,29 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		}
 	})
 }
+
+// A failure marked NoRetry is not repeated, and the breaker counts it.
+func TestNoRetryStopsTheRetryNotTheBreaker(t *testing.T) {
+	p, err := Compile(&Genome{Module: "m",
+		Retry:          &Retry{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, Multiplier: 1},
+		CircuitBreaker: &CircuitBreaker{Mode: BreakerConsecutive, Threshold: 2, OpenDuration: time.Minute, HalfOpenProbes: 1, FailureRate: 0.5, Window: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for range 2 {
+		err = p.Do(t.Context(), func(context.Context) error { calls++; return NoRetry(errDown) })
+		if !errors.Is(err, errDown) {
+			t.Fatalf("the cause is kept: %v", err)
+		}
+	}
+	if calls != 2 {
+		t.Fatalf("%d calls for two requests: a NoRetry failure was repeated", calls)
+	}
+	if p.BreakerState() != Open {
+		t.Fatal("two NoRetry failures did not open the breaker: they must count against the dependency")
+	}
+	if NoRetry(nil) != nil {
+		t.Fatal("NoRetry(nil) is not nil")
+	}
+}

@@ -35,7 +35,8 @@ type Policy interface {
 // TRACE, PUT or DELETE, or any method with an Idempotency-Key header — and
 // its body can be replayed (no body, or Request.GetBody set, as
 // http.NewRequest does for in-memory bodies). Any other request is sent
-// once: a retry of it fails at once without sending, and the policy stops.
+// once: its failure is not retried (genome.NoRetry), though a circuit
+// breaker counts it.
 //
 // An attempt fails when the transport fails, or when the server answers
 // 429 or a 5xx other than 501 and 505: the response is then drained,
@@ -144,7 +145,7 @@ func (rt *roundTrip) attempt(ctx context.Context) error {
 	}
 	res, err := rt.base.RoundTrip(r)
 	if err != nil {
-		return err
+		return rt.once(err)
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -166,9 +167,18 @@ func (rt *roundTrip) attempt(ctx context.Context) error {
 	rt.last = res
 	se := &StatusError{StatusCode: res.StatusCode, RetryAfter: retryAfter(res.Header.Get("Retry-After"), time.Now())}
 	if se.RetryAfter > 0 {
-		return genome.RetryAfter(se, se.RetryAfter)
+		return rt.once(genome.RetryAfter(se, se.RetryAfter))
 	}
-	return se
+	return rt.once(se)
+}
+
+// once marks a failure of a request that cannot be sent again as not to
+// be retried: the policy stops at once, its breaker still counting it.
+func (rt *roundTrip) once(err error) error {
+	if rt.replayable {
+		return err
+	}
+	return genome.NoRetry(err)
 }
 
 // idempotent reports whether sending req twice is safe.
