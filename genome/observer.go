@@ -13,9 +13,10 @@ const (
 	EventRejected                  // a gene refused the call (Gene, Err)
 	EventFallback                  // the fallback replaced a failure (Err)
 	EventHedge                     // a hedged attempt starts (Attempt)
+	EventDone                      // the call returned (Err, nil on success; Latency)
 )
 
-var eventNames = []string{"attempt", "retry", "breaker", "rejected", "fallback", "hedge"}
+var eventNames = []string{"attempt", "retry", "breaker", "rejected", "fallback", "hedge", "done"}
 
 // String returns the event kind's name, such as "retry".
 func (k EventKind) String() string { return choiceName(eventNames, uint8(k)) }
@@ -42,7 +43,8 @@ type Event struct {
 	Attempt  int           // 1 for the first attempt
 	Delay    time.Duration // the backoff before the next attempt
 	From, To BreakerState  // a breaker transition
-	Err      error         // the error that caused a retry, rejection or fallback
+	Err      error         // the error that caused a retry, rejection or fallback; the call's, when done
+	Latency  time.Duration // the call's, when done
 }
 
 // Observer receives a policy's events, synchronously and possibly from

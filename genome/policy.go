@@ -252,6 +252,19 @@ func (p *Policy) emit(e Event) {
 func (p *Policy) now() int64 { return int64(time.Since(p.epoch)) }
 
 func execute[T any, C caller[T]](ctx context.Context, p *Policy, c C) (T, error) {
+	if p.obs != nil {
+		// An observer hears how each call ended: what a live fitness
+		// figure and a latency metric are made of.
+		start := time.Now()
+		v, err := outcome[T](ctx, p, c)
+		p.obs.Observe(Event{Kind: EventDone, Err: err, Latency: time.Since(start)})
+		return v, err
+	}
+	return outcome[T](ctx, p, c)
+}
+
+// outcome is a call's result: the genes from the fallback inwards.
+func outcome[T any, C caller[T]](ctx context.Context, p *Policy, c C) (T, error) {
 	if p.fb == nil {
 		return admit[T](ctx, p, c)
 	}
