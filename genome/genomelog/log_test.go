@@ -28,9 +28,9 @@ func TestObserverAndTally(t *testing.T) {
 	down := errors.New("connection refused")
 	n := 0
 	ctx := context.Background()
-	_ = p.Do(ctx, func(context.Context) error { n++; return nil })                                       // 1 attempt, ok
-	_ = p.Do(ctx, func(context.Context) error { n++; return down })                                      // 3 attempts, failed
-	_ = p.Do(ctx, func(context.Context) error { n++; return down })                                      // 1 attempt opens the breaker… then rejected
+	_ = p.Do(ctx, func(context.Context) error { n++; return nil })                                            // 1 attempt, ok
+	_ = p.Do(ctx, func(context.Context) error { n++; return down })                                           // 3 attempts, failed
+	_ = p.Do(ctx, func(context.Context) error { n++; return down })                                           // 1 attempt opens the breaker… then rejected
 	if err := p.Do(ctx, func(context.Context) error { return nil }); !errors.Is(err, genome.ErrCircuitOpen) { // rejected
 		t.Fatalf("the breaker did not open: %v", err)
 	}
