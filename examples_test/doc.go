@@ -16,6 +16,13 @@
 //     through Toxiproxy.
 //   - workers_test.go: a worker pool with a memory budget under memory
 //     pressure (a real ballast), on the wire tier.
+//   - approval_test.go: the guardian's loop with the rafael command:
+//     propose, approve with the reviewers' keys, adopt, start from it.
+//   - shop_test.go and shop/: the whole loop on a service's production
+//     code — PostgreSQL through genomesql and a tax service through
+//     genomehttp, the service running its genome file with genome.Live:
+//     evolved on the wire tier, proposed, approved, adopted, reloaded while
+//     it serves, its live figures better under the same fault.
 //
 // make demo runs them all and leaves the reports and a signed audit log in
 // rafael-out/demo.
