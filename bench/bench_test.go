@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -346,4 +347,71 @@ func BenchmarkBothTimeouts(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkLiveSwap calls a genome.Live from every core while another
+// goroutine rewrites its genome file and reloads it as fast as it can
+// (changing only the retry, so the breaker, rate limiter and bulkhead carry
+// over). A call that fails fails the benchmark; calls/s and swaps/s are the
+// figures to read.
+func BenchmarkLiveSwap(b *testing.B) {
+	r, cb := rafaelGenes()
+	g := &genome.Genome{Module: "bench", Retry: r, CircuitBreaker: cb,
+		RateLimit: &genome.RateLimit{Rate: 1e9, Burst: 1000},
+		Bulkhead:  &genome.Bulkhead{MaxConcurrent: maxConcurrent}}
+	path := filepath.Join(b.TempDir(), "bench.genome.json")
+	write := func(attempts int) {
+		g.Retry.MaxAttempts = attempts
+		data, err := g.MarshalJSON()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(path+".tmp", data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(path+".tmp", path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	write(3)
+	l, err := genome.NewLive(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	swapped := make(chan int)
+	go func() {
+		n := 0
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				swapped <- n
+				return
+			default:
+			}
+			write(3 + i%2)
+			if ok, err := l.Reload(); err != nil {
+				panic(err)
+			} else if ok {
+				n++
+			}
+		}
+	}()
+	var failed atomic.Int64
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := l.Do(ctx, work); err != nil {
+				failed.Add(1)
+			}
+		}
+	})
+	close(done)
+	swaps := <-swapped
+	if failed.Load() > 0 {
+		b.Fatalf("%d calls failed during %d swaps", failed.Load(), swaps)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+	b.ReportMetric(float64(swaps)/b.Elapsed().Seconds(), "swaps/s")
 }

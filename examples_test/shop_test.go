@@ -22,6 +22,7 @@ import (
 	"github.com/rafaelabs/rafael/examples_test/shop"
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/genome/genomehttp"
 	"github.com/rafaelabs/rafael/genome/genomelog"
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -57,7 +58,11 @@ func TestShopLoop(t *testing.T) {
 	// harness's candidate genome of the moment.
 	var candidate atomic.Pointer[genome.Policy]
 	svc := shop.New(policyOf(func() shop.Policy { return candidate.Load() }), db, taxTransport, tax.URL)
-	front := httptest.NewServer(svc)
+	// Inbound, the service sheds load beyond 64 requests at once, as in
+	// production (shop's Example).
+	shed, err := genomehttp.Shed(&genome.Genome{Module: "shop-inbound", Bulkhead: &genome.Bulkhead{MaxConcurrent: 64}})
+	require.NoError(t, err)
+	front := httptest.NewServer(shed(svc))
 	t.Cleanup(front.Close)
 	client := front.Client()
 	t.Cleanup(client.CloseIdleConnections)
