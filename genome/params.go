@@ -227,9 +227,23 @@ func saturate(v, lo, hi float64) float64 {
 }
 
 // Normalize moves every parameter of g into its bounds and repairs what
-// depends on more than one field (a retry's MaxDelay below its BaseDelay, a
-// timeout with both fields off, a missing error class), so that the result
-// compiles. It keeps the genes g has and leaves Module alone.
+// depends on more than one field, so that the result compiles and none of
+// its parameters is dead — set to a value that can never act. It keeps the
+// genes g has and leaves Module alone. The relations it enforces (see
+// [Genome.Incoherent]):
+//
+//   - retry: maxDelay ≥ baseDelay; with maxDelay = baseDelay there is
+//     nothing to multiply, and multiplier is 1.
+//   - timeout: at least one of perAttempt and overall is set; a perAttempt
+//     at or above overall never acts (the overall deadline comes first), so
+//     it is dropped (0).
+//   - retry within the overall timeout: no attempt the overall deadline
+//     can never reach — maxAttempts is cut to the attempts whose earliest
+//     start (each backoff at its shortest jitter, every attempt failing at
+//     once) is before the overall deadline.
+//   - hedge: its delay is below the per-attempt timeout (else below the
+//     overall one), or it would never fire: half of it, when it is not.
+//   - fallback: a valid JSON value, and an error class for kind error.
 func (g *Genome) Normalize() {
 	for _, d := range paramTable {
 		ptr := d.ptr(g)
@@ -246,8 +260,26 @@ func (g *Genome) Normalize() {
 	if r := g.Retry; r != nil && r.MaxDelay < r.BaseDelay {
 		r.MaxDelay = r.BaseDelay
 	}
+	if r := g.Retry; r != nil && r.MaxDelay == r.BaseDelay {
+		r.Multiplier = 1
+	}
 	if t := g.Timeout; t != nil && t.PerAttempt == 0 && t.Overall == 0 {
 		t.Overall = DefaultGene(GeneTimeout).(*Timeout).Overall
+	}
+	if t := g.Timeout; t != nil && t.Overall > 0 && t.PerAttempt >= t.Overall {
+		t.PerAttempt = 0
+	}
+	if r, t := g.Retry, g.Timeout; r != nil && t != nil && t.Overall > 0 {
+		r.MaxAttempts = min(r.MaxAttempts, reachable(r, t.Overall))
+	}
+	if h, t := g.Hedge, g.Timeout; h != nil && t != nil {
+		limit := t.PerAttempt
+		if limit == 0 {
+			limit = t.Overall
+		}
+		if h.Delay >= limit && limit >= 2*time.Millisecond {
+			h.Delay = max(time.Millisecond, limit/2)
+		}
 	}
 	if f := g.Fallback; f != nil {
 		if len(f.Value) > 0 && !json.Valid(f.Value) {
@@ -257,6 +289,53 @@ func (g *Genome) Normalize() {
 			f.ErrorClass = "unavailable"
 		}
 	}
+}
+
+// reachable is how many of r's attempts can start before overall has
+// passed: the first at once, each later one after the backoffs before it at
+// their shortest (the jitter taking the most off), every attempt failing at
+// once.
+func reachable(r *Retry, overall time.Duration) int {
+	n, at, d := 1, 0.0, float64(r.BaseDelay)
+	for n < r.MaxAttempts {
+		at += math.Min(d, float64(r.MaxDelay)) * (1 - r.Jitter)
+		if at >= float64(overall) {
+			break
+		}
+		n++
+		d *= r.Multiplier
+	}
+	return n
+}
+
+// Incoherent lists the relations between g's genes that g breaks (see
+// [Genome.Normalize]), each naming its fields; none for a genome
+// Normalize returned.
+func (g *Genome) Incoherent() []string {
+	var out []string
+	r, t, h := g.Retry, g.Timeout, g.Hedge
+	if r != nil && r.MaxDelay < r.BaseDelay {
+		out = append(out, "retry.maxDelay is below retry.baseDelay")
+	}
+	if r != nil && r.MaxDelay == r.BaseDelay && r.Multiplier != 1 {
+		out = append(out, "retry.multiplier has nothing to multiply: retry.maxDelay equals retry.baseDelay")
+	}
+	if t != nil && t.Overall > 0 && t.PerAttempt >= t.Overall {
+		out = append(out, "timeout.perAttempt never acts: it is not below timeout.overall")
+	}
+	if r != nil && t != nil && t.Overall > 0 && r.MaxAttempts > reachable(r, t.Overall) {
+		out = append(out, fmt.Sprintf("retry.maxAttempts %d: attempts past the %dth can never start before timeout.overall %v", r.MaxAttempts, reachable(r, t.Overall), t.Overall))
+	}
+	if h != nil && t != nil {
+		limit := t.PerAttempt
+		if limit == 0 {
+			limit = t.Overall
+		}
+		if h.Delay >= limit && limit >= 2*time.Millisecond {
+			out = append(out, "hedge.delay never fires: it is not below the timeout")
+		}
+	}
+	return out
 }
 
 var (

@@ -3,6 +3,7 @@ package genome
 import (
 	"context"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -258,4 +259,48 @@ func TestPropFastPathMatchesGeneralPath(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Every genome Normalize returns satisfies every relation it documents,
+// and Normalize changes nothing more the second time.
+func TestPropNormalizedGenomeIsCoherent(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g := anyGenome(t)
+		g.Normalize()
+		if bad := g.Incoherent(); len(bad) > 0 {
+			t.Fatalf("normalized genome breaks %v: %+v", bad, g)
+		}
+		once := g.Digest()
+		g.Normalize()
+		if g.Digest() != once {
+			t.Fatalf("Normalize is not idempotent: %s then %s", once, g.Digest())
+		}
+	})
+}
+
+// Each relation, broken on purpose, is named.
+func TestIncoherentNamesEachRelation(t *testing.T) {
+	ms := time.Millisecond
+	for want, g := range map[string]*Genome{
+		"retry.multiplier has nothing to multiply": {Retry: &Retry{MaxAttempts: 3, BaseDelay: 10 * ms, MaxDelay: 10 * ms, Multiplier: 2}},
+		"timeout.perAttempt never acts":            {Timeout: &Timeout{PerAttempt: 5 * time.Second, Overall: 10 * ms}},
+		"can never start before timeout.overall":   {Retry: &Retry{MaxAttempts: 10, BaseDelay: 100 * ms, MaxDelay: time.Second, Multiplier: 2}, Timeout: &Timeout{Overall: 250 * ms}},
+		"hedge.delay never fires":                  {Hedge: &Hedge{Delay: time.Second, MaxHedges: 1}, Timeout: &Timeout{PerAttempt: 100 * ms}},
+	} {
+		bad := g.Incoherent()
+		if len(bad) != 1 || !strings.Contains(bad[0], want) {
+			t.Errorf("%q: got %q", want, bad)
+		}
+		g.Normalize()
+		if bad := g.Incoherent(); len(bad) > 0 {
+			t.Errorf("%q after Normalize: %q", want, bad)
+		}
+	}
+	// 100ms then 200ms of backoff: attempts 1 (0s), 2 (100ms) and 3
+	// (300ms); a fourth would start at 700ms, past a 500ms overall.
+	g := &Genome{Retry: &Retry{MaxAttempts: 10, BaseDelay: 100 * ms, MaxDelay: time.Second, Multiplier: 2}, Timeout: &Timeout{Overall: 500 * ms}}
+	g.Normalize()
+	if g.Retry.MaxAttempts != 3 {
+		t.Errorf("maxAttempts %d, want 3", g.Retry.MaxAttempts)
+	}
 }
