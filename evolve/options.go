@@ -50,6 +50,12 @@ type Options struct {
 	// either way. [Evolve] sets EveryTrial for [Subprocess] isolation,
 	// where each call of the judge starts a process.
 	EveryTrial bool
+
+	// SkipAblation skips what [Evolve] does after the search: removing the
+	// champion's genes that cost nothing and measuring what each remaining
+	// gene is worth (a few evaluations of the champion, on the last
+	// round's trials).
+	SkipAblation bool
 }
 
 func (o Options) withDefaults() Options {

@@ -64,13 +64,24 @@ type Evolution struct {
 	History []Generation // every round's generations, numbered across rounds
 	Faced   []Facing     // the threats the last round faced: the declared ones, then what the probe found
 	Rounds  int
+
+	// Removed are the genes the search's champion had that cost nothing:
+	// without each, the champion met the SLO in as many of the last
+	// round's trials, its fitness within the noise. Champion is without
+	// them.
+	Removed []genome.GeneKind
+	// Costs say, gene by gene, what removing it from Champion costs on the
+	// last round's trials: why each gene is there.
+	Costs []GeneCost
 }
 
 // Evolve runs a campaign: a search over the declared threats; then, with
 // Probe, a probe of its champion with smaller variants of them and, if one
 // broke it, another search that also faces it (at most two more rounds,
-// each with half the generations). The same campaign, options and seed give
-// the same evolution.
+// each with half the generations); then, unless o.SkipAblation, the
+// champion is simplified and explained on the last round's trials
+// (Evolution.Removed, Evolution.Costs). The same campaign, options and seed
+// give the same evolution.
 func Evolve(ctx context.Context, c Campaign, o Options) (*Evolution, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -113,11 +124,14 @@ func Evolve(ctx context.Context, c Campaign, o Options) (*Evolution, error) {
 		}
 		ev.Result, ev.Faced, ev.Rounds = res, faced, round+1
 		if !c.Probe || round == 2 || ctx.Err() != nil {
-			return ev, nil
+			return ev.explained(ctx, p, o)
 		}
 		found, err := Probe(ctx, c.Judge, res.Champion, c.Threats, faced, seed.Mix(c.Seed, 0x9B0B, uint64(round)))
-		if err != nil || len(found) == 0 {
+		if err != nil {
 			return ev, err
+		}
+		if len(found) == 0 {
+			return ev.explained(ctx, p, o)
 		}
 		for i := range found {
 			if c.Progress != nil {
@@ -128,6 +142,25 @@ func Evolve(ctx context.Context, c Campaign, o Options) (*Evolution, error) {
 		start = res.Champion
 		o.Generations = max(3, cmp.Or(o.Generations, 20)/2)
 	}
+}
+
+// explained simplifies the champion and explains its genes on the last
+// round's trials (see explain), unless o.SkipAblation or the time is up.
+func (ev *Evolution) explained(ctx context.Context, p Problem, o Options) (*Evolution, error) {
+	if o.SkipAblation || ctx.Err() != nil {
+		return ev, nil
+	}
+	g, sc, removed, costs, err := explain(ctx, p, o, ev.Champion)
+	if err != nil {
+		return nil, err
+	}
+	if len(removed) > 0 {
+		res := *ev.Result
+		res.Champion, res.Fitness, res.Passed = g, sc.fitness, sc.passed
+		ev.Result = &res
+	}
+	ev.Removed, ev.Costs = removed, costs
+	return ev, nil
 }
 
 // cases turns a judge over faced threats into the search's evaluator.

@@ -109,12 +109,7 @@ func Search(ctx context.Context, p Problem, o Options) (*Result, error) {
 		return nil, errors.New("evolve: Problem needs Start, Evaluate and one weight per threat")
 	}
 	o = o.withDefaults()
-	s := &search{p: p, o: o, memo: map[string]*score{}, r: seed.New(seed.Mix(p.Seed, 0xE7))}
-	for t := range p.Weights {
-		for j := range o.Seeds {
-			s.cells = append(s.cells, Trial{t, seed.Mix(p.Seed, 0x5EED, uint64(t), uint64(j))})
-		}
-	}
+	s := newSearch(p, o)
 	start := p.Start.Clone()
 	start.Normalize()
 	inc, err := s.eval(ctx, start)
@@ -182,6 +177,18 @@ func Search(ctx context.Context, p Problem, o Options) (*Result, error) {
 	}
 	res.Champion, res.Fitness, res.Passed, res.Evaluations = inc.g, inc.fitness, inc.passed, s.evaluations
 	return res, nil
+}
+
+// newSearch is the search of p with o (defaults applied): its trials, each
+// threat with o.Seeds seeds derived from p.Seed.
+func newSearch(p Problem, o Options) *search {
+	s := &search{p: p, o: o, memo: map[string]*score{}, r: seed.New(seed.Mix(p.Seed, 0xE7))}
+	for t := range p.Weights {
+		for j := range o.Seeds {
+			s.cells = append(s.cells, Trial{t, seed.Mix(p.Seed, 0x5EED, uint64(t), uint64(j))})
+		}
+	}
+	return s
 }
 
 type search struct {

@@ -24,7 +24,7 @@ import (
 // "evolved/<threat>/seed=<n>" with the baseline's seeds, and its property
 // check as "evolved/<threat>/property".
 func (r *runner) evolved(t *testing.T, rep *report.Report) {
-	champion, ev := r.campaign(t)
+	champion, ev, why := r.campaign(t)
 	ahead := r.checkAhead(t, champion)
 	defer ahead.wait()
 	t.Run("evolved", func(t *testing.T) {
@@ -59,6 +59,7 @@ func (r *runner) evolved(t *testing.T, rep *report.Report) {
 	rep.StartGenome, _ = r.genome.MarshalJSON()
 	rep.ChampionGenome, _ = champion.MarshalJSON()
 	rep.History = ev
+	rep.Removed, rep.GeneCosts = why.removed, why.costs
 	rep.Derive()
 	switch {
 	case r.set.update && !t.Failed():
@@ -78,7 +79,14 @@ func (r *runner) evolved(t *testing.T, rep *report.Report) {
 // campaign evolves the starting genome against the run's threats (see
 // evolve.Evolve) and returns the champion, named for the module, and the
 // history for the report.
-func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation) {
+// explanation is what the ablation after the search found (see
+// evolve.Evolution.Removed and Costs), for the report.
+type explanation struct {
+	removed []string
+	costs   []report.GeneCost
+}
+
+func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation, explanation) {
 	o := *r.spec.Evolve
 	if testing.Short() {
 		o.Generations = max(3, cmp.Or(o.Generations, 20)/4)
@@ -133,7 +141,23 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation) {
 		champion = r.genome
 	}
 	t.Logf("rafael: %s evolved in %v (%s): fitness %.3f, %d trials", r.spec.Module, time.Since(began).Round(time.Millisecond), ev.Stopped, ev.Fitness, ev.Evaluations)
-	return champion, history
+	var why explanation
+	for _, k := range ev.Removed {
+		why.removed = append(why.removed, k.String())
+	}
+	if len(why.removed) > 0 {
+		t.Logf("rafael: %s: removed from the champion, as they cost nothing on the search's trials: %s", r.spec.Module, strings.Join(why.removed, ", "))
+	}
+	for _, c := range ev.Costs {
+		rc := report.GeneCost{Gene: c.Gene.String()}
+		for _, tc := range c.Threats {
+			rc.Threats = append(rc.Threats, report.GeneThreatCost{Threat: ev.Faced[tc.Threat].Name, Trials: tc.Trials,
+				Passed: tc.Passed, PassedWithout: tc.PassedWithout, Fitness: tc.Fitness, FitnessWithout: tc.FitnessWithout})
+		}
+		why.costs = append(why.costs, rc)
+		t.Logf("rafael: %s: %s", r.spec.Module, rc)
+	}
+	return champion, history, why
 }
 
 // astray counts, per target that tells, the calls that reached it without a

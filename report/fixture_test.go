@@ -210,6 +210,11 @@ func evolved() *Report {
 		"- timeout: 2s",
 		"+ timeout: 450ms",
 	}
+	r.GeneCosts = []GeneCost{
+		{Gene: "retry", Threats: []GeneThreatCost{{Threat: "db-outage", Trials: 2, Passed: 2, PassedWithout: 0, Fitness: 0.935, FitnessWithout: 0.61}}},
+		{Gene: "circuitBreaker", Threats: []GeneThreatCost{{Threat: "flood", Trials: 2, Passed: 1, PassedWithout: 0, Fitness: 0.71, FitnessWithout: 0.52}}},
+	}
+	r.Removed = []string{"hedge"}
 	r.StartGenome = json.RawMessage(`{"schemaVersion":1,"module":"checkout","generation":0,"genes":[{"kind":"retry","maxAttempts":2,"backoff":50000000},{"kind":"timeout","after":2000000000}]}`)
 	r.ChampionGenome = json.RawMessage(`{"schemaVersion":1,"module":"checkout","generation":5,"genes":[{"kind":"retry","maxAttempts":4,"backoff":80000000,"jitter":0.2},{"kind":"breaker","failures":5,"window":10000000000,"halfOpen":1500000000},{"kind":"timeout","after":450000000}]}`)
 	best := []float64{0.52, 0.61, 0.70, 0.74, 0.79, 0.81}

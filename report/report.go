@@ -2,6 +2,8 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rafaelabs/rafael/slo"
@@ -46,6 +48,8 @@ type Report struct {
 	ChampionGenome  json.RawMessage  `json:"championGenome,omitempty"`  // the champion's JSON
 	History         []Generation     `json:"history,omitempty"`         // one entry per generation
 	Counterexamples []Counterexample `json:"counterexamples,omitempty"` // the smallest threats that still break the champion
+	Removed         []string         `json:"removed,omitempty"`         // genes the search's champion had that cost nothing, removed
+	GeneCosts       []GeneCost       `json:"geneCosts,omitempty"`       // what removing each of the champion's genes would cost: why it is there
 
 	Audit *AuditRef `json:"audit,omitempty"` // the guardian's record of the change, when it made one
 
@@ -82,6 +86,34 @@ type Counterexample struct {
 	Seed       uint64          `json:"seed"`
 	Replay     string          `json:"replay"`
 	Violations []slo.Violation `json:"violations,omitempty"`
+}
+
+// GeneCost is what removing one gene of the champion costs, threat by
+// threat, on the search's own trials.
+type GeneCost struct {
+	Gene    string           `json:"gene"`
+	Threats []GeneThreatCost `json:"threats"`
+}
+
+// GeneThreatCost is one threat's search trials with and without a gene.
+type GeneThreatCost struct {
+	Threat         string  `json:"threat"`
+	Trials         int     `json:"trials"`
+	Passed         int     `json:"passed"`        // trials that met the SLO with the gene
+	PassedWithout  int     `json:"passedWithout"` // without it
+	Fitness        float64 `json:"fitness"`       // mean fitness with the gene, 0–1
+	FitnessWithout float64 `json:"fitnessWithout"`
+}
+
+// String is the gene's worth in a line: "without retry: db-outage meets
+// the SLO in 0 of 2 trials (2 with it), fitness 30.0 (90.0 with it)".
+func (c GeneCost) String() string {
+	var parts []string
+	for _, t := range c.Threats {
+		parts = append(parts, fmt.Sprintf("%s meets the SLO in %d of %d trials (%d with it), fitness %.1f (%.1f with it)",
+			t.Threat, t.PassedWithout, t.Trials, t.Passed, 100*t.FitnessWithout, 100*t.Fitness))
+	}
+	return "without " + c.Gene + ": " + strings.Join(parts, "; ")
 }
 
 // AuditRef points at the guardian's audit entry for the change.
