@@ -60,7 +60,11 @@ func explain(ctx context.Context, p Problem, o Options, champion *genome.Genome)
 		if ctx.Err() != nil {
 			break
 		}
-		sc, err := s.eval(ctx, without(cur.g, k))
+		w := without(cur.g, k)
+		if s.o.Feasible != nil && s.o.Feasible(w) != nil {
+			continue // the rules need this gene
+		}
+		sc, err := s.eval(ctx, w)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
@@ -73,7 +77,10 @@ func explain(ctx context.Context, p Problem, o Options, champion *genome.Genome)
 		if ctx.Err() != nil {
 			break
 		}
+		o := s.o
+		s.o.Feasible = nil // what a gene is worth, whether or not the rules allow going without it
 		sc, err := s.eval(ctx, without(cur.g, k))
+		s.o = o
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}

@@ -56,6 +56,14 @@ type Options struct {
 	// gene is worth (a few evaluations of the champion, on the last
 	// round's trials).
 	SkipAblation bool
+
+	// Feasible, when set, says whether a genome may be the champion: a
+	// candidate for which it returns an error is infeasible — never
+	// evaluated, never adopted, ranked below every feasible one — and no
+	// gene is removed from the champion if that makes it infeasible.
+	// harness.Run sets it from the guardian's rules on a run that proposes
+	// its champion (see guardian.RulesCheck), beside the spec's own.
+	Feasible func(*genome.Genome) error
 }
 
 func (o Options) withDefaults() Options {

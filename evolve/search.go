@@ -71,14 +71,15 @@ type Generation struct {
 
 // score is a genome's trials over the search's fixed (threat, seed) pairs.
 type score struct {
-	g         *genome.Genome
-	cells     []float64 // fitness per (threat, seed), threat-major
-	short     []float64 // shortfall per (threat, seed)
-	passes    int       // trials that met the SLO
-	passed    bool      // every trial met it
-	fitness   float64   // severity-weighted mean fitness
-	shortfall float64   // severity-weighted mean shortfall
-	raced     bool      // some trials did not run: it had already lost to the incumbent
+	g          *genome.Genome
+	cells      []float64 // fitness per (threat, seed), threat-major
+	short      []float64 // shortfall per (threat, seed)
+	passes     int       // trials that met the SLO
+	passed     bool      // every trial met it
+	fitness    float64   // severity-weighted mean fitness
+	shortfall  float64   // severity-weighted mean shortfall
+	raced      bool      // some trials did not run: it had already lost to the incumbent
+	infeasible bool      // Options.Feasible refused it: no trial ran
 }
 
 // ahead orders candidates as a constrained search does: more trials meeting
@@ -222,6 +223,10 @@ func (s *search) evalAll(ctx context.Context, pop []*genome.Genome) ([]*score, e
 	for _, g := range pop {
 		if d := g.Digest(); s.memo[d] == nil && !seen[d] {
 			seen[d] = true
+			if s.o.Feasible != nil && s.o.Feasible(g) != nil {
+				s.memo[d] = s.infeasible(g)
+				continue
+			}
 			todo = append(todo, g)
 		}
 	}
@@ -253,6 +258,16 @@ func (s *search) evalAll(ctx context.Context, pop []*genome.Genome) ([]*score, e
 		scored[i] = s.memo[g.Digest()]
 	}
 	return scored, nil
+}
+
+// infeasible is the score of a genome o.Feasible refuses: below every
+// feasible one (no trial meets the SLO, passes -1), without a trial run.
+func (s *search) infeasible(g *genome.Genome) *score {
+	sc := &score{g: g, cells: make([]float64, len(s.cells)), short: make([]float64, len(s.cells)), passes: -1, shortfall: math.Inf(1), infeasible: true}
+	for i := range sc.short {
+		sc.short[i] = 1
+	}
+	return sc
 }
 
 // race runs g's trials a seed at a time — each threat's first seed, then

@@ -2,6 +2,7 @@ package evolve
 
 import (
 	"context"
+	"errors"
 	"math"
 	"sync/atomic"
 	"testing"
@@ -318,4 +319,33 @@ func TestRacingSearchRunsFewerTrials(t *testing.T) {
 	}
 	assert.True(t, raced.Passed)
 	assert.Greater(t, raced.Fitness, 0.9, "it still climbs")
+}
+
+// An infeasible candidate is never evaluated nor adopted: the bowl peaks at
+// 6 attempts, the rule allows 3.
+func TestSearchNeverAdoptsAnInfeasibleCandidate(t *testing.T) {
+	var evaluatedInfeasible atomic.Int64
+	rule := func(g *genome.Genome) error {
+		if g.Retry != nil && g.Retry.MaxAttempts > 3 {
+			return errors.New("max-attempts: above 3")
+		}
+		return nil
+	}
+	inner := bowl(0.01)
+	eval := func(ctx context.Context, g *genome.Genome, trials []Trial) ([]Outcome, error) {
+		if rule(g) != nil {
+			evaluatedInfeasible.Add(1)
+		}
+		return inner(ctx, g, trials)
+	}
+	p := Problem{Start: start(), Weights: []float64{1}, Evaluate: eval, Seed: 5}
+	res, err := Search(context.Background(), p, Options{Generations: 10, Feasible: rule})
+	require.NoError(t, err)
+	require.NotNil(t, res.Champion.Retry)
+	assert.LessOrEqual(t, res.Champion.Retry.MaxAttempts, 3)
+	assert.Zero(t, evaluatedInfeasible.Load(), "no trial of an infeasible candidate ran")
+
+	free, err := Search(context.Background(), p, Options{Generations: 10})
+	require.NoError(t, err)
+	assert.Greater(t, free.Champion.Retry.MaxAttempts, 3, "without the rule the search goes past it")
 }

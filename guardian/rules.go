@@ -1,7 +1,10 @@
 package guardian
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rafaelabs/rafael/genome"
@@ -95,4 +98,38 @@ func checkRules(rules []Rule, g *genome.Genome, m Module) ([]RuleResult, bool) {
 		out = append(out, res)
 	}
 	return out, ok
+}
+
+// RulesCheck returns a check of a genome of module against the rules
+// dir/guardian.json asks for (the built-in rules it enables, their bounds,
+// the module's marks) and extra: for a search to keep within what the
+// guardian would accept. It is advice, not a verdict: nothing here is
+// verified, and Propose judges every proposal against the policy in force
+// in the signed log. A missing guardian.json means the built-in rules; one
+// that does not parse is an error naming the file and the field.
+func RulesCheck(dir, module string, extra ...Rule) (func(*genome.Genome) error, error) {
+	path := filepath.Join(dir, configFile)
+	data, err := readOptionalRegular(path, maxConfigBytes)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := parseConfig(path, data)
+	if err != nil {
+		return nil, err
+	}
+	rules := append(append([]Rule(nil), cfg.Rules...), extra...)
+	m := cfg.Modules[module]
+	return func(g *genome.Genome) error {
+		results, ok := checkRules(rules, g, m)
+		if ok {
+			return nil
+		}
+		var bad []string
+		for _, r := range results {
+			if !r.Passed {
+				bad = append(bad, r.ID+": "+r.Problem)
+			}
+		}
+		return errors.New(strings.Join(bad, "; "))
+	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/guardian"
 	"github.com/rafaelabs/rafael/internal/trial"
 	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -100,6 +102,24 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation, ex
 	// trials share real servers and proxies, and would skew each other.
 	if r.tier != Simulated || o.Isolation != evolve.Goroutine {
 		o.Workers = 1
+	}
+	if r.set.update {
+		// A run that proposes keeps its search within the guardian's rules,
+		// so that the champion is one the guardian can accept.
+		rules, err := guardian.RulesCheck(r.dir(), r.spec.Module)
+		if err != nil {
+			t.Fatalf("rafael: the guardian's rules: %v", err)
+		}
+		user := o.Feasible
+		o.Feasible = func(g *genome.Genome) error {
+			if user != nil {
+				if err := user(g); err != nil {
+					return err
+				}
+			}
+			return rules(g)
+		}
+		t.Logf("rafael: the search keeps within the guardian's rules (%s)", filepath.Join(r.dir(), "guardian.json"))
 	}
 	r.workers = cmp.Or(o.Workers, runtime.GOMAXPROCS(0))
 	judge, closeJudge := r.judge(t, r.workers)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -190,4 +191,55 @@ func TestHelperPropertyChecksAhead(t *testing.T) {
 		Trials:   1,
 		Evolve:   &evolve.Options{Generations: 1, Population: 4, Workers: int(mode[len(mode)-1] - '0')},
 	})
+}
+
+// A run that proposes keeps its search within the guardian's rules: with
+// guardian.json allowing 3 attempts, the champion makes at most 3, and the
+// guardian's rules pass on it; without the rule, the same search's
+// champion makes more.
+func TestTheSearchKeepsWithinTheGuardiansRules(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	t.Setenv(guardian.SigningKeyEnv, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})))
+	old := flagUpdate.value
+	t.Cleanup(func() { flagUpdate.value = old })
+
+	attempts := func(rep *report.Report) int {
+		var g genome.Genome
+		require.NoError(t, g.UnmarshalJSON(rep.ChampionGenome))
+		require.NotNil(t, g.Retry, "the champion retries")
+		return g.Retry.MaxAttempts
+	}
+	free := Run(t, evolving(faults.NewHook("db", 1), 11))
+	require.Greater(t, attempts(free), 3, "unconstrained, the champion makes more than 3 attempts")
+
+	flagUpdate.value = "true"
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "guardian.json"), []byte(`{"rules": {"maxAttempts": 3}}`), 0o644))
+	spec := evolving(faults.NewHook("db", 1), 11)
+	spec.Dir = dir
+	rep := Run(t, spec)
+	assert.LessOrEqual(t, attempts(rep), 3, "the search kept within the rule")
+	require.NotNil(t, rep.Audit)
+	assert.NotEqual(t, "rejected", rep.Audit.Status)
+	// The guardian's own evaluation, from the signed log's payloads.
+	raw, err := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	require.NoError(t, err)
+	var evaluated string
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var entry struct {
+			Event    string `json:"event"`
+			Envelope struct {
+				Payload []byte `json:"payload"`
+			} `json:"envelope"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &entry))
+		if entry.Event == "evaluated" {
+			evaluated = string(entry.Envelope.Payload)
+		}
+	}
+	assert.Contains(t, evaluated, `"id":"max-attempts"`)
+	assert.NotContains(t, evaluated, `"passed":false`, "every rule passed on the champion")
 }
