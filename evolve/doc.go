@@ -44,6 +44,15 @@
 //   - Stopping: after Options.Generations, or once the incumbent meets the
 //     SLO everywhere and nothing better came for Options.Patience
 //     generations, or when the context ends.
+//   - Constraints: Options.Feasible refuses genomes outright (the
+//     guardian's rules, on a run that proposes): they are never evaluated
+//     nor adopted.
+//   - Explanation: after the last round, [Evolve] removes the champion's
+//     genes that cost nothing on its trials and measures what each
+//     remaining one is worth (Evolution.Removed, Evolution.Costs).
+//     Candidates are [genome.Genome.Normalize]d, so none carries a dead
+//     parameter (a per-attempt timeout above the overall one, attempts the
+//     overall deadline never reaches).
 //
 // The same problem, options and seed give the same history and champion,
 // whatever Options.Workers: a generation's candidates are evaluated on that
