@@ -168,3 +168,20 @@ func TestGenomeSQLThroughALivePolicy(t *testing.T) {
 	require.NoError(t, db.QueryRowContext(context.Background(), "select 7").Scan(&n))
 	assert.Equal(t, 7, n)
 }
+
+// The methods without a context go through the policy too: none of them
+// reaches the database past an open breaker.
+func TestGenomeSQLContextFreeMethodsGoThroughThePolicy(t *testing.T) {
+	need(t, "PostgreSQL", postgresAddr)
+	p, attempts := counted(t, sqlGenome(0))
+	db := genomesql.Wrap(pgxAt(t, postgresAddr), p)
+	_, err := db.Exec("select 1")
+	require.NoError(t, err)
+	rows, err := db.Query("select 1")
+	require.NoError(t, err)
+	require.NoError(t, rows.Close())
+	var n int
+	require.NoError(t, db.QueryRow("select 2").Scan(&n))
+	assert.Equal(t, 2, n)
+	assert.EqualValues(t, 3, attempts.Load(), "each one an attempt of the policy")
+}

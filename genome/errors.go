@@ -110,8 +110,9 @@ func (e *retryAfterError) Unwrap() error { return e.err }
 // RetryAfter marks err as a failure after which the dependency asked to be
 // left alone for d (an HTTP Retry-After, a gRPC retry pushback): a
 // [Policy] retries it no sooner than d, and not at all when d is longer
-// than its retry gene's MaxDelay allows or the overall timeout leaves. A
-// circuit breaker counts it as any failure. RetryAfter(nil, d) is nil.
+// than its retry gene's MaxDelay allows, or the overall timeout or the
+// caller's deadline leaves. A circuit breaker counts it as any failure.
+// RetryAfter(nil, d) is nil.
 func RetryAfter(err error, d time.Duration) error {
 	if err == nil {
 		return nil

@@ -338,7 +338,7 @@ func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C, d
 			if ra, ok := retryAfterOf(err); ok {
 				// The dependency asked for a wait: never sooner, and not at
 				// all beyond what the genome would ever wait.
-				if float64(ra) > p.rt.max || !deadline.IsZero() && ra > time.Until(deadline) {
+				if float64(ra) > p.rt.max || !deadline.IsZero() && ra > time.Until(deadline) || beyond(ctx, ra) {
 					return zero, &Error{Gene: GeneRetry, Reason: ErrRetriesExhausted, Attempts: attempt, Cause: err}
 				}
 				d = max(d, ra)
@@ -407,6 +407,13 @@ func (p *Policy) retryable(err error) bool {
 		return false
 	}
 	return p.retryIf == nil || p.retryIf(err)
+}
+
+// beyond reports whether waiting d would outlast ctx's deadline: the
+// caller would be gone before the retry.
+func beyond(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && d > time.Until(dl)
 }
 
 // breakerFailure reports whether err counts against the dependency.

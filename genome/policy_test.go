@@ -490,6 +490,14 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 		if calls != 1 || !errors.Is(err, ErrRetriesExhausted) || !errors.Is(err, busy) {
 			t.Fatalf("a minute's wait, beyond MaxDelay 2s: %d calls, %v; want one call and retries exhausted", calls, err)
 		}
+		// A wait past the caller's deadline: not retried, at once.
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second) // MaxDelay is 2s
+		defer cancel()
+		calls, began := 0, time.Now()
+		err = p.Do(ctx, func(context.Context) error { calls++; return RetryAfter(busy, 1500*time.Millisecond) })
+		if calls != 1 || !errors.Is(err, ErrRetriesExhausted) || time.Since(began) != 0 {
+			t.Fatalf("a wait beyond the caller's deadline: %d calls, %v after %v; want one call, at once", calls, err, time.Since(began))
+		}
 		if RetryAfter(nil, time.Second) != nil {
 			t.Fatal("RetryAfter(nil) is not nil")
 		}

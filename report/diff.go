@@ -32,6 +32,7 @@ type DiffRow struct {
 	Module string
 	Tier   string
 	Seed   uint64
+	SLO    string  // the run's objective: two Runs of one test with other SLOs are two runs
 	Old    *Score  // the run's baseline score in the old summary, over the compared threats; nil: not in it
 	New    *Score  // the run's baseline score in the new summary, over the compared threats; nil: not in it
 	Change float64 // New − Old in points; 0 unless both are there
@@ -112,7 +113,7 @@ func Diff(old, new *Summary, threshold float64) (*DiffResult, error) {
 	}
 	d := &DiffResult{Threshold: threshold}
 	for k, p := range runs {
-		row := DiffRow{Test: k.test, Module: k.module, Tier: k.tier, Seed: k.seed}
+		row := DiffRow{Test: k.test, Module: k.module, Tier: k.tier, Seed: k.seed, SLO: k.slo}
 		left := map[string]bool{}
 		if p.old != nil && p.new != nil {
 			row.Unstable, row.NotRun = compare(p.old, p.new)
@@ -138,7 +139,7 @@ func Diff(old, new *Summary, threshold float64) (*DiffResult, error) {
 		d.Rows = append(d.Rows, row)
 	}
 	slices.SortFunc(d.Rows, func(a, b DiffRow) int {
-		return cmp.Or(cmp.Compare(a.Module, b.Module), cmp.Compare(a.Tier, b.Tier), cmp.Compare(a.Seed, b.Seed), cmp.Compare(a.Test, b.Test))
+		return cmp.Or(cmp.Compare(a.Module, b.Module), cmp.Compare(a.Tier, b.Tier), cmp.Compare(a.Seed, b.Seed), cmp.Compare(a.Test, b.Test), cmp.Compare(a.SLO, b.SLO))
 	})
 	return d, nil
 }

@@ -232,3 +232,20 @@ func TestDiffMarkdown(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(d.Markdown()), "### ✓ No regression in 2 runs\n"))
 }
+
+// Two runs of one test that differ only by their SLO are listed in one
+// order every time: rafael report diff swapped them between invocations.
+func TestDiffOrdersRunsOfOneTestTheSameEveryTime(t *testing.T) {
+	a, b := measured(), measured()
+	b.SLO.SuccessRate = 0.5
+	b.Derive()
+	s := &Summary{Reports: []*Report{a, b}}
+	first, err := Diff(s, s, 0)
+	require.NoError(t, err)
+	for range 20 {
+		again, err := Diff(s, s, 0)
+		require.NoError(t, err)
+		require.Equal(t, first.String(), again.String())
+	}
+	assert.Less(t, first.Rows[0].SLO, first.Rows[1].SLO)
+}

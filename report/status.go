@@ -99,7 +99,7 @@ func (r *Report) change() string {
 // ./examples_test", or the module when the report does not say.
 func (r *Report) where() string {
 	switch {
-	case r.Test != "" && r.Package != "":
+	case r.Test != "" && r.Package != "" && r.Package != ".":
 		return r.Test + " in " + r.Package
 	case r.Test != "":
 		return r.Test

@@ -199,8 +199,19 @@ func writeSummary(s *report.Summary, out string) ([]string, error) {
 		return nil, err
 	}
 	var files []string
+	used := map[string]int{}
 	for _, r := range s.Reports {
-		fs, err := r.WriteFiles(out, fmt.Sprintf("%s.%s.%d", r.Module, r.Tier, r.Seed))
+		// Two runs can share module, tier and seed (two tests of one
+		// module, two Runs in one test): the test names them apart, and a
+		// count when even that is the same.
+		base := fmt.Sprintf("%s.%s.%d", r.Module, r.Tier, r.Seed)
+		if r.Test != "" {
+			base = strings.NewReplacer("/", "_", " ", "_").Replace(r.Test) + "." + base
+		}
+		if used[base]++; used[base] > 1 {
+			base = fmt.Sprintf("%s-%d", base, used[base])
+		}
+		fs, err := r.WriteFiles(out, base)
 		if err != nil {
 			return files, err
 		}

@@ -237,3 +237,22 @@ func TestReportDiffUnstableAndNotRun(t *testing.T) {
 		t.Errorf("diff does not say which threat stopped running: %q", stderr)
 	}
 }
+
+// Runs that share module, tier and seed keep a file set each in the merged
+// directory: rafael test on examples_test wrote 10 sets for 12 runs.
+func TestMergedRunsKeepAFileSetEach(t *testing.T) {
+	a, b, c := sampleReport("catalog", 1, 0.9, "flood"), sampleReport("catalog", 1, 0.8, "flood"), sampleReport("catalog", 1, 0.7, "flood")
+	a.Test, b.Test = "TestCatalog", "TestWalkthroughs/catalog"
+	c.Test, c.Genome = "TestCatalog", "sha256:"+strings.Repeat("1", 64) // a second Run in one test
+	s, err := report.Merge(a, b, c)
+	if err != nil || len(s.Reports) != 3 {
+		t.Fatalf("merge: %v, %d runs", err, len(s.Reports))
+	}
+	out := t.TempDir()
+	if _, err := writeSummary(s, out); err != nil {
+		t.Fatal(err)
+	}
+	if jsons, _ := filepath.Glob(filepath.Join(out, "*.json")); len(jsons) != 3 {
+		t.Errorf("want one report file per run, got %v", jsons)
+	}
+}

@@ -37,8 +37,10 @@ With $GITHUB_STEP_SUMMARY set, the summary's Markdown is appended to it once
 
 With -junit FILE it also writes a JUnit XML file for CI: a test suite per
 package, a test case per test and subtest (the trials are subtests:
-TestX/db-outage/seed=7), each with its t.Attr values as properties
-(rafael.score, rafael.verdict, rafael.report…).
+TestX/db-outage/seed=7), each with its t.Attr values as properties: a
+test's rafael.module, rafael.tier, rafael.seed, rafael.score and
+rafael.report (once per harness.Run it made); a trial's rafael.score, and
+rafael.verdict when it was unstable.
 
 DIR is -out, which must hold no reports yet, or a new temporary directory.
 The exit code is go test's: 0 when every test passed, 1 when a test or a build

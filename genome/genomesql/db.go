@@ -35,8 +35,10 @@ type Policy interface {
 	Do(ctx context.Context, fn func(context.Context) error) error
 }
 
-// DB is an *sql.DB whose statements run through Policy. Its other methods
-// (Begin, Ping, Close, Stats…) are the *sql.DB's own.
+// DB is an *sql.DB whose statements run through Policy: Exec, Query and
+// QueryRow, with a context or without. Its other methods are the
+// *sql.DB's own and do not: transactions (Begin), prepared statements
+// (Prepare), Ping, Close, Stats.
 type DB struct {
 	*sql.DB
 	Policy Policy
@@ -52,6 +54,21 @@ type idempotentKey struct{}
 // statement's own errors.
 func Idempotent(ctx context.Context) context.Context {
 	return context.WithValue(ctx, idempotentKey{}, true)
+}
+
+// Exec is ExecContext with context.Background.
+func (db *DB) Exec(query string, args ...any) (sql.Result, error) {
+	return db.ExecContext(context.Background(), query, args...)
+}
+
+// Query is QueryContext with context.Background.
+func (db *DB) Query(query string, args ...any) (*sql.Rows, error) {
+	return db.QueryContext(context.Background(), query, args...)
+}
+
+// QueryRow is QueryRowContext with context.Background.
+func (db *DB) QueryRow(query string, args ...any) *Row {
+	return db.QueryRowContext(context.Background(), query, args...)
 }
 
 // ExecContext runs an Exec through the policy.
