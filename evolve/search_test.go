@@ -345,7 +345,7 @@ func TestSearchNeverAdoptsAnInfeasibleCandidate(t *testing.T) {
 	assert.LessOrEqual(t, res.Champion.Retry.MaxAttempts, 3)
 	assert.Zero(t, evaluatedInfeasible.Load(), "no trial of an infeasible candidate ran")
 
-	free, err := Search(context.Background(), p, Options{Generations: 10})
+	free, err := Search(context.Background(), p, Options{Generations: 20, Patience: 1000})
 	require.NoError(t, err)
 	assert.Greater(t, free.Champion.Retry.MaxAttempts, 3, "without the rule the search goes past it")
 }

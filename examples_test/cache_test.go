@@ -173,6 +173,7 @@ func evolveProducts(t *testing.T) *genome.Genome {
 	for _, row := range rep.Threats {
 		assert.NotEqual(t, report.Broken, row.EvolvedStatus, "%s: %s", row.Threat, row.Verdict)
 	}
+	noDeadGene(t, rep)
 	champion, err := genome.Parse(rep.ChampionGenome)
 	require.NoError(t, err)
 	return keepChampion(t, "products", champion)

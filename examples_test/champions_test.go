@@ -1,10 +1,13 @@
 package examples
 
 import (
+	"slices"
 	"sync"
 	"testing"
 
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/report"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -38,4 +41,25 @@ func champion(t *testing.T, module string, evolve func(*testing.T) *genome.Genom
 	}
 	require.NotNil(t, g, "the simulated evolution of %s failed", module)
 	return g
+}
+
+// noDeadGene checks that every gene of rep's champion earns its place:
+// without it (the report's ablation, on the search's last trials), fewer
+// trials meet the SLO or the fitness falls.
+func noDeadGene(t *testing.T, rep *report.Report) {
+	t.Helper()
+	g, err := genome.Parse(rep.ChampionGenome)
+	require.NoError(t, err)
+	require.NotEmpty(t, g.Genes(), "the champion has genes")
+	for _, k := range g.Genes() {
+		i := slices.IndexFunc(rep.GeneCosts, func(c report.GeneCost) bool { return c.Gene == k.String() })
+		if !assert.GreaterOrEqual(t, i, 0, "the report explains the champion's %s", k) {
+			continue
+		}
+		cost := rep.GeneCosts[i]
+		drops := slices.ContainsFunc(cost.Threats, func(c report.GeneThreatCost) bool {
+			return c.PassedWithout < c.Passed || c.FitnessWithout < c.Fitness
+		})
+		assert.True(t, drops, "%s is dead: %s", k, cost)
+	}
 }

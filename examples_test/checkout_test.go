@@ -222,4 +222,5 @@ func TestCheckoutEvolvesFromNothing(t *testing.T) {
 	assert.Greater(t, back.Evolved.Score, back.Baseline.Score)
 	assert.NotEmpty(t, back.GenomeDiff, "the report says what changed")
 	assert.NotEmpty(t, back.History)
+	noDeadGene(t, back)
 }

@@ -167,6 +167,7 @@ func evolveCatalog(t *testing.T) *genome.Genome {
 	for _, row := range rep.Threats {
 		assert.NotEqual(t, report.Broken, row.EvolvedStatus, "%s: %s", row.Threat, row.Verdict)
 	}
+	noDeadGene(t, rep)
 	champion, err := genome.Parse(rep.ChampionGenome)
 	require.NoError(t, err)
 	return keepChampion(t, "catalog", champion)

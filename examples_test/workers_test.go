@@ -2,17 +2,19 @@ package examples
 
 // The workers walkthrough: a worker pool that resizes images. Each job
 // holds an 8 MiB buffer while it works, and the pool admits a job only if
-// the process's heap stays within its memory budget; otherwise the job is
-// refused at once (as a container near its memory limit must refuse work or
-// be killed). Under memory pressure — 96 MiB held by something else in the
-// process for a second — jobs are refused, and only a genome that backs off
-// and retries rides it out. Memory pressure is measured by reading the real
-// heap, so this walkthrough runs on the wire tier: real time, a real
-// ballast held during the inject phase only. It measures a naive pool, then
-// proves a genome with a retry whose backoff outlasts the pressure. (It does
-// not evolve: each wire trial takes two seconds, and on the simulated tier
-// the harness keeps one ballast for the whole run, so a workload that reads
-// the heap would see the pressure all along.)
+// the memory the process holds stays within its budget; otherwise the job
+// is refused at once (as a container near its memory limit must refuse work
+// or be killed). Under memory pressure — 96 MiB held by something else in
+// the process for a second — jobs are refused, and only a genome that backs
+// off and retries rides it out. The same pool logic runs twice:
+//
+//   - on the simulated tier, where the pressure is modelled
+//     (faults.Pressure: holding 96 MiB for real in every trial would cost
+//     more than the trials, and trials side by side would see each other's)
+//     and the pool counts what its jobs hold; evolution starts from a naive
+//     pool with no resilience;
+//   - on the wire tier, in real time, where the pressure is a real ballast
+//     and the pool reads the real heap, with the champion.
 
 import (
 	"context"
@@ -23,11 +25,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rafaelabs/rafael/evolve"
+	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // errNoMemory is what the pool answers when a job would not fit.
@@ -36,17 +41,27 @@ var errNoMemory = errors.New("workers: memory budget exceeded, job refused")
 // Pool runs jobs within a memory budget above the heap it started with.
 type Pool struct {
 	budget uint64
-	base   uint64
+	heap   func() uint64 // what the rest of the process holds above the pool's start
+	real   bool          // jobs allocate their buffers
 	mu     sync.Mutex
-	held   uint64 // bytes the running jobs hold
+	held   map[*faults.Scope]uint64 // bytes the running jobs hold, per trial (nil in production)
 }
 
 const jobBytes = 8 << 20
 
-// NewPool returns a pool that lets the heap grow by at most budget bytes.
+// NewPool returns a pool that lets the heap grow by at most budget bytes:
+// it reads the real heap, and its jobs allocate for real.
 func NewPool(budget uint64) *Pool {
 	runtime.GC()
-	return &Pool{budget: budget, base: liveHeap()}
+	base := liveHeap()
+	return &Pool{budget: budget, real: true, held: map[*faults.Scope]uint64{},
+		heap: func() uint64 { live := liveHeap(); return live - min(live, base) }}
+}
+
+// NewModelPool returns the pool of the simulated tier: the same admission,
+// with the heap modelled — what its jobs hold, and the modelled pressure.
+func NewModelPool(budget uint64) *Pool {
+	return &Pool{budget: budget, held: map[*faults.Scope]uint64{}, heap: func() uint64 { return 0 }}
 }
 
 // liveHeap is the heap that was reachable at the last garbage collection:
@@ -59,21 +74,32 @@ func liveHeap() uint64 {
 
 // Resize runs one job: it takes 8 MiB for 20ms, if that fits the budget
 // with what the heap and the running jobs already hold.
+//
+// What the process holds is the heap the pool reads plus the memory
+// pressure a simulated trial models (faults.Pressure: 0 in production and
+// on the wire, where the pressure is in the heap). The jobs' holdings are
+// kept per trial (faults.ScopeOf), so trials side by side do not crowd each
+// other out.
 func (p *Pool) Resize(ctx context.Context) error {
+	trial := faults.ScopeOf(ctx)
 	p.mu.Lock()
-	live := liveHeap()
-	used := live - min(live, p.base) + p.held
+	used := p.heap() + uint64(faults.Pressure(ctx)) + p.held[trial]
 	if used+jobBytes > p.budget {
 		p.mu.Unlock()
 		return errNoMemory
 	}
-	p.held += jobBytes
+	p.held[trial] += jobBytes
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
-		p.held -= jobBytes
+		if p.held[trial] -= jobBytes; p.held[trial] == 0 {
+			delete(p.held, trial)
+		}
 		p.mu.Unlock()
 	}()
+	if !p.real {
+		return work(ctx, 20*time.Millisecond)
+	}
 	buf := make([]byte, jobBytes)
 	for i := 0; i < len(buf); i += 4096 {
 		buf[i] = 1
@@ -88,13 +114,50 @@ func (p *Pool) Run(ctx context.Context, pol *genome.Policy) error {
 	return pol.Do(ctx, p.Resize)
 }
 
-// pressure is 96 MiB held for a second, on the wire tier's clock.
+// pressure is 96 MiB held for a second.
 var pressure = scenarios.MemoryPressure(96<<20, scenarios.Steady(250*time.Millisecond), scenarios.InjectFor(time.Second), scenarios.RecoverFor(500*time.Millisecond))
 
-func TestWorkersRideOutMemoryPressure(t *testing.T) {
+var workersSLO = harness.SLO{SuccessRate: 0.98, RecoverWithin: 500 * time.Millisecond}
+
+// workersDrain lets a job refused late in the pressure retry past the
+// trial's end.
+const workersDrain = 6 * time.Second
+
+func TestWorkersEvolveAgainstMemoryPressure(t *testing.T) { evolveWorkers(t) }
+
+// evolveWorkers evolves the pool's genome on the simulated tier, from a
+// naive pool that loses the jobs refused under pressure, and returns its
+// champion.
+func evolveWorkers(t *testing.T) *genome.Genome {
+	pool := NewModelPool(64 << 20)
+	rep := harness.Run(t, harness.Spec{
+		Module:   "workers",
+		Genome:   &genome.Genome{}, // no resilience
+		Threats:  []scenarios.Threat{pressure},
+		Workload: pool.Run,
+		SLO:      workersSLO,
+		Drain:    workersDrain,
+		Requests: 40,
+		Evolve:   &evolve.Options{Generations: 10, Population: 10},
+		Seed:     1, // the same champion wherever this runs
+	})
+	require.NotNil(t, rep.Evolved)
+	row := rep.Threats[0]
+	assert.Equal(t, report.Broken, row.Status, "the naive pool loses the jobs refused under pressure")
+	assert.Contains(t, row.Trials[0].Injections[0].Fault, "modelled", "the report says the pressure was modelled")
+	assert.NotEqual(t, report.Broken, row.EvolvedStatus, row.Verdict)
+	noDeadGene(t, rep)
+	champion, err := genome.Parse(rep.ChampionGenome)
+	require.NoError(t, err)
+	require.NotNil(t, champion.Retry, "only a retry rides out refused jobs")
+	return keepChampion(t, "workers", champion)
+}
+
+func TestWorkersChampionRidesOutRealMemoryPressure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs on the wire tier, in real time")
 	}
+	g := champion(t, "workers", evolveWorkers)
 	pool := NewPool(64 << 20)
 
 	// Without a retry that waits, jobs refused under pressure are lost. The
@@ -105,17 +168,17 @@ func TestWorkersRideOutMemoryPressure(t *testing.T) {
 	})
 	lost := naive.Threats[0].Trials[0].Metrics
 	assert.Less(t, lost.SuccessRate, 0.9, "the naive pool loses jobs under pressure")
+	assert.Contains(t, naive.Threats[0].Trials[0].Injections[0].Fault, "held", "the report says the pressure was real")
 
-	// A retry whose backoff outlasts the pressure and the rush of refused
-	// jobs that follows it (0.1s, 0.2s, then 0.4s apart: 4.7s in all) keeps
-	// every job, even on a loaded machine.
+	// The champion evolved against the modelled pressure, against the real
+	// one: a ballast in the heap, which the pool reads.
 	rep := harness.Run(t, harness.Spec{
 		Module:   "workers",
-		Genome:   &genome.Genome{Retry: &genome.Retry{MaxAttempts: 14, BaseDelay: 100 * time.Millisecond, MaxDelay: 400 * time.Millisecond, Multiplier: 2, Jitter: 0.2}},
-		Drain:    6 * time.Second, // a job refused late in the pressure may retry past the trial's end
+		Genome:   g,
+		Drain:    workersDrain,
 		Threats:  []scenarios.Threat{pressure},
 		Workload: pool.Run,
-		SLO:      harness.SLO{SuccessRate: 0.98, RecoverWithin: 500 * time.Millisecond},
+		SLO:      workersSLO,
 		Tier:     harness.Wire, // the pool reads the real heap
 		Requests: 40,
 		Seed:     1,

@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // Scope keeps the fault state of one trial apart from every other trial's,
@@ -16,9 +17,32 @@ import (
 // faults applied with its own Apply — or, while exactly one scope is live,
 // that scope's ([Hook.Astray] counts the calls that could not tell).
 type Scope struct {
-	mu    sync.Mutex
-	ends  []func()
-	ended bool
+	mu       sync.Mutex
+	ends     []func()
+	ended    bool
+	pressure atomic.Int64 // modelled memory pressure, bytes
+}
+
+// SetPressure sets the memory pressure, in bytes, that s's trial models
+// without holding it ([Pressure]); 0 ends it. A simulated trial's driver
+// sets it during a MemoryPressure threat's inject phase.
+func (s *Scope) SetPressure(n int64) { s.pressure.Store(max(0, n)) }
+
+// Pressure is the memory pressure, in bytes, that the trial ctx belongs
+// to models but does not hold: on the simulated tier, a MemoryPressure
+// threat's bytes during its inject phase, where holding real memory per
+// trial would cost more than the trials and skew the trials beside it. It
+// is 0 outside such a trial — on the wire tier the pressure is real
+// memory, which the process's heap shows, and in production there is none
+// — so code that sheds load by the memory it sees adds Pressure(ctx) to
+// what it reads, and is then exercised on both tiers:
+//
+//	used := heapInUse() + uint64(faults.Pressure(ctx))
+func Pressure(ctx context.Context) int64 {
+	if s := ScopeOf(ctx); s != nil {
+		return s.pressure.Load()
+	}
+	return 0
 }
 
 // NewScope returns a new scope.

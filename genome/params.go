@@ -236,7 +236,9 @@ func saturate(v, lo, hi float64) float64 {
 //     nothing to multiply, and multiplier is 1.
 //   - timeout: at least one of perAttempt and overall is set; a perAttempt
 //     at or above overall never acts (the overall deadline comes first), so
-//     it is dropped (0).
+//     it is dropped (0). With a single attempt — no retry gene (or one
+//     of 1 attempt) and no hedge — an overall above perAttempt never acts
+//     either: the attempt is the whole call, and overall is dropped.
 //   - retry within the overall timeout: no attempt the overall deadline
 //     can never reach — maxAttempts is cut to the attempts whose earliest
 //     start (each backoff at its shortest jitter, every attempt failing at
@@ -272,6 +274,9 @@ func (g *Genome) Normalize() {
 	if r, t := g.Retry, g.Timeout; r != nil && t != nil && t.Overall > 0 {
 		r.MaxAttempts = min(r.MaxAttempts, reachable(r, t.Overall))
 	}
+	if t := g.Timeout; t != nil && t.PerAttempt > 0 && t.Overall > t.PerAttempt && g.singleAttempt() {
+		t.Overall = 0
+	}
 	if h, t := g.Hedge, g.Timeout; h != nil && t != nil {
 		limit := t.PerAttempt
 		if limit == 0 {
@@ -289,6 +294,12 @@ func (g *Genome) Normalize() {
 			f.ErrorClass = "unavailable"
 		}
 	}
+}
+
+// singleAttempt reports whether g's policy makes one attempt a call: no
+// retry gene, or one of a single attempt, and no hedge.
+func (g *Genome) singleAttempt() bool {
+	return (g.Retry == nil || g.Retry.MaxAttempts <= 1) && g.Hedge == nil
 }
 
 // reachable is how many of r's attempts can start before overall has
@@ -322,6 +333,9 @@ func (g *Genome) Incoherent() []string {
 	}
 	if t != nil && t.Overall > 0 && t.PerAttempt >= t.Overall {
 		out = append(out, "timeout.perAttempt never acts: it is not below timeout.overall")
+	}
+	if t != nil && t.PerAttempt > 0 && t.Overall > t.PerAttempt && g.singleAttempt() {
+		out = append(out, "timeout.overall never acts: with one attempt (no retry, no hedge) timeout.perAttempt ends the call first")
 	}
 	if r != nil && t != nil && t.Overall > 0 && r.MaxAttempts > reachable(r, t.Overall) {
 		out = append(out, fmt.Sprintf("retry.maxAttempts %d: attempts past the %dth can never start before timeout.overall %v", r.MaxAttempts, reachable(r, t.Overall), t.Overall))

@@ -282,10 +282,11 @@ func TestPropNormalizedGenomeIsCoherent(t *testing.T) {
 func TestIncoherentNamesEachRelation(t *testing.T) {
 	ms := time.Millisecond
 	for want, g := range map[string]*Genome{
-		"retry.multiplier has nothing to multiply": {Retry: &Retry{MaxAttempts: 3, BaseDelay: 10 * ms, MaxDelay: 10 * ms, Multiplier: 2}},
-		"timeout.perAttempt never acts":            {Timeout: &Timeout{PerAttempt: 5 * time.Second, Overall: 10 * ms}},
-		"can never start before timeout.overall":   {Retry: &Retry{MaxAttempts: 10, BaseDelay: 100 * ms, MaxDelay: time.Second, Multiplier: 2}, Timeout: &Timeout{Overall: 250 * ms}},
-		"hedge.delay never fires":                  {Hedge: &Hedge{Delay: time.Second, MaxHedges: 1}, Timeout: &Timeout{PerAttempt: 100 * ms}},
+		"retry.multiplier has nothing to multiply":     {Retry: &Retry{MaxAttempts: 3, BaseDelay: 10 * ms, MaxDelay: 10 * ms, Multiplier: 2}},
+		"timeout.perAttempt never acts":                {Timeout: &Timeout{PerAttempt: 5 * time.Second, Overall: 10 * ms}},
+		"can never start before timeout.overall":       {Retry: &Retry{MaxAttempts: 10, BaseDelay: 100 * ms, MaxDelay: time.Second, Multiplier: 2}, Timeout: &Timeout{Overall: 250 * ms}},
+		"timeout.overall never acts: with one attempt": {Timeout: &Timeout{PerAttempt: 50 * ms, Overall: time.Second}},
+		"hedge.delay never fires":                      {Hedge: &Hedge{Delay: time.Second, MaxHedges: 1}, Timeout: &Timeout{PerAttempt: 100 * ms}},
 	} {
 		bad := g.Incoherent()
 		if len(bad) != 1 || !strings.Contains(bad[0], want) {

@@ -20,8 +20,11 @@
 // is removed, attempts per request, peak requests in flight and peak
 // goroutines; the latency of successes and of failures apart, a request
 // that never returns failing at the drain deadline. Package slo judges it:
-// its fitness is 0.6·success + 0.2·recovery + 0.2·efficiency (slo.Weights),
-// and its score is on its verdict's scale — 50 + 50·fitness when it meets
+// its fitness is 0.6·success + 0.2·recovery + 0.2·efficiency (slo.Weights;
+// efficiency is 1 / attempts per request, the retry amplification), to
+// which Weights.Latency adds the p99 against the SLO's, and Spec.Terms a
+// team's own terms: functions of a trial's metrics, such as a cache-hit
+// ratio of what the workload counted with [Count]. And its score is on its verdict's scale — 50 + 50·fitness when it meets
 // the SLO, below 50 when it breaks any term. A trial that breaks the SLO
 // fails its subtest with which term broke and by how much, what was
 // measured, the seed and the command that replays it, to paste at the

@@ -164,11 +164,9 @@ func plan(t *testing.T, spec Spec, set settings) *runner {
 	if spec.TimeScale > 0 && r.tier == Wire {
 		r.scale = spec.TimeScale
 	}
-	r.cfg = trial.Config{Workload: trial.Workload(spec.Workload), Requests: spec.Requests, Drain: spec.Drain, Watchdog: spec.Watchdog, Weights: spec.Weights}
+	r.cfg = trial.Config{Workload: trial.Workload(spec.Workload), Requests: spec.Requests, Drain: spec.Drain, Watchdog: spec.Watchdog, Weights: spec.Weights,
+		Terms: spec.Terms, LatencyRef: spec.SLO.P99}
 	if r.tier == Simulated {
-		b := &trial.SharedBallast{}
-		r.cfg.Hold = b.Hold
-		t.Cleanup(b.Release)
 		r.sim = trial.NewSim()
 		t.Cleanup(r.sim.Close)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/trial"
 	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/rafaelabs/rafael/slo"
 	"go.uber.org/goleak"
@@ -105,6 +106,13 @@ type Spec struct {
 
 	Weights slo.Weights // fitness weights; zero means 0.6·success + 0.2·recovery + 0.2·efficiency
 
+	// Terms are the team's own fitness terms, weighed beside Weights': a
+	// cache-hit ratio, a cost per request — functions of a trial's
+	// measurements, what the workload counted with [Count] among them.
+	// Evolution then favours the genome that serves them best among those
+	// that meet the SLO. Each trial's values are in the report.
+	Terms []slo.Term
+
 	// Evolve, when set, evolves the genome after the baseline trials: the
 	// starting genome's trials then only record how it fares, and the
 	// champion must meet the SLO in trials of its own and in a rapid
@@ -192,6 +200,9 @@ func (s Spec) Validate() error {
 	if err := s.Weights.Validate(); err != nil {
 		bad("%v", strings.TrimPrefix(err.Error(), slo.ErrInvalid.Error()+": "))
 	}
+	if err := slo.ValidateTerms(s.Terms); err != nil {
+		bad("%v", strings.TrimPrefix(err.Error(), slo.ErrInvalid.Error()+": "))
+	}
 	if s.Evolve != nil {
 		if err := s.Evolve.Validate(); err != nil {
 			bad("Evolve: %v", err)
@@ -249,3 +260,11 @@ func (s Spec) startGenome() *genome.Genome {
 	}
 	return g
 }
+
+// Count adds v to the count name of the trial that ctx, a regular
+// request's context, belongs to: 1 for an event (a cache hit), an amount
+// for a cost. A trial's counts are in its metrics (slo.Metrics.Counts) for
+// a fitness term ([Spec.Terms]) to read. Outside a trial — in production, or
+// in a flood's extra calls — it does nothing, so the workload's code can
+// count unconditionally.
+func Count(ctx context.Context, name string, v float64) { trial.Count(ctx, name, v) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"time"
 )
@@ -94,6 +95,13 @@ type Metrics struct {
 
 	Errors []string `json:"errors,omitempty"` // the most frequent distinct errors, with counts
 
+	// Counts are what the workload counted during the trial's regular
+	// requests (harness.Count), by name: cache hits, bytes, cost.
+	Counts map[string]float64 `json:"counts,omitempty"`
+	// Terms are the values, in [0, 1], of the team's fitness terms
+	// ([Term]) in this trial, by name.
+	Terms map[string]float64 `json:"terms,omitempty"`
+
 	Fitness float64 `json:"fitness"` // 0–1, see [Weights.Fitness]
 }
 
@@ -134,6 +142,12 @@ func (m Metrics) String() string {
 	if m.Lag >= Starved {
 		parts = append(parts, fmt.Sprintf("timers fired up to %v late (the machine was busy)", m.Lag))
 	}
+	if len(m.Counts) > 0 {
+		parts = append(parts, "counted "+named(m.Counts, "%s %g"))
+	}
+	if len(m.Terms) > 0 {
+		parts = append(parts, "terms "+named(m.Terms, "%s %.2f"))
+	}
 	return strings.Join(parts, "; ")
 }
 
@@ -154,4 +168,17 @@ func (s SLO) String() string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// named is vs by name, in name order, each formatted with format.
+func named(vs map[string]float64, format string) string {
+	names := make([]string, 0, len(vs))
+	for k := range vs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for i, k := range names {
+		names[i] = fmt.Sprintf(format, k, vs[k])
+	}
+	return strings.Join(names, ", ")
 }

@@ -120,14 +120,14 @@ func finish(cfg Config, th scenarios.Threat, r raw, finished bool) Result {
 	res := Result{Finished: finished, SetupErr: r.setupErr, Injections: r.injections,
 		samples: r.samples, steady: th.Steady, inject: th.Inject, recover: th.Recover}
 	if finished {
-		res.Metrics, res.Succeeded, res.Failed = measure(th, r, cfg.Weights)
+		res.Metrics, res.Succeeded, res.Failed = measure(th, r, cfg)
 	}
 	return res
 }
 
 // measure turns a trial's record into its metrics and fitness, and the
 // latencies of its successes and failures.
-func measure(th scenarios.Threat, r raw, w slo.Weights) (m slo.Metrics, ok, failed []time.Duration) {
+func measure(th scenarios.Threat, r raw, cfg Config) (m slo.Metrics, ok, failed []time.Duration) {
 	m = slo.Metrics{Requests: len(r.samples), Lag: r.lag}
 	ok = make([]time.Duration, 0, len(r.samples))
 	for _, s := range r.samples {
@@ -159,8 +159,37 @@ func measure(th scenarios.Threat, r raw, w slo.Weights) (m slo.Metrics, ok, fail
 	m.PeakGoroutines = r.peakGoroutines
 	m.FloodCalls, m.FloodErrors = r.flood.Calls, r.flood.Errors
 	m.Errors = topErrors(r.samples, 3)
-	m.Fitness = w.Fitness(m.SuccessRate, recoveryScore(th, m), 1/max(1, m.AttemptsPerRequest))
+	m.Counts = r.counts
+	var terms []slo.Weighed
+	if len(cfg.Terms) > 0 {
+		m.Terms = make(map[string]float64, len(cfg.Terms))
+		for _, t := range cfg.Terms {
+			v, panicked := termValue(t, m)
+			if panicked != "" {
+				m.Errors = append(m.Errors, panicked)
+			}
+			m.Terms[t.Name] = v
+			terms = append(terms, slo.Weighed{Weight: t.Weight, Value: v})
+		}
+	}
+	m.Fitness = cfg.Weights.FitnessWith(m.SuccessRate, recoveryScore(th, m), 1/max(1, m.AttemptsPerRequest),
+		slo.LatencyScore(m.P99, cfg.LatencyRef), terms...)
 	return m, ok, failed
+}
+
+// termValue is t's value in a trial measured m, in [0, 1]: NaN, or a
+// panic of the team's function, count 0; panicked then says what happened.
+func termValue(t slo.Term, m slo.Metrics) (v float64, panicked string) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, panicked = 0, fmt.Sprintf("fitness term %q panicked: %v", t.Name, r)
+		}
+	}()
+	v = t.Of(m)
+	if !(v > 0) {
+		return 0, ""
+	}
+	return min(v, 1), ""
 }
 
 // percentiles returns the percentiles ps of ds, then their maximum

@@ -36,9 +36,14 @@ type Config struct {
 	Drain    time.Duration // how long requests may still run after the last phase; 0: the recover phase, at least 1s
 	Watchdog time.Duration // the real time a simulated trial may take; 0 means 20s
 	Weights  slo.Weights   // of the fitness
+	Terms    []slo.Term    // a team's own fitness terms, beside the weights'
+	// LatencyRef is the p99 the latency term is measured against
+	// (slo.LatencyScore): the SLO's p99; 0 means one second.
+	LatencyRef time.Duration
 
-	// Hold holds n bytes of memory pressure and returns its release; nil
-	// gives each trial a ballast of its own.
+	// Hold holds n bytes of memory pressure on the wire tier and returns
+	// its release; nil gives each trial a ballast of its own. On the
+	// simulated tier the pressure is modelled (faults.Pressure), not held.
 	Hold func(n int64, onErr func(error)) (release func())
 }
 
@@ -62,6 +67,7 @@ type raw struct {
 	attempts       int64 // attempts the policy made, hedges included
 	calls          int64 // workload calls, flood included
 	flood          faults.LoadResult
+	counts         map[string]float64 // what the workload counted (Count)
 	peakGoroutines int
 	lag            time.Duration // the longest the driver woke late
 	deadline       time.Duration // the drain deadline: a request still running then failed then
@@ -106,7 +112,11 @@ type driver struct {
 	hold     func(n int64, onErr func(error)) func()
 
 	t0       time.Time
-	ctx      context.Context
+	ctx      context.Context   // the trial's: a flood's calls run in it
+	reqCtx   context.Context   // a regular request's: ctx, with the trial's counts
+	scope    *faults.Scope     // the trial's fault state
+	memory   *faults.Injection // the memory pressure's evidence, once applied
+	counts   counts
 	call     func(context.Context) error
 	attempts atomic.Int64
 	calls    atomic.Int64
@@ -150,10 +160,12 @@ func (d *driver) run() raw {
 	// its scope, so trials that share targets can run at the same time.
 	scope := faults.NewScope()
 	defer scope.End()
+	d.scope = scope
 	d.threat = inScope(d.threat, scope)
 	ctx, cancel := context.WithCancel(faults.WithScope(context.Background(), scope))
 	defer cancel()
 	d.ctx = ctx
+	d.reqCtx = context.WithValue(ctx, countsKey{}, &d.counts)
 	if err := d.prepare(); err != nil {
 		return raw{setupErr: err}
 	}
@@ -242,11 +254,7 @@ func (d *driver) inject() {
 	th := d.threat
 	d.stop = th.ScheduleTracked(d.onErr)
 	if th.Ballast > 0 {
-		h := d.hold
-		if h == nil {
-			h = hold
-		}
-		d.release = h(th.Ballast, d.onErr)
+		d.pressure(th.Ballast)
 	}
 	if th.Flood != nil {
 		d.wg.Add(1)
@@ -257,6 +265,42 @@ func (d *driver) inject() {
 			d.flood = res
 			d.mu.Unlock()
 		}()
+	}
+}
+
+// pressure starts n bytes of memory pressure: modelled in the trial's
+// scope inside a bubble (faults.Pressure), held as a real ballast outside;
+// the evidence says which.
+func (d *driver) pressure(n int64) {
+	in := &faults.Injection{Target: "process", Applied: time.Now()}
+	if d.bubble {
+		in.Fault = fmt.Sprintf("memory pressure %d MiB, modelled (faults.Pressure)", n>>20)
+		d.scope.SetPressure(n)
+		d.release = func() { d.scope.SetPressure(0) }
+	} else {
+		in.Fault = fmt.Sprintf("memory pressure %d MiB, held (a ballast in the heap)", n>>20)
+		h := d.hold
+		if h == nil {
+			h = hold
+		}
+		failed := false
+		release := h(n, func(err error) { failed = true; d.onErr(err) })
+		if failed {
+			in.Applied = time.Time{}
+		}
+		d.release = release
+	}
+	d.mu.Lock()
+	d.memory = in
+	d.mu.Unlock()
+	release := d.release
+	d.release = func() {
+		release()
+		d.mu.Lock()
+		if in.Removed.IsZero() && !in.Applied.IsZero() {
+			in.Removed = time.Now()
+		}
+		d.mu.Unlock()
 	}
 }
 
@@ -304,7 +348,7 @@ func (d *driver) dispatch(j job) {
 func (d *driver) worker(j job) {
 	defer d.wg.Done()
 	for ok := true; ok; {
-		err := d.call(d.ctx)
+		err := d.call(d.reqCtx)
 		end := time.Since(d.t0)
 		d.mu.Lock()
 		d.samples[j.k] = sample{start: j.at, end: end, err: err, done: true}
@@ -351,11 +395,12 @@ func (d *driver) record(arrivals []time.Duration, deadline time.Duration) raw {
 		attempts:       d.attempts.Load(),
 		calls:          d.calls.Load(),
 		flood:          d.flood,
+		counts:         d.counts.snapshot(),
 		peakGoroutines: d.peak,
 		lag:            d.lag,
 		deadline:       deadline,
 		setupErr:       errors.Join(d.setup...),
-		injections:     evidence(d.t0, d.injections),
+		injections:     evidence(d.t0, d.allInjections()),
 	}
 }
 
@@ -416,4 +461,51 @@ func hold(n int64, onErr func(error)) (release func()) {
 		return func() {}
 	}
 	return b.Release
+}
+
+// allInjections are the faults' evidence and the memory pressure's.
+func (d *driver) allInjections() []faults.Injection {
+	if d.memory == nil {
+		return d.injections
+	}
+	return append(append([]faults.Injection(nil), d.injections...), *d.memory)
+}
+
+// counts are what a trial's workload counted with [Count].
+type counts struct {
+	mu sync.Mutex
+	m  map[string]float64
+}
+
+// countsKey is the context key of a regular request's counts.
+type countsKey struct{}
+
+// Count adds v to the count name of the trial whose regular request ctx
+// belongs to; outside a trial (in production, or a flood's call) it does
+// nothing.
+func Count(ctx context.Context, name string, v float64) {
+	c, ok := ctx.Value(countsKey{}).(*counts)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[string]float64)
+	}
+	c.m[name] += v
+	c.mu.Unlock()
+}
+
+// snapshot is a copy of the counts, nil when nothing was counted.
+func (c *counts) snapshot() map[string]float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) == 0 {
+		return nil
+	}
+	out := make(map[string]float64, len(c.m))
+	for k, v := range c.m {
+		out[k] = v
+	}
+	return out
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/internal/sim"
 	"github.com/rafaelabs/rafael/scenarios"
-	"github.com/rafaelabs/rafael/slo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -51,7 +50,7 @@ func TestRecoveryPeakAndErrors(t *testing.T) {
 	errs := topErrors([]sample{bad(0, 0), bad(0, 0), {start: 0}, sample{err: errors.New("x"), done: true}}, 2)
 	assert.Equal(t, []string{"2× refused", "1× never returned, even after its context was cancelled"}, errs)
 
-	m, succ, failed := measure(th, raw{samples: []sample{ok(0, 10*ms), bad(1500*ms, 1500*ms), ok(3100*ms, 3300*ms), {start: 4 * time.Second}}, attempts: 8, calls: 4, deadline: 6 * time.Second}, slo.Weights{})
+	m, succ, failed := measure(th, raw{samples: []sample{ok(0, 10*ms), bad(1500*ms, 1500*ms), ok(3100*ms, 3300*ms), {start: 4 * time.Second}}, attempts: 8, calls: 4, deadline: 6 * time.Second}, Config{})
 	assert.Equal(t, 4, m.Requests)
 	assert.Equal(t, 2, m.Succeeded)
 	assert.Equal(t, 1, m.Hung)
