@@ -15,7 +15,8 @@
 //     in-process transport behind fault hooks), proven over real HTTP
 //     through Toxiproxy.
 //   - workers_test.go: a worker pool with a memory budget under memory
-//     pressure (a real ballast), on the wire tier.
+//     pressure: evolved in-process against modelled pressure
+//     (faults.Pressure), proven on the wire tier against a real ballast.
 //   - approval_test.go: the guardian's loop with the rafael command:
 //     propose, approve with the reviewers' keys, adopt, start from it.
 //   - shop_test.go and shop/: the whole loop on a service's production

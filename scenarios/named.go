@@ -129,7 +129,9 @@ func Flood(concurrency int, rate float64, opts ...Option) Threat {
 }
 
 // MemoryPressure holds bytes of touched memory during the inject phase
-// (hard-capped by faults.Ballast). Generated sizes range over 16–512 MiB.
+// (hard-capped by faults.Ballast) on the wire tier; on the simulated tier
+// the pressure is modelled per trial, and code under test sees it through
+// faults.Pressure. Generated sizes range over 16–512 MiB.
 // Severity: medium below 256 MiB, high above.
 func MemoryPressure(bytes int64, opts ...Option) Threat {
 	s := settle(opts)
