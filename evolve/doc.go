@@ -48,8 +48,10 @@
 //     guardian's rules, on a run that proposes): they are never evaluated
 //     nor adopted.
 //   - Explanation: after the last round, [Evolve] removes the champion's
-//     genes that cost nothing on its trials and measures what each
-//     remaining one is worth (Evolution.Removed, Evolution.Costs).
+//     genes that cost nothing on its trials, sets each parameter to the
+//     roundest value that costs nothing (1.15s → 1s; Evolution.Rounded)
+//     and measures what each remaining gene is worth (Evolution.Removed,
+//     Evolution.Costs).
 //     Candidates are [genome.Genome.Normalize]d, so none carries a dead
 //     parameter (a per-attempt timeout above the overall one, attempts the
 //     overall deadline never reaches).

@@ -3,6 +3,7 @@ package evolve
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/rafaelabs/rafael/genome"
@@ -38,16 +39,27 @@ func (c GeneCost) String(faced []Facing) string {
 	return "without " + c.Gene.String() + ": " + strings.Join(parts, "; ")
 }
 
+// simplified is what explain made of a champion.
+type simplified struct {
+	g       *genome.Genome
+	score   *score
+	removed []genome.GeneKind
+	rounded []string // "retry.baseDelay 1.15s → 1s"
+	costs   []GeneCost
+}
+
 // explain simplifies champion on p's trials — each gene whose removal the
 // champion does not beat (it meets the SLO in no more trials, and its
 // fitness gain is within the noise, as the search decides adoption) is
-// removed, in the catalogue's order — and returns the simplified genome,
-// the genes removed, and what removing each remaining gene would cost.
-func explain(ctx context.Context, p Problem, o Options, champion *genome.Genome) (*genome.Genome, *score, []genome.GeneKind, []GeneCost, error) {
+// removed, in the catalogue's order; then each parameter is set to the
+// roundest value (see roundings) the simplified champion does not beat in
+// the same way — and returns the simplified genome, what was removed and
+// rounded, and what removing each remaining gene would cost.
+func explain(ctx context.Context, p Problem, o Options, champion *genome.Genome) (simplified, error) {
 	s := newSearch(p, o.withDefaults())
 	cur, err := s.eval(ctx, champion)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return simplified{}, err
 	}
 	without := func(g *genome.Genome, k genome.GeneKind) *genome.Genome {
 		w := g.Clone()
@@ -66,11 +78,15 @@ func explain(ctx context.Context, p Problem, o Options, champion *genome.Genome)
 		}
 		sc, err := s.eval(ctx, w)
 		if err != nil {
-			return nil, nil, nil, nil, err
+			return simplified{}, err
 		}
 		if adopted, _ := s.better(cur, sc); !adopted && sc.passes >= cur.passes {
 			cur, removed = sc, append(removed, k)
 		}
+	}
+	cur, rounded, err := round(ctx, s, cur)
+	if err != nil {
+		return simplified{}, err
 	}
 	var costs []GeneCost
 	for _, k := range cur.g.Genes() {
@@ -82,7 +98,7 @@ func explain(ctx context.Context, p Problem, o Options, champion *genome.Genome)
 		sc, err := s.eval(ctx, without(cur.g, k))
 		s.o = o
 		if err != nil {
-			return nil, nil, nil, nil, err
+			return simplified{}, err
 		}
 		c := GeneCost{Gene: k}
 		for t := range p.Weights {
@@ -109,5 +125,67 @@ func explain(ctx context.Context, p Problem, o Options, champion *genome.Genome)
 		}
 		costs = append(costs, c)
 	}
-	return cur.g, cur, removed, costs, nil
+	return simplified{cur.g, cur, removed, rounded, costs}, nil
+}
+
+// round sets each parameter of cur's genome to the first of its roundings
+// that cur does not beat — meeting the SLO in as many trials, the fitness
+// within the noise — each measured against cur as it was before any
+// rounding, so that the losses within the noise do not add up.
+func round(ctx context.Context, s *search, cur *score) (*score, []string, error) {
+	ref := cur
+	var rounded []string
+	for _, prm := range genome.Params() {
+		v, ok := cur.g.Value(prm)
+		if !ok {
+			continue
+		}
+		for _, r := range roundings(prm, v) {
+			if ctx.Err() != nil {
+				return cur, rounded, nil
+			}
+			w := cur.g.Clone()
+			w.SetValue(prm, r)
+			w.Normalize()
+			if got, _ := w.Value(prm); got != r || s.o.Feasible != nil && s.o.Feasible(w) != nil {
+				continue // Normalize moved it (a relation needs the value), or the rules refuse it
+			}
+			sc, err := s.eval(ctx, w)
+			if err != nil {
+				return nil, nil, err
+			}
+			if adopted, _ := s.better(ref, sc); !adopted && sc.passes >= ref.passes {
+				rounded = append(rounded, fmt.Sprintf("%s %s → %s", prm.Path(), prm.Format(v), prm.Format(r)))
+				cur = sc
+				break
+			}
+		}
+	}
+	return cur, rounded, nil
+}
+
+// roundings are the rounder values of parameter p than v, roundest first:
+// zero where zero switches p off (one kind of timeout only), then v to one
+// significant digit, then to two (1.15s → 1s, 1.2s; a multiplier 4.92 →
+// 5, 4.9). Counts and choices are round already. A jitter is never zeroed:
+// what it protects against (retries in step) the trials may not show.
+func roundings(p genome.Param, v float64) []float64 {
+	if p.Kind != genome.KindDuration && p.Kind != genome.KindFloat || v == 0 {
+		return nil
+	}
+	var out []float64
+	if p.ZeroOff {
+		out = append(out, 0)
+	}
+	for digits := 1; digits <= 2; digits++ {
+		mag := math.Pow(10, math.Floor(math.Log10(math.Abs(v)))-float64(digits)+1)
+		r := math.Round(v/mag) * mag
+		if p.Kind == genome.KindDuration {
+			r = math.Round(r)
+		}
+		if r != v && r >= p.Min && r <= p.Max && (len(out) == 0 || out[len(out)-1] != r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -64,3 +64,46 @@ func TestEvolveRemovesGenesThatCostNothingAndExplainsTheRest(t *testing.T) {
 		t.Fatal("SkipAblation still ablated")
 	}
 }
+
+// The champion's parameters are rounded only where the rounder value costs
+// nothing: a backoff of 1.15s × 3 attempts rounds to 1s (3s still outlasts
+// the 2s outage), one of 1.04s × 2 does not (2s would not).
+func TestEvolveRoundsParametersThatCostNothing(t *testing.T) {
+	db := faults.NewHook("db", 1)
+	judge := func(_ context.Context, g *genome.Genome, cases []Case) ([]Outcome, error) {
+		out := make([]Outcome, len(cases))
+		for i, c := range cases {
+			ok := g.Retry != nil && time.Duration(g.Retry.MaxAttempts)*g.Retry.BaseDelay > c.Threat.Inject
+			out[i] = Outcome{Passed: ok, Fitness: 0.9}
+			if !ok {
+				out[i] = Outcome{Fitness: 0.3, Shortfall: 1}
+			}
+		}
+		return out, nil
+	}
+	for _, tc := range []struct {
+		attempts  int
+		base      time.Duration
+		wantBase  time.Duration
+		wantRound bool
+	}{
+		{3, 1150 * time.Millisecond, time.Second, true},
+		{2, 1040 * time.Millisecond, 1040 * time.Millisecond, false},
+	} {
+		start := &genome.Genome{Module: "checkout", Retry: &genome.Retry{MaxAttempts: tc.attempts, BaseDelay: tc.base, MaxDelay: tc.base, Multiplier: 1}}
+		c := Campaign{Start: start, Threats: []scenarios.Threat{scenarios.DBOutage(db, 2*time.Second)}, Seed: 7, Judge: judge}
+		ev, err := Evolve(context.Background(), c, Options{Generations: 1, Population: 2, GeneRate: 0.0001, MutationRate: 0.0001})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ev.Champion.Retry.BaseDelay; got != tc.wantBase {
+			t.Errorf("%d × %v: baseDelay %v, want %v (rounded %q)", tc.attempts, tc.base, got, tc.wantBase, ev.Rounded)
+		}
+		if !ev.Passed {
+			t.Errorf("%d × %v: the rounded champion must still meet the SLO", tc.attempts, tc.base)
+		}
+		if (len(ev.Rounded) > 0) != tc.wantRound {
+			t.Errorf("%d × %v: rounded %q", tc.attempts, tc.base, ev.Rounded)
+		}
+	}
+}

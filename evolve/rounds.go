@@ -70,6 +70,10 @@ type Evolution struct {
 	// round's trials, its fitness within the noise. Champion is without
 	// them.
 	Removed []genome.GeneKind
+	// Rounded are the champion's parameters set to a rounder value that
+	// costs nothing in the same way — "retry.baseDelay 1.15s → 1s" — each
+	// measured against the champion before any rounding. Champion has them.
+	Rounded []string
 	// Costs say, gene by gene, what removing it from Champion costs on the
 	// last round's trials: why each gene is there.
 	Costs []GeneCost
@@ -150,16 +154,16 @@ func (ev *Evolution) explained(ctx context.Context, p Problem, o Options) (*Evol
 	if o.SkipAblation || ctx.Err() != nil {
 		return ev, nil
 	}
-	g, sc, removed, costs, err := explain(ctx, p, o, ev.Champion)
+	x, err := explain(ctx, p, o, ev.Champion)
 	if err != nil {
 		return nil, err
 	}
-	if len(removed) > 0 {
+	if len(x.removed) > 0 || len(x.rounded) > 0 {
 		res := *ev.Result
-		res.Champion, res.Fitness, res.Passed = g, sc.fitness, sc.passed
+		res.Champion, res.Fitness, res.Passed = x.g, x.score.fitness, x.score.passed
 		ev.Result = &res
 	}
-	ev.Removed, ev.Costs = removed, costs
+	ev.Removed, ev.Rounded, ev.Costs = x.removed, x.rounded, x.costs
 	return ev, nil
 }
 

@@ -75,15 +75,22 @@ func liveHeap() uint64 {
 // Resize runs one job: it takes 8 MiB for 20ms, if that fits the budget
 // with what the heap and the running jobs already hold.
 //
-// What the process holds is the heap the pool reads plus the memory
-// pressure a simulated trial models (faults.Pressure: 0 in production and
-// on the wire, where the pressure is in the heap). The jobs' holdings are
-// kept per trial (faults.ScopeOf), so trials side by side do not crowd each
-// other out.
+// What the process holds is the heap the pool reads (its running jobs'
+// buffers in it), or what the running jobs hold if more (their buffers not
+// yet in the figure), plus the memory pressure a simulated trial models
+// (faults.Pressure: 0 in production and on the wire, where the pressure is
+// in the heap). The jobs' holdings are kept per trial (faults.ScopeOf), so
+// trials side by side do not crowd each other out.
 func (p *Pool) Resize(ctx context.Context) error {
 	trial := faults.ScopeOf(ctx)
 	p.mu.Lock()
-	used := p.heap() + uint64(faults.Pressure(ctx)) + p.held[trial]
+	used := max(p.heap(), p.held[trial]) + uint64(faults.Pressure(ctx))
+	if used+jobBytes > p.budget && p.real {
+		// The live heap of the last collection still counts the buffers of
+		// jobs done since: collect, and look again, before refusing.
+		runtime.GC()
+		used = max(p.heap(), p.held[trial])
+	}
 	if used+jobBytes > p.budget {
 		p.mu.Unlock()
 		return errNoMemory

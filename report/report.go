@@ -49,6 +49,7 @@ type Report struct {
 	History         []Generation     `json:"history,omitempty"`         // one entry per generation
 	Counterexamples []Counterexample `json:"counterexamples,omitempty"` // the smallest threats that still break the champion
 	Removed         []string         `json:"removed,omitempty"`         // genes the search's champion had that cost nothing, removed
+	Rounded         []string         `json:"rounded,omitempty"`         // parameters set to a rounder value that costs nothing: "retry.baseDelay 1.15s → 1s"
 	GeneCosts       []GeneCost       `json:"geneCosts,omitempty"`       // what removing each of the champion's genes would cost: why it is there
 
 	Audit *AuditRef `json:"audit,omitempty"` // the guardian's record of the change, when it made one
