@@ -176,7 +176,12 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation, ex
 	for _, c := range ev.Costs {
 		rc := report.GeneCost{Gene: c.Gene.String()}
 		for _, tc := range c.Threats {
-			rc.Threats = append(rc.Threats, report.GeneThreatCost{Threat: ev.Faced[tc.Threat].Name, Trials: tc.Trials,
+			f := ev.Faced[tc.Threat]
+			name := f.Name
+			if f.Origin != tc.Threat { // a smaller variant the probe found: named with its parameters
+				name = f.Threat.String()
+			}
+			rc.Threats = append(rc.Threats, report.GeneThreatCost{Threat: name, Trials: tc.Trials,
 				Passed: tc.Passed, PassedWithout: tc.PassedWithout, Fitness: tc.Fitness, FitnessWithout: tc.FitnessWithout})
 		}
 		why.costs = append(why.costs, rc)
