@@ -19,9 +19,10 @@ const (
 	RunNotRun     RunStatus = "not run"    // no threat ran
 	RunMitigated  RunStatus = "mitigated"  // evolution made it meet a threat it broke
 	RunHeld       RunStatus = "held"       // it met every threat that ran
+	RunMeasured   RunStatus = "measured"   // its SLO is zero: it only measured, and held nothing to account
 )
 
-var runRank = map[RunStatus]int{RunRegressed: 0, RunVulnerable: 1, RunUnstable: 2, RunNotRun: 3, RunMitigated: 4, RunHeld: 5}
+var runRank = map[RunStatus]int{RunRegressed: 0, RunVulnerable: 1, RunUnstable: 2, RunNotRun: 3, RunMitigated: 4, RunHeld: 5, RunMeasured: 6}
 
 // Status is the run's [RunStatus] from its threats' verdicts.
 func (r *Report) Status() RunStatus {
@@ -50,6 +51,9 @@ func (r *Report) Status() RunStatus {
 	if ran == 0 {
 		return RunNotRun
 	}
+	if worst == RunHeld && r.SLO.IsZero() && r.Evolved == nil {
+		return RunMeasured // with the zero SLO every trial "meets" it: say what the run did
+	}
 	return worst
 }
 
@@ -64,6 +68,8 @@ func (s RunStatus) symbol() string {
 		return "⚠"
 	case RunNotRun:
 		return "–"
+	case RunMeasured:
+		return "○"
 	}
 	return "✓"
 }
