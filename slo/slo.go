@@ -3,8 +3,9 @@ package slo
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -172,11 +173,7 @@ func (s SLO) String() string {
 
 // named is vs by name, in name order, each formatted with format.
 func named(vs map[string]float64, format string) string {
-	names := make([]string, 0, len(vs))
-	for k := range vs {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(vs))
 	for i, k := range names {
 		names[i] = fmt.Sprintf(format, k, vs[k])
 	}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"sort"
 	"sync"
@@ -273,27 +274,22 @@ func (d *driver) inject() {
 // the evidence says which.
 func (d *driver) pressure(n int64) {
 	in := &faults.Injection{Target: "process", Applied: time.Now()}
+	var release func()
 	if d.bubble {
 		in.Fault = fmt.Sprintf("memory pressure %d MiB, modelled (faults.Pressure)", n>>20)
 		d.scope.SetPressure(n)
-		d.release = func() { d.scope.SetPressure(0) }
+		release = func() { d.scope.SetPressure(0) }
 	} else {
 		in.Fault = fmt.Sprintf("memory pressure %d MiB, held (a ballast in the heap)", n>>20)
 		h := d.hold
 		if h == nil {
 			h = hold
 		}
-		failed := false
-		release := h(n, func(err error) { failed = true; d.onErr(err) })
-		if failed {
-			in.Applied = time.Time{}
-		}
-		d.release = release
+		release = h(n, func(err error) { in.Applied = time.Time{}; d.onErr(err) }) // not applied
 	}
 	d.mu.Lock()
 	d.memory = in
 	d.mu.Unlock()
-	release := d.release
 	d.release = func() {
 		release()
 		d.mu.Lock()
@@ -500,12 +496,5 @@ func Count(ctx context.Context, name string, v float64) {
 func (c *counts) snapshot() map[string]float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) == 0 {
-		return nil
-	}
-	out := make(map[string]float64, len(c.m))
-	for k, v := range c.m {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.m)
 }

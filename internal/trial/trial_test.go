@@ -3,6 +3,7 @@ package trial
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,4 +138,30 @@ func TestTimelineShowsTheFaultWindow(t *testing.T) {
 	assert.Equal(t, res.Metrics.Requests, n)
 	assert.Equal(t, res.Metrics.Succeeded, ok)
 	assert.Empty(t, Result{}.Timeline(10).Points, "a trial that did not finish has no timeline")
+}
+
+// On the simulated tier memory pressure is modelled: the requests of the
+// inject phase see it through faults.Pressure, the others do not, the
+// process holds nothing, and the evidence says it was modelled.
+func TestMemoryPressureIsModelledInABubble(t *testing.T) {
+	th := scenarios.MemoryPressure(96<<20, scenarios.Steady(time.Second), scenarios.InjectFor(time.Second), scenarios.RecoverFor(time.Second))
+	var seen, clear atomic.Int64
+	work := func(ctx context.Context, _ *genome.Policy) error {
+		if faults.Pressure(ctx) == 96<<20 {
+			seen.Add(1)
+		} else if faults.Pressure(ctx) == 0 {
+			clear.Add(1)
+		}
+		return nil
+	}
+	res := InBubble(t, Config{Workload: work, Requests: 90}, th, &genome.Genome{Module: "m"}, 1)
+	require.True(t, res.Finished)
+	assert.InDelta(t, 30, seen.Load(), 1, "a third of the requests arrive in the inject phase")
+	assert.Equal(t, int64(90), seen.Load()+clear.Load(), "the others see no pressure")
+	require.Len(t, res.Injections, 1)
+	assert.Contains(t, res.Injections[0].Fault, "modelled")
+	assert.True(t, res.Injections[0].Applied)
+	assert.Equal(t, time.Second, res.Injections[0].At)
+	assert.Equal(t, time.Second, res.Injections[0].For)
+	assert.Zero(t, faults.Pressure(context.Background()), "outside a trial there is none")
 }
