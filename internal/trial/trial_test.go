@@ -3,6 +3,8 @@ package trial
 import (
 	"context"
 	"errors"
+	"math"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/internal/sim"
 	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/rafaelabs/rafael/slo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -164,4 +167,29 @@ func TestMemoryPressureIsModelledInABubble(t *testing.T) {
 	assert.Equal(t, time.Second, res.Injections[0].At)
 	assert.Equal(t, time.Second, res.Injections[0].For)
 	assert.Zero(t, faults.Pressure(context.Background()), "outside a trial there is none")
+}
+
+// A team's terms are measured from the trial's metrics, its counts among
+// them; one that panics or is NaN counts 0 and the panic is an error of
+// the trial, not a crash.
+func TestTermsAreMeasuredAndAFaultyOneCountsZero(t *testing.T) {
+	db := faults.NewHook("db", 1)
+	work := func(ctx context.Context, _ *genome.Policy) error {
+		Count(ctx, "hit", 1)
+		return db.Before(ctx)
+	}
+	hits := func(m slo.Metrics) float64 { return m.Counts["hit"] / float64(m.Requests) }
+	terms := []slo.Term{
+		{Name: "hits", Weight: 1, Of: hits},
+		{Name: "broken", Weight: 1, Of: func(slo.Metrics) float64 { panic("no such counter") }},
+		{Name: "nan", Weight: 1, Of: func(slo.Metrics) float64 { return math.NaN() }},
+	}
+	res := InBubble(t, Config{Workload: work, Requests: 50, Terms: terms}, scenarios.DBOutage(db, time.Second), &genome.Genome{Module: "m"}, 1)
+	require.True(t, res.Finished)
+	m := res.Metrics
+	assert.Equal(t, 50.0, m.Counts["hit"], "every regular request counted")
+	assert.Equal(t, map[string]float64{"hits": 1, "broken": 0, "nan": 0}, m.Terms)
+	assert.Contains(t, strings.Join(m.Errors, "\n"), `fitness term "broken" panicked: no such counter`)
+	plain := InBubble(t, Config{Workload: work, Requests: 50}, scenarios.DBOutage(db, time.Second), &genome.Genome{Module: "m"}, 1)
+	assert.Less(t, m.Fitness, plain.Metrics.Fitness, "two terms at 0 pull the fitness down")
 }
