@@ -13,6 +13,7 @@ var (
 	ErrBulkheadFull     = errors.New("genome: bulkhead full")
 	ErrTimeout          = errors.New("genome: timeout")
 	ErrRetriesExhausted = errors.New("genome: retries exhausted")
+	ErrRetryBudget      = errors.New("genome: retry budget exhausted")
 	ErrDegraded         = errors.New("genome: degraded")
 )
 

@@ -56,13 +56,30 @@ func Catalogue() []GeneKind {
 // The delay before retry n (n = 1 for the first retry) is
 // min(MaxDelay, BaseDelay·Multiplier^(n-1)), of which a random fraction up to
 // Jitter is taken off.
+//
+// With a Budget the retries are adaptive: they are shared by every call of
+// the policy, as gRPC's retry throttling and Finagle's and failsafe-go's
+// retry budgets share theirs. Each call puts Budget tokens into a bucket
+// that holds at most [RetryBudgetBurst] (and starts full); each retry takes
+// one, and a retry that finds less than one is not made — the call ends
+// with an [*Error] of reason [ErrRetryBudget]. So under a sustained outage
+// the policy adds at most a Budget fraction of load on top of its calls,
+// instead of multiplying it by MaxAttempts: the retry storm that keeps an
+// overloaded dependency down after its trigger (a metastable failure) is
+// bounded, while a few failures are still retried at once.
 type Retry struct {
 	MaxAttempts int           // attempts in all, including the first: 1–20
 	BaseDelay   time.Duration // delay before the first retry: 1ms–30s
 	MaxDelay    time.Duration // cap on any delay: 1ms–5m, at least BaseDelay
 	Multiplier  float64       // growth per retry: 1–10
 	Jitter      float64       // fraction of each delay randomised away: 0–1
+	Budget      float64       // retries as a fraction of calls, shared across calls: 0 (static: no budget) or 0.01–1
 }
+
+// RetryBudgetBurst is how many retries a [Retry] budget holds at most, and
+// holds when the policy is compiled: a burst of failures after a quiet spell
+// is retried at once, up to this many.
+const RetryBudgetBurst = 10
 
 // BreakerMode chooses what opens a circuit breaker.
 type BreakerMode uint8

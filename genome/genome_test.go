@@ -202,7 +202,7 @@ func TestParamsCatalogue(t *testing.T) {
 		assert.True(t, p.inBounds(v), "default %s = %s in bounds", p.Path(), p.Format(v))
 		assert.LessOrEqual(t, p.Min, p.Max)
 	}
-	assert.Len(t, ParamsOf(GeneRetry), 5)
+	assert.Len(t, ParamsOf(GeneRetry), 6)
 	_, ok := (&Genome{}).Value(ParamsOf(GeneRetry)[0])
 	assert.False(t, ok, "no value without the gene")
 	k, err := ParseGeneKind("circuitBreaker")

@@ -51,13 +51,16 @@ func (g *Genome) MarshalJSON() ([]byte, error) {
 			if d.Gene != k {
 				continue
 			}
+			v, _ := get(d.ptr(g))
+			if d.omitOff && v == 0 {
+				continue
+			}
 			if n > 0 {
 				b.WriteByte(',')
 			}
 			n++
 			writeString(&b, d.Name)
 			b.WriteByte(':')
-			v, _ := get(d.ptr(g))
 			switch d.Kind {
 			case KindDuration, KindChoice:
 				writeString(&b, d.Format(v))

@@ -90,6 +90,10 @@ func (p Param) inBounds(v float64) bool {
 type paramDef struct {
 	Param
 	ptr func(*Genome) any // *int, *float64, *time.Duration or *uint8; nil when the gene is absent
+	// omitOff: the parameter is left out of the JSON when off (0). A
+	// parameter added after genomes were first written is, so that their
+	// canonical form, and so their digests, stay what they were.
+	omitOff bool
 }
 
 // at returns a getter of field f of the gene that gene selects, as any.
@@ -117,26 +121,27 @@ var (
 // paramTable is the fixed catalogue of parameters, in gene order and, within
 // a gene, in JSON order. It is never modified.
 var paramTable = []paramDef{
-	{Param{GeneFallback, "kind", KindChoice, 0, 2, false, fallbackKindNames}, at(fbOf, func(x *Fallback) *uint8 { return (*uint8)(&x.Kind) })},
-	{Param{GeneRateLimit, "rate", KindFloat, 0.01, 1e9, false, nil}, at(rlOf, func(x *RateLimit) *float64 { return &x.Rate })},
-	{Param{GeneRateLimit, "burst", KindInt, 1, 1000000, false, nil}, at(rlOf, func(x *RateLimit) *int { return &x.Burst })},
-	{Param{GeneBulkhead, "maxConcurrent", KindInt, 1, 10000, false, nil}, at(bhOf, func(x *Bulkhead) *int { return &x.MaxConcurrent })},
-	{Param{GeneBulkhead, "maxWait", KindDuration, 0, ms(60000), false, nil}, at(bhOf, func(x *Bulkhead) *time.Duration { return &x.MaxWait })},
-	{Param{GeneTimeout, "perAttempt", KindDuration, ms(1), ms(600000), true, nil}, at(toOf, func(x *Timeout) *time.Duration { return &x.PerAttempt })},
-	{Param{GeneTimeout, "overall", KindDuration, ms(1), ms(3600000), true, nil}, at(toOf, func(x *Timeout) *time.Duration { return &x.Overall })},
-	{Param{GeneRetry, "maxAttempts", KindInt, 1, 20, false, nil}, at(rtOf, func(x *Retry) *int { return &x.MaxAttempts })},
-	{Param{GeneRetry, "baseDelay", KindDuration, ms(1), ms(30000), false, nil}, at(rtOf, func(x *Retry) *time.Duration { return &x.BaseDelay })},
-	{Param{GeneRetry, "maxDelay", KindDuration, ms(1), ms(300000), false, nil}, at(rtOf, func(x *Retry) *time.Duration { return &x.MaxDelay })},
-	{Param{GeneRetry, "multiplier", KindFloat, 1, 10, false, nil}, at(rtOf, func(x *Retry) *float64 { return &x.Multiplier })},
-	{Param{GeneRetry, "jitter", KindFloat, 0, 1, false, nil}, at(rtOf, func(x *Retry) *float64 { return &x.Jitter })},
-	{Param{GeneCircuitBreaker, "mode", KindChoice, 0, 1, false, breakerModeNames}, at(cbOf, func(x *CircuitBreaker) *uint8 { return (*uint8)(&x.Mode) })},
-	{Param{GeneCircuitBreaker, "threshold", KindInt, 1, 1000, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.Threshold })},
-	{Param{GeneCircuitBreaker, "failureRate", KindFloat, 0.01, 1, false, nil}, at(cbOf, func(x *CircuitBreaker) *float64 { return &x.FailureRate })},
-	{Param{GeneCircuitBreaker, "window", KindInt, 1, 10000, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.Window })},
-	{Param{GeneCircuitBreaker, "openDuration", KindDuration, ms(1), ms(600000), false, nil}, at(cbOf, func(x *CircuitBreaker) *time.Duration { return &x.OpenDuration })},
-	{Param{GeneCircuitBreaker, "halfOpenProbes", KindInt, 1, 100, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.HalfOpenProbes })},
-	{Param{GeneHedge, "delay", KindDuration, ms(1), ms(60000), false, nil}, at(hdOf, func(x *Hedge) *time.Duration { return &x.Delay })},
-	{Param{GeneHedge, "maxHedges", KindInt, 1, 10, false, nil}, at(hdOf, func(x *Hedge) *int { return &x.MaxHedges })},
+	{Param{GeneFallback, "kind", KindChoice, 0, 2, false, fallbackKindNames}, at(fbOf, func(x *Fallback) *uint8 { return (*uint8)(&x.Kind) }), false},
+	{Param{GeneRateLimit, "rate", KindFloat, 0.01, 1e9, false, nil}, at(rlOf, func(x *RateLimit) *float64 { return &x.Rate }), false},
+	{Param{GeneRateLimit, "burst", KindInt, 1, 1000000, false, nil}, at(rlOf, func(x *RateLimit) *int { return &x.Burst }), false},
+	{Param{GeneBulkhead, "maxConcurrent", KindInt, 1, 10000, false, nil}, at(bhOf, func(x *Bulkhead) *int { return &x.MaxConcurrent }), false},
+	{Param{GeneBulkhead, "maxWait", KindDuration, 0, ms(60000), false, nil}, at(bhOf, func(x *Bulkhead) *time.Duration { return &x.MaxWait }), false},
+	{Param{GeneTimeout, "perAttempt", KindDuration, ms(1), ms(600000), true, nil}, at(toOf, func(x *Timeout) *time.Duration { return &x.PerAttempt }), false},
+	{Param{GeneTimeout, "overall", KindDuration, ms(1), ms(3600000), true, nil}, at(toOf, func(x *Timeout) *time.Duration { return &x.Overall }), false},
+	{Param{GeneRetry, "maxAttempts", KindInt, 1, 20, false, nil}, at(rtOf, func(x *Retry) *int { return &x.MaxAttempts }), false},
+	{Param{GeneRetry, "baseDelay", KindDuration, ms(1), ms(30000), false, nil}, at(rtOf, func(x *Retry) *time.Duration { return &x.BaseDelay }), false},
+	{Param{GeneRetry, "maxDelay", KindDuration, ms(1), ms(300000), false, nil}, at(rtOf, func(x *Retry) *time.Duration { return &x.MaxDelay }), false},
+	{Param{GeneRetry, "multiplier", KindFloat, 1, 10, false, nil}, at(rtOf, func(x *Retry) *float64 { return &x.Multiplier }), false},
+	{Param{GeneRetry, "jitter", KindFloat, 0, 1, false, nil}, at(rtOf, func(x *Retry) *float64 { return &x.Jitter }), false},
+	{Param{GeneRetry, "budget", KindFloat, 0.01, 1, true, nil}, at(rtOf, func(x *Retry) *float64 { return &x.Budget }), true},
+	{Param{GeneCircuitBreaker, "mode", KindChoice, 0, 1, false, breakerModeNames}, at(cbOf, func(x *CircuitBreaker) *uint8 { return (*uint8)(&x.Mode) }), false},
+	{Param{GeneCircuitBreaker, "threshold", KindInt, 1, 1000, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.Threshold }), false},
+	{Param{GeneCircuitBreaker, "failureRate", KindFloat, 0.01, 1, false, nil}, at(cbOf, func(x *CircuitBreaker) *float64 { return &x.FailureRate }), false},
+	{Param{GeneCircuitBreaker, "window", KindInt, 1, 10000, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.Window }), false},
+	{Param{GeneCircuitBreaker, "openDuration", KindDuration, ms(1), ms(600000), false, nil}, at(cbOf, func(x *CircuitBreaker) *time.Duration { return &x.OpenDuration }), false},
+	{Param{GeneCircuitBreaker, "halfOpenProbes", KindInt, 1, 100, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.HalfOpenProbes }), false},
+	{Param{GeneHedge, "delay", KindDuration, ms(1), ms(60000), false, nil}, at(hdOf, func(x *Hedge) *time.Duration { return &x.Delay }), false},
+	{Param{GeneHedge, "maxHedges", KindInt, 1, 10, false, nil}, at(hdOf, func(x *Hedge) *int { return &x.MaxHedges }), false},
 }
 
 // Params returns the descriptors of every gene parameter, in gene order.
@@ -243,6 +248,8 @@ func saturate(v, lo, hi float64) float64 {
 //     can never reach — maxAttempts is cut to the attempts whose earliest
 //     start (each backoff at its shortest jitter, every attempt failing at
 //     once) is before the overall deadline.
+//   - retry budget: only with retries to budget — with maxAttempts 1 it
+//     is dropped (0).
 //   - hedge: its delay is below the per-attempt timeout (else below the
 //     overall one), or it would never fire: half of it, when it is not.
 //   - fallback: a valid JSON value, and an error class for kind error.
@@ -276,6 +283,9 @@ func (g *Genome) Normalize() {
 	}
 	if t := g.Timeout; t != nil && t.PerAttempt > 0 && t.Overall > t.PerAttempt && g.singleAttempt() {
 		t.Overall = 0
+	}
+	if r := g.Retry; r != nil && r.MaxAttempts <= 1 {
+		r.Budget = 0
 	}
 	if h, t := g.Hedge, g.Timeout; h != nil && t != nil {
 		limit := t.PerAttempt
@@ -339,6 +349,9 @@ func (g *Genome) Incoherent() []string {
 	}
 	if r != nil && t != nil && t.Overall > 0 && r.MaxAttempts > reachable(r, t.Overall) {
 		out = append(out, fmt.Sprintf("retry.maxAttempts %d: attempts past the %dth can never start before timeout.overall %v", r.MaxAttempts, reachable(r, t.Overall), t.Overall))
+	}
+	if r != nil && r.MaxAttempts <= 1 && r.Budget != 0 {
+		out = append(out, "retry.budget never acts: with retry.maxAttempts 1 there is no retry to budget")
 	}
 	if h != nil && t != nil {
 		limit := t.PerAttempt

@@ -209,6 +209,9 @@ func (p *Policy) first(ctx context.Context, fn func(context.Context) error) erro
 		_, err := attempts[struct{}](ctx, ctx, p, doFn(fn), 0, nil, time.Time{})
 		return err
 	}
+	if p.rt != nil {
+		p.rt.deposit() // as attempts does for a call it starts
+	}
 	err := fn(ctx)
 	if p.br != nil {
 		p.br.done(p, err)
@@ -323,6 +326,9 @@ func past(deadline time.Time) bool { return !deadline.IsZero() && !time.Now().Be
 func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C, done int, err error, deadline time.Time) (T, error) {
 	var zero T
 	attempt := done
+	if done == 0 && p.rt != nil {
+		p.rt.deposit()
+	}
 	for {
 		if attempt > 0 { // attempt failed with err: stop, or back off and go again
 			if ctx.Err() != nil || past(deadline) {
@@ -342,6 +348,10 @@ func attempts[T any, C caller[T]](parent, ctx context.Context, p *Policy, c C, d
 					return zero, &Error{Gene: GeneRetry, Reason: ErrRetriesExhausted, Attempts: attempt, Cause: err}
 				}
 				d = max(d, ra)
+			}
+			if !p.rt.withdraw() {
+				p.emit(Event{Kind: EventRejected, Gene: GeneRetry, Attempt: attempt, Err: ErrRetryBudget})
+				return zero, &Error{Gene: GeneRetry, Reason: ErrRetryBudget, Attempts: attempt, Cause: err}
 			}
 			p.emit(Event{Kind: EventRetry, Gene: GeneRetry, Attempt: attempt, Delay: d, Err: err})
 			if !deadline.IsZero() {

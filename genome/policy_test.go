@@ -448,7 +448,7 @@ func TestPolicySuccessPathAllocatesNothing(t *testing.T) {
 	g := &Genome{
 		RateLimit:      &RateLimit{Rate: 1e9, Burst: 1000},
 		Bulkhead:       &Bulkhead{MaxConcurrent: 10},
-		Retry:          &Retry{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Second, Multiplier: 2, Jitter: 0.5},
+		Retry:          &Retry{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Second, Multiplier: 2, Jitter: 0.5, Budget: 0.1},
 		CircuitBreaker: &CircuitBreaker{Threshold: 5, FailureRate: 0.5, Window: 10, OpenDuration: time.Second, HalfOpenProbes: 1},
 		Fallback:       &Fallback{Kind: FallbackCached},
 	}

@@ -13,16 +13,57 @@ type retrier struct {
 	jitter      float64
 	seed        uint64
 	n           atomic.Uint64 // draws so far
+
+	// The retry budget, in thousandths of a retry: per is what each call
+	// puts in (0: no budget), tokens what the bucket holds.
+	per    int64
+	tokens atomic.Int64
 }
 
+// budgetFull is a full retry budget, in thousandths of a retry.
+const budgetFull = RetryBudgetBurst * 1000
+
 func newRetrier(r *Retry, seed uint64) *retrier {
-	return &retrier{
+	rt := &retrier{
 		maxAttempts: r.MaxAttempts,
 		base:        float64(r.BaseDelay),
 		max:         float64(r.MaxDelay),
 		mult:        r.Multiplier,
 		jitter:      r.Jitter,
 		seed:        seed,
+		per:         int64(math.Round(r.Budget * 1000)),
+	}
+	rt.tokens.Store(budgetFull)
+	return rt
+}
+
+// deposit puts a call's share of retries into the budget, up to full.
+func (r *retrier) deposit() {
+	if r.per == 0 {
+		return
+	}
+	for {
+		v := r.tokens.Load()
+		if v >= budgetFull || r.tokens.CompareAndSwap(v, min(budgetFull, v+r.per)) {
+			return
+		}
+	}
+}
+
+// withdraw takes one retry from the budget, and reports false when it
+// holds less than one; with no budget every retry may go.
+func (r *retrier) withdraw() bool {
+	if r.per == 0 {
+		return true
+	}
+	for {
+		v := r.tokens.Load()
+		if v < 1000 {
+			return false
+		}
+		if r.tokens.CompareAndSwap(v, v-1000) {
+			return true
+		}
 	}
 }
 

@@ -165,7 +165,7 @@ func plan(t *testing.T, spec Spec, set settings) *runner {
 		r.scale = spec.TimeScale
 	}
 	r.cfg = trial.Config{Workload: trial.Workload(spec.Workload), Requests: spec.Requests, Drain: spec.Drain, Watchdog: spec.Watchdog, Weights: spec.Weights,
-		Terms: spec.Terms, LatencyRef: spec.SLO.P99}
+		Terms: spec.Terms, LatencyRef: spec.SLO.P99, RecoverWithin: spec.SLO.RecoverWithin}
 	if r.tier == Simulated {
 		r.sim = trial.NewSim()
 		t.Cleanup(r.sim.Close)

@@ -186,7 +186,7 @@ func timeline(res trial.Result) *report.Timeline {
 	}
 	out := &report.Timeline{Steady: tl.Steady, Inject: tl.Inject, Recover: tl.Recover, Bucket: tl.Bucket}
 	for _, p := range tl.Points {
-		out.Points = append(out.Points, report.TimePoint{Requests: p.Requests, Succeeded: p.Succeeded, P99: p.P99})
+		out.Points = append(out.Points, report.TimePoint{Requests: p.Requests, Succeeded: p.Succeeded, P99: p.P99, Attempts: p.Attempts})
 	}
 	return out
 }

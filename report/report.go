@@ -236,6 +236,10 @@ type TimePoint struct {
 	Requests  int           `json:"requests"`      // requests that started in it
 	Succeeded int           `json:"succeeded"`     // of those, how many succeeded
 	P99       time.Duration `json:"p99,omitempty"` // the 99th percentile latency of those that succeeded; 0: none did
+	// Attempts are the attempts the policy started in it — retries,
+	// hedges and a flood's calls included: the load the workload put on its
+	// dependency, which a metastable trial keeps high after the fault.
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // Injection is the evidence of what one of a threat's faults did in a

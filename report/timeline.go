@@ -27,6 +27,7 @@ func mergeTimelines(trials []Trial) *Timeline {
 			o := &out.Points[k]
 			o.Requests += p.Requests
 			o.Succeeded += p.Succeeded
+			o.Attempts += p.Attempts
 			o.P99 = max(o.P99, p.P99)
 		}
 	}
@@ -90,7 +91,37 @@ func timelineCharts(i int, t Threat, s SLOTerms) []chart {
 	if s.P99 > 0 {
 		lat.sloLine(float64(s.P99)/float64(time.Millisecond), ymax, "SLO: p99 ≤ "+s.P99.String())
 	}
-	return []chart{rate, lat}
+	charts := []chart{rate, lat}
+	if load := loadChart(i, t, ref, series); load != nil {
+		charts = append(charts, *load)
+	}
+	return charts
+}
+
+// loadChart draws the load each series put on its dependency over time —
+// attempts a second, retries and hedges included, summed over the trials —
+// where a metastable trial shows its overload outliving the fault. It
+// returns nil when no trial counted attempts (a report from before they
+// were counted).
+func loadChart(i int, t Threat, ref *Timeline, series []timelineSeries) *chart {
+	worst := 0.0
+	for _, se := range series {
+		if se.tl != nil && se.tl.Bucket > 0 {
+			for _, p := range se.tl.Points {
+				worst = max(worst, float64(p.Attempts)/se.tl.Bucket.Seconds())
+			}
+		}
+	}
+	if worst == 0 {
+		return nil
+	}
+	ymax := 4 * niceStep(worst/4)
+	c := newChart(fmt.Sprintf("timeline-load-%d", i+1), "Load on the dependency over time under "+t.Threat)
+	c.XTitle, c.YTitle = "time since the trial's start (s); shaded: the fault in force", "attempts a second, retries included"
+	c.timeline(ref, series, ymax, func(p TimePoint) (float64, bool) {
+		return float64(p.Attempts) / ref.Bucket.Seconds(), true
+	}, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + "/s" })
+	return &c
 }
 
 // SLOTerms are the SLO's terms a timeline draws.

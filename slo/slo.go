@@ -79,6 +79,17 @@ type Metrics struct {
 	Recovered bool          `json:"recovered"` // every request from some point after the fault's removal succeeded
 	Recovery  time.Duration `json:"recovery"`  // from the fault's removal until then
 
+	// Metastable: late in the recover phase the requests still did markedly
+	// worse than before the fault, while the policy kept putting at least
+	// 1.5 times the steady load on the dependency — the overload sustained
+	// itself after its trigger was gone (retries of timed-out calls joining
+	// a queue of work nobody waits for).
+	Metastable bool `json:"metastable,omitempty"`
+	// LoadAfter is the load on the dependency (attempts a second) late in
+	// the recover phase, as a multiple of the steady phase's; 0 when the
+	// trial's phases were too thin to tell.
+	LoadAfter float64 `json:"loadAfter,omitempty"`
+
 	AttemptsPerRequest float64 `json:"attemptsPerRequest"` // calls into the dependency per workload call
 	PeakInFlight       int     `json:"peakInFlight"`       // most regular requests in flight at once
 	// PeakGoroutines is the most goroutines of the process above the
@@ -132,9 +143,12 @@ func (m Metrics) String() string {
 		}
 		parts = append(parts, f)
 	}
-	if m.Recovered {
+	switch {
+	case m.Metastable:
+		parts = append(parts, fmt.Sprintf("metastable: still down after the fault, at %.1f× the steady load", m.LoadAfter))
+	case m.Recovered:
 		parts = append(parts, "recovered in "+m.Recovery.String())
-	} else {
+	default:
 		parts = append(parts, "never recovered")
 	}
 	if m.AttemptsPerRequest > 0 { // measured (a trial makes at least one attempt a request)

@@ -32,12 +32,18 @@ const (
 	// panicked), or its bubble deadlocked. Detail says what happened, in
 	// words.
 	Aborted
+	// Metastable: the workload stayed down after the fault was removed
+	// while putting more load on its dependency than before the fault (see
+	// [Metrics.Metastable]). Got is that load as a multiple of the steady
+	// phase's.
+	Metastable
 )
 
-var kindNames = [...]string{"", "successRate", "p99", "recovery", "neverRecovered", "hung", "setup", "aborted"}
+var kindNames = [...]string{"", "successRate", "p99", "recovery", "neverRecovered", "hung", "setup", "aborted", "metastable"}
 
 // String returns the kind's name as in JSON: "successRate", "p99",
-// "recovery", "neverRecovered", "hung", "setup" or "aborted".
+// "recovery", "neverRecovered", "hung", "setup", "aborted" or
+// "metastable".
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k != 0 {
 		return kindNames[k]
@@ -61,7 +67,7 @@ func (k *Kind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("slo: unknown violation kind %q: want one of successRate, p99, recovery, neverRecovered, hung, setup, aborted", b)
+	return fmt.Errorf("slo: unknown violation kind %q: want one of successRate, p99, recovery, neverRecovered, hung, setup, aborted, metastable", b)
 }
 
 // Violation is one way a trial broke its objective: which term, what was
@@ -118,12 +124,16 @@ func (v Violation) String() string {
 		return "the threat could not be injected as declared: " + v.Detail
 	case Aborted:
 		return v.Detail
+	case Metastable:
+		return fmt.Sprintf("metastable: it stayed down after the fault was removed while putting %.1f× the steady load on its dependency (retried or queued work sustains the overload: bound it with a retry budget, a circuit breaker or a concurrency limit)", v.Got)
 	}
 	return fmt.Sprintf("%v: got %v, want %v %s", v.Kind, v.Got, v.Want, v.Detail)
 }
 
 // Check lists how m breaks s: hung requests, then each term of s that is
-// set and broken. It returns nil when m meets s.
+// set and broken, and a metastable recovery against any objective but the
+// zero one (in place of never recovering, which it explains). It returns
+// nil when m meets s.
 func Check(s SLO, m Metrics) []Violation {
 	var vs []Violation
 	if m.Hung > 0 {
@@ -135,8 +145,12 @@ func Check(s SLO, m Metrics) []Violation {
 	if s.P99 > 0 && m.P99 > s.P99 {
 		vs = append(vs, Violation{Kind: P99, Got: float64(m.P99), Want: float64(s.P99)})
 	}
+	if m.Metastable && !s.IsZero() {
+		vs = append(vs, Violation{Kind: Metastable, Got: m.LoadAfter})
+	}
 	if s.RecoverWithin > 0 {
 		switch {
+		case m.Metastable:
 		case !m.Recovered:
 			vs = append(vs, Violation{Kind: NeverRecovered, Want: float64(s.RecoverWithin)})
 		case m.Recovery > s.RecoverWithin:

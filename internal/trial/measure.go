@@ -38,7 +38,8 @@ type Result struct {
 	// failed (a request that never returned: until the drain deadline).
 	Succeeded, Failed []time.Duration
 
-	samples                 []sample // every regular request, for Timeline
+	samples                 []sample        // every regular request, for Timeline
+	attemptAt               []time.Duration // when each attempt started, for Timeline
 	steady, inject, recover time.Duration
 }
 
@@ -55,6 +56,7 @@ type TimePoint struct {
 	Requests  int           // regular requests that started in it
 	Succeeded int           // of those, how many returned nil
 	P99       time.Duration // the 99th percentile latency of those that succeeded (0: none did)
+	Attempts  int           // attempts the policy started in it, retries, hedges and a flood's included: the load on the dependency
 }
 
 // Timeline buckets the trial's requests by their start into n equal
@@ -79,6 +81,11 @@ func (r Result) Timeline(n int) Timeline {
 		if s.done && s.err == nil {
 			p.Succeeded++
 			lat[k] = append(lat[k], s.end-s.start)
+		}
+	}
+	for _, at := range r.attemptAt {
+		if at < total {
+			tl.Points[min(n-1, max(0, int(at/tl.Bucket)))].Attempts++
 		}
 	}
 	for k := range tl.Points {
@@ -118,7 +125,7 @@ func (r Result) Outcome(s slo.SLO) (vs []slo.Violation, shortfall float64, met b
 // finish measures a driver's record.
 func finish(cfg Config, th scenarios.Threat, r raw, finished bool) Result {
 	res := Result{Finished: finished, SetupErr: r.setupErr, Injections: r.injections,
-		samples: r.samples, steady: th.Steady, inject: th.Inject, recover: th.Recover}
+		samples: r.samples, attemptAt: r.attemptAt, steady: th.Steady, inject: th.Inject, recover: th.Recover}
 	if finished {
 		res.Metrics, res.Succeeded, res.Failed = measure(th, r, cfg)
 	}
@@ -151,6 +158,7 @@ func measure(th scenarios.Threat, r raw, cfg Config) (m slo.Metrics, ok, failed 
 	q = percentiles(failed, 50, 99)
 	m.FailedP50, m.FailedP99, m.FailedMax = q[0], q[1], q[2]
 	m.Recovered, m.Recovery = recovery(th, r.samples)
+	m.Metastable, m.LoadAfter = metastable(th, r.samples, r.attemptAt, cfg.RecoverWithin)
 	m.AttemptsPerRequest = 1
 	if r.attempts > 0 && r.calls > 0 {
 		m.AttemptsPerRequest = float64(r.attempts) / float64(r.calls)
@@ -268,11 +276,79 @@ func recovery(th scenarios.Threat, ss []sample) (bool, time.Duration) {
 	return true, max(0, after[lastFail+1].end-healed)
 }
 
+// Metastability: a trial is metastable when, late in the recover phase,
+// its requests still do markedly worse than in the steady phase (success
+// rate below by more than [stuckBy], or p99 above [stuckBy99] times) while
+// the policy keeps putting at least [sustainedLoad] times the steady load
+// on the dependency: the overload sustains itself after its trigger is
+// gone (Bronson et al., "Metastable failures in distributed systems",
+// HotOS'21). A trial that is still down without the extra load (a
+// dependency that never came back) is not metastable; it never recovered.
+const (
+	stuckBy       = 0.1
+	stuckBy99     = 2
+	sustainedLoad = 1.5
+	// minJudged is the fewest requests a window needs to be judged.
+	minJudged = 5
+)
+
+// metastable judges the trial's recovery (see [stuckBy]): it compares the
+// steady phase with the tail of the recover phase — after its first half
+// and after recoverWithin, but at least its last quarter — and returns
+// whether the trial is metastable and the tail's load (attempts a second)
+// as a multiple of the steady phase's; 0 when either window is too thin to
+// judge.
+func metastable(th scenarios.Threat, ss []sample, attemptAt []time.Duration, recoverWithin time.Duration) (bool, float64) {
+	if th.Steady <= 0 || th.Inject <= 0 || th.Recover <= 0 {
+		return false, 0
+	}
+	healed, total := th.Steady+th.Inject, th.Duration()
+	from := healed + min(max(th.Recover/2, recoverWithin), th.Recover*3/4)
+	type window struct {
+		requests, succeeded, attempts int
+		ok                            []time.Duration
+	}
+	var steady, tail window
+	for _, s := range ss {
+		w := &steady
+		switch {
+		case s.start < th.Steady:
+		case s.start >= from && s.start < total:
+			w = &tail
+		default:
+			continue
+		}
+		w.requests++
+		if s.done && s.err == nil {
+			w.succeeded++
+			w.ok = append(w.ok, s.end-s.start)
+		}
+	}
+	for _, at := range attemptAt {
+		switch {
+		case at < th.Steady:
+			steady.attempts++
+		case at >= from && at < total:
+			tail.attempts++
+		}
+	}
+	if steady.requests < minJudged || tail.requests < minJudged || steady.attempts == 0 {
+		return false, 0
+	}
+	load := (float64(tail.attempts) / float64(total-from)) / (float64(steady.attempts) / float64(th.Steady))
+	rate := func(w window) float64 { return float64(w.succeeded) / float64(w.requests) }
+	stuck := rate(tail) < rate(steady)-stuckBy
+	if p0 := percentiles(steady.ok, 99)[0]; !stuck && p0 > 0 && len(tail.ok) > 0 {
+		stuck = percentiles(tail.ok, 99)[0] > stuckBy99*p0
+	}
+	return stuck && load >= sustainedLoad, load
+}
+
 // recoveryScore is 1 for an instant recovery, falling to 0 for one that took
 // the whole recover phase or never came.
 func recoveryScore(th scenarios.Threat, m slo.Metrics) float64 {
 	switch {
-	case !m.Recovered:
+	case !m.Recovered || m.Metastable:
 		return 0
 	case th.Recover <= 0:
 		return 1

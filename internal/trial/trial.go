@@ -41,6 +41,9 @@ type Config struct {
 	// LatencyRef is the p99 the latency term is measured against
 	// (slo.LatencyScore): the SLO's p99; 0 means one second.
 	LatencyRef time.Duration
+	// RecoverWithin is the SLO's recovery bound: the metastability check
+	// looks at the recover phase after it (and after its first half).
+	RecoverWithin time.Duration
 
 	// Hold holds n bytes of memory pressure on the wire tier and returns
 	// its release; nil gives each trial a ballast of its own. On the
@@ -65,8 +68,9 @@ type sample struct {
 // raw is a trial's record before it becomes metrics.
 type raw struct {
 	samples        []sample
-	attempts       int64 // attempts the policy made, hedges included
-	calls          int64 // workload calls, flood included
+	attempts       int64           // attempts the policy made, hedges included
+	attemptAt      []time.Duration // when each attempt started, from the trial's start
+	calls          int64           // workload calls, flood included
 	flood          faults.LoadResult
 	counts         map[string]float64 // what the workload counted (Count)
 	peakGoroutines int
@@ -125,10 +129,11 @@ type driver struct {
 	jobs     chan job
 	wg       sync.WaitGroup
 
-	mu      sync.Mutex // guards what follows
-	samples []sample
-	setup   []error
-	flood   faults.LoadResult
+	mu        sync.Mutex // guards what follows
+	samples   []sample
+	attemptAt []time.Duration // when each attempt started: the load on the dependency over time
+	setup     []error
+	flood     faults.LoadResult
 
 	baseline, peak int                       // goroutines at the start, and most above it
 	lag            time.Duration             // the longest the driver woke late
@@ -232,6 +237,10 @@ func (d *driver) prepare() error {
 	obs := genome.ObserverFunc(func(e genome.Event) {
 		if e.Kind == genome.EventAttempt || e.Kind == genome.EventHedge {
 			d.attempts.Add(1)
+			at := time.Since(d.t0)
+			d.mu.Lock()
+			d.attemptAt = append(d.attemptAt, at)
+			d.mu.Unlock()
 		}
 	})
 	policy, err := genome.Compile(d.genome, genome.WithSeed(seed.Mix(d.seed, 2)), genome.WithObserver(obs))
@@ -389,6 +398,7 @@ func (d *driver) record(arrivals []time.Duration, deadline time.Duration) raw {
 	return raw{
 		samples:        append([]sample(nil), d.samples...),
 		attempts:       d.attempts.Load(),
+		attemptAt:      append([]time.Duration(nil), d.attemptAt...),
 		calls:          d.calls.Load(),
 		flood:          d.flood,
 		counts:         d.counts.snapshot(),
