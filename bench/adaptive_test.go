@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/adaptivelimiter"
 	"github.com/failsafe-go/failsafe-go/budget"
 	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/rafaelabs/rafael/genome"
@@ -14,8 +15,17 @@ const retryBudget = 0.2
 
 // BenchmarkAdaptive is the success path of the adaptive genes beside
 // failsafe-go's equivalents, in one run: a retry with a budget shared
-// across calls.
+// across calls, and an adaptive concurrency limit (rafael's three
+// algorithms; failsafe-go has one, its own blend of Vegas and a gradient).
 func BenchmarkAdaptive(b *testing.B) {
+	for _, alg := range []genome.LimitAlgorithm{genome.LimitAIMD, genome.LimitVegas, genome.LimitGradient2} {
+		b.Run("rafael/limit-"+alg.String(), func(b *testing.B) {
+			benchRafael(b, &genome.Genome{Bulkhead: &genome.Bulkhead{MaxConcurrent: maxConcurrent, Limit: alg, MinConcurrent: 1, Tolerance: 2}})
+		})
+	}
+	b.Run("failsafe/limit-adaptive", func(b *testing.B) {
+		benchFailsafe(b, failsafe.With(adaptivelimiter.NewBuilder[any]().WithLimits(1, maxConcurrent, maxConcurrent).Build()))
+	})
 	b.Run("rafael/retry+budget", func(b *testing.B) {
 		r, _ := rafaelGenes()
 		r.Budget = retryBudget

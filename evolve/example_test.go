@@ -62,5 +62,5 @@ func ExampleEvolve() {
 		panic(err)
 	}
 	fmt.Println("passed:", ev.Passed, "rounds:", ev.Rounds)
-	// Output: passed: true rounds: 1
+	// Output: passed: true rounds: 2
 }

@@ -24,7 +24,7 @@ func mutate(g *genome.Genome, r *seed.Rand, rate, scale, geneRate float64, genes
 	}
 	var ps []genome.Param
 	for _, p := range genome.Params() {
-		if c.Has(p.Gene) {
+		if c.Has(p.Gene) && !offAdaptive(c, p) {
 			ps = append(ps, p)
 		}
 	}
@@ -49,6 +49,17 @@ func mutate(g *genome.Genome, r *seed.Rand, rate, scale, geneRate float64, genes
 	}
 	c.Normalize()
 	return c
+}
+
+// offAdaptive reports whether p is a parameter of its gene's adaptive
+// form while g's gene is static: it does nothing there, and is not moved
+// (switching the form is a change of genes, see addOrRemove).
+func offAdaptive(g *genome.Genome, p genome.Param) bool {
+	if !p.Adaptive {
+		return false
+	}
+	v, _ := g.Value(p)
+	return v == 0
 }
 
 // moveParam moves parameter p of g. A positive value is multiplied by a
@@ -102,7 +113,7 @@ func tidy(p genome.Param, v float64) float64 {
 func immigrant(g *genome.Genome, r *seed.Rand) *genome.Genome {
 	c := g.Clone()
 	for _, p := range genome.Params() {
-		if !c.Has(p.Gene) {
+		if !c.Has(p.Gene) || offAdaptive(c, p) {
 			continue
 		}
 		if p.Kind == genome.KindChoice {
@@ -135,15 +146,24 @@ func logUniform(p genome.Param, r *seed.Rand) float64 {
 
 // addOrRemove adds a gene of genes that g lacks, or removes one g has, with
 // equal odds when both are possible, and returns the gene it added (255
-// when it added none).
+// when it added none). One change in [adaptiveShare] instead switches a
+// gene g has between its static and adaptive forms (see
+// [genome.AdaptiveSwitch]), when one of its genes has both.
 func addOrRemove(g *genome.Genome, r *seed.Rand, genes []genome.GeneKind) genome.GeneKind {
-	var absent, present []genome.GeneKind
+	var absent, present, forms []genome.GeneKind
 	for _, k := range genes {
-		if g.Has(k) {
-			present = append(present, k)
-		} else {
+		if !g.Has(k) {
 			absent = append(absent, k)
+			continue
 		}
+		present = append(present, k)
+		if _, ok := genome.AdaptiveSwitch(k); ok {
+			forms = append(forms, k)
+		}
+	}
+	if len(forms) > 0 && r.Float64() < adaptiveShare {
+		switchForm(g, forms[r.IntN(len(forms))], r)
+		return 255
 	}
 	switch {
 	case len(absent) > 0 && (len(present) == 0 || r.Float64() < 0.5):
@@ -154,6 +174,25 @@ func addOrRemove(g *genome.Genome, r *seed.Rand, genes []genome.GeneKind) genome
 		g.Remove(present[r.IntN(len(present))])
 	}
 	return 255
+}
+
+// adaptiveShare is the share of gene changes that switch a gene between
+// its static and adaptive forms.
+const adaptiveShare = 0.1
+
+// switchForm makes g's gene k adaptive, its switch drawn over its range
+// and the rest of the form at its defaults, or static again.
+func switchForm(g *genome.Genome, k genome.GeneKind, r *seed.Rand) {
+	sw, _ := genome.AdaptiveSwitch(k)
+	switch v, _ := g.Value(sw); {
+	case v != 0:
+		g.SetValue(sw, 0)
+	case sw.Kind == genome.KindChoice:
+		g.SetValue(sw, sw.Min+1+float64(r.IntN(int(sw.Max-sw.Min))))
+	default:
+		g.SetValue(sw, tidy(sw, logUniform(sw, r)))
+	}
+	g.Normalize()
 }
 
 // crossover returns a child of a and b: a gene both have takes each

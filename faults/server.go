@@ -186,7 +186,7 @@ func (s *Server) Call(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
-		st.spent += min(service, end.Sub(time.Now()))
+		st.spent += min(service, time.Until(end))
 		s.mu.Unlock()
 		return ctx.Err()
 	}

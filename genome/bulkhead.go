@@ -8,22 +8,40 @@ import (
 
 // bulkhead bounds the calls in flight with an atomic counter; a caller that
 // may wait parks on a channel that releases signal while anyone waits.
+// With an adaptive limit (lim) the bound moves with what the calls see.
 type bulkhead struct {
-	max      int64
+	limit    atomic.Int64 // the calls in flight allowed now
 	maxWait  time.Duration
 	inflight atomic.Int64
 	waiters  atomic.Int64
 	wake     chan struct{}
+	lim      *limiter // nil: a static limit
 }
 
-func newBulkhead(maxConcurrent int, maxWait time.Duration) *bulkhead {
-	return &bulkhead{max: int64(maxConcurrent), maxWait: maxWait, wake: make(chan struct{}, maxConcurrent)}
+func newBulkhead(g *Bulkhead) *bulkhead {
+	b := &bulkhead{maxWait: g.MaxWait, wake: make(chan struct{}, g.MaxConcurrent)}
+	b.limit.Store(int64(g.MaxConcurrent))
+	if g.Limit != LimitStatic {
+		b.lim = newLimiter(g)
+	}
+	return b
+}
+
+// adaptive reports whether b's limit adapts: its calls must end with done.
+func (b *bulkhead) adaptive() bool { return b.lim != nil }
+
+// sample ends the sampled call, admitted at start (p.now()), which failed
+// or not: the adaptive limit learns from it, then its slot is released.
+func (b *bulkhead) sample(p *Policy, start int64, failed bool) {
+	now := p.now()
+	b.limit.Store(b.lim.update(now, now-start, failed, b.inflight.Load()))
+	b.release()
 }
 
 func (b *bulkhead) tryAcquire() bool {
 	for {
 		n := b.inflight.Load()
-		if n >= b.max {
+		if n >= b.limit.Load() {
 			return false
 		}
 		if b.inflight.CompareAndSwap(n, n+1) {

@@ -99,6 +99,9 @@ func geneSummary(g *Genome, k GeneKind) string {
 	for _, p := range paramTable {
 		if p.Gene == k {
 			v, _ := get(p.ptr(g))
+			if p.Adaptive && v == 0 { // as in the JSON: a static limit, no budget
+				continue
+			}
 			parts = append(parts, p.Name+" "+p.Format(v))
 		}
 	}

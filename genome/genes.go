@@ -124,9 +124,19 @@ type RateLimit struct {
 
 // Bulkhead bounds the calls in flight; a call that finds it full waits up to
 // MaxWait for a slot, then is rejected with [ErrBulkheadFull].
+//
+// The bound is MaxConcurrent (Limit static), or adaptive: a concurrency
+// limit that starts at MaxConcurrent and moves between MinConcurrent and
+// MaxConcurrent as the calls' latency and failures show the dependency
+// queueing (see [LimitAlgorithm]). An adaptive limit keeps an overloaded
+// dependency's queue short without a number someone had to guess, and
+// follows its capacity when that changes.
 type Bulkhead struct {
-	MaxConcurrent int           // calls in flight: 1–10000
-	MaxWait       time.Duration // wait for a slot: 0 (reject at once) or up to 1m
+	MaxConcurrent int            // calls in flight (an adaptive limit's ceiling and start): 1–10000
+	MaxWait       time.Duration  // wait for a slot: 0 (reject at once) or up to 1m
+	Limit         LimitAlgorithm // static, aimd, vegas or gradient2
+	MinConcurrent int            // an adaptive limit's floor: 0 (static) or 1–10000, at most MaxConcurrent
+	Tolerance     float64        // how much slower than its best a call may be before an adaptive limit falls: 0 (static) or 1.1–10
 }
 
 // FallbackKind chooses what a failed call is replaced with.

@@ -52,7 +52,7 @@ func (g *Genome) MarshalJSON() ([]byte, error) {
 				continue
 			}
 			v, _ := get(d.ptr(g))
-			if d.omitOff && v == 0 {
+			if d.Adaptive && v == 0 {
 				continue
 			}
 			if n > 0 {

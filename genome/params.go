@@ -30,6 +30,25 @@ type Param struct {
 	Min, Max float64   // bounds in the base unit: a count, a ratio, nanoseconds, or a choice index
 	ZeroOff  bool      // 0 is allowed too, and switches the parameter off
 	Choices  []string  // the names of a choice parameter's values
+	// Adaptive marks a parameter of the gene's adaptive form (a retry's
+	// budget; a bulkhead's adaptive limit): at 0 (the first choice) the
+	// gene is static, and the JSON leaves the parameter out, as genomes
+	// written before it existed did, so their digests stay what they were.
+	// The gene's first adaptive parameter is its switch (see
+	// [AdaptiveSwitch]).
+	Adaptive bool
+}
+
+// AdaptiveSwitch returns the parameter that switches gene k between its
+// static and adaptive forms — retry.budget, bulkhead.limit — and false
+// for a gene with no adaptive form.
+func AdaptiveSwitch(k GeneKind) (Param, bool) {
+	for _, d := range paramTable {
+		if d.Gene == k && d.Adaptive {
+			return d.Param, true
+		}
+	}
+	return Param{}, false
 }
 
 // Path returns "gene.param", such as "retry.baseDelay".
@@ -90,10 +109,6 @@ func (p Param) inBounds(v float64) bool {
 type paramDef struct {
 	Param
 	ptr func(*Genome) any // *int, *float64, *time.Duration or *uint8; nil when the gene is absent
-	// omitOff: the parameter is left out of the JSON when off (0). A
-	// parameter added after genomes were first written is, so that their
-	// canonical form, and so their digests, stay what they were.
-	omitOff bool
 }
 
 // at returns a getter of field f of the gene that gene selects, as any.
@@ -121,27 +136,30 @@ var (
 // paramTable is the fixed catalogue of parameters, in gene order and, within
 // a gene, in JSON order. It is never modified.
 var paramTable = []paramDef{
-	{Param{GeneFallback, "kind", KindChoice, 0, 2, false, fallbackKindNames}, at(fbOf, func(x *Fallback) *uint8 { return (*uint8)(&x.Kind) }), false},
-	{Param{GeneRateLimit, "rate", KindFloat, 0.01, 1e9, false, nil}, at(rlOf, func(x *RateLimit) *float64 { return &x.Rate }), false},
-	{Param{GeneRateLimit, "burst", KindInt, 1, 1000000, false, nil}, at(rlOf, func(x *RateLimit) *int { return &x.Burst }), false},
-	{Param{GeneBulkhead, "maxConcurrent", KindInt, 1, 10000, false, nil}, at(bhOf, func(x *Bulkhead) *int { return &x.MaxConcurrent }), false},
-	{Param{GeneBulkhead, "maxWait", KindDuration, 0, ms(60000), false, nil}, at(bhOf, func(x *Bulkhead) *time.Duration { return &x.MaxWait }), false},
-	{Param{GeneTimeout, "perAttempt", KindDuration, ms(1), ms(600000), true, nil}, at(toOf, func(x *Timeout) *time.Duration { return &x.PerAttempt }), false},
-	{Param{GeneTimeout, "overall", KindDuration, ms(1), ms(3600000), true, nil}, at(toOf, func(x *Timeout) *time.Duration { return &x.Overall }), false},
-	{Param{GeneRetry, "maxAttempts", KindInt, 1, 20, false, nil}, at(rtOf, func(x *Retry) *int { return &x.MaxAttempts }), false},
-	{Param{GeneRetry, "baseDelay", KindDuration, ms(1), ms(30000), false, nil}, at(rtOf, func(x *Retry) *time.Duration { return &x.BaseDelay }), false},
-	{Param{GeneRetry, "maxDelay", KindDuration, ms(1), ms(300000), false, nil}, at(rtOf, func(x *Retry) *time.Duration { return &x.MaxDelay }), false},
-	{Param{GeneRetry, "multiplier", KindFloat, 1, 10, false, nil}, at(rtOf, func(x *Retry) *float64 { return &x.Multiplier }), false},
-	{Param{GeneRetry, "jitter", KindFloat, 0, 1, false, nil}, at(rtOf, func(x *Retry) *float64 { return &x.Jitter }), false},
-	{Param{GeneRetry, "budget", KindFloat, 0.01, 1, true, nil}, at(rtOf, func(x *Retry) *float64 { return &x.Budget }), true},
-	{Param{GeneCircuitBreaker, "mode", KindChoice, 0, 1, false, breakerModeNames}, at(cbOf, func(x *CircuitBreaker) *uint8 { return (*uint8)(&x.Mode) }), false},
-	{Param{GeneCircuitBreaker, "threshold", KindInt, 1, 1000, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.Threshold }), false},
-	{Param{GeneCircuitBreaker, "failureRate", KindFloat, 0.01, 1, false, nil}, at(cbOf, func(x *CircuitBreaker) *float64 { return &x.FailureRate }), false},
-	{Param{GeneCircuitBreaker, "window", KindInt, 1, 10000, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.Window }), false},
-	{Param{GeneCircuitBreaker, "openDuration", KindDuration, ms(1), ms(600000), false, nil}, at(cbOf, func(x *CircuitBreaker) *time.Duration { return &x.OpenDuration }), false},
-	{Param{GeneCircuitBreaker, "halfOpenProbes", KindInt, 1, 100, false, nil}, at(cbOf, func(x *CircuitBreaker) *int { return &x.HalfOpenProbes }), false},
-	{Param{GeneHedge, "delay", KindDuration, ms(1), ms(60000), false, nil}, at(hdOf, func(x *Hedge) *time.Duration { return &x.Delay }), false},
-	{Param{GeneHedge, "maxHedges", KindInt, 1, 10, false, nil}, at(hdOf, func(x *Hedge) *int { return &x.MaxHedges }), false},
+	{Param{GeneFallback, "kind", KindChoice, 0, 2, false, fallbackKindNames, false}, at(fbOf, func(x *Fallback) *uint8 { return (*uint8)(&x.Kind) })},
+	{Param{GeneRateLimit, "rate", KindFloat, 0.01, 1e9, false, nil, false}, at(rlOf, func(x *RateLimit) *float64 { return &x.Rate })},
+	{Param{GeneRateLimit, "burst", KindInt, 1, 1000000, false, nil, false}, at(rlOf, func(x *RateLimit) *int { return &x.Burst })},
+	{Param{GeneBulkhead, "maxConcurrent", KindInt, 1, 10000, false, nil, false}, at(bhOf, func(x *Bulkhead) *int { return &x.MaxConcurrent })},
+	{Param{GeneBulkhead, "maxWait", KindDuration, 0, ms(60000), false, nil, false}, at(bhOf, func(x *Bulkhead) *time.Duration { return &x.MaxWait })},
+	{Param{GeneBulkhead, "limit", KindChoice, 0, 3, false, limitNames, true}, at(bhOf, func(x *Bulkhead) *uint8 { return (*uint8)(&x.Limit) })},
+	{Param{GeneBulkhead, "minConcurrent", KindInt, 1, 10000, true, nil, true}, at(bhOf, func(x *Bulkhead) *int { return &x.MinConcurrent })},
+	{Param{GeneBulkhead, "tolerance", KindFloat, 1.1, 10, true, nil, true}, at(bhOf, func(x *Bulkhead) *float64 { return &x.Tolerance })},
+	{Param{GeneTimeout, "perAttempt", KindDuration, ms(1), ms(600000), true, nil, false}, at(toOf, func(x *Timeout) *time.Duration { return &x.PerAttempt })},
+	{Param{GeneTimeout, "overall", KindDuration, ms(1), ms(3600000), true, nil, false}, at(toOf, func(x *Timeout) *time.Duration { return &x.Overall })},
+	{Param{GeneRetry, "maxAttempts", KindInt, 1, 20, false, nil, false}, at(rtOf, func(x *Retry) *int { return &x.MaxAttempts })},
+	{Param{GeneRetry, "baseDelay", KindDuration, ms(1), ms(30000), false, nil, false}, at(rtOf, func(x *Retry) *time.Duration { return &x.BaseDelay })},
+	{Param{GeneRetry, "maxDelay", KindDuration, ms(1), ms(300000), false, nil, false}, at(rtOf, func(x *Retry) *time.Duration { return &x.MaxDelay })},
+	{Param{GeneRetry, "multiplier", KindFloat, 1, 10, false, nil, false}, at(rtOf, func(x *Retry) *float64 { return &x.Multiplier })},
+	{Param{GeneRetry, "jitter", KindFloat, 0, 1, false, nil, false}, at(rtOf, func(x *Retry) *float64 { return &x.Jitter })},
+	{Param{GeneRetry, "budget", KindFloat, 0.01, 1, true, nil, true}, at(rtOf, func(x *Retry) *float64 { return &x.Budget })},
+	{Param{GeneCircuitBreaker, "mode", KindChoice, 0, 1, false, breakerModeNames, false}, at(cbOf, func(x *CircuitBreaker) *uint8 { return (*uint8)(&x.Mode) })},
+	{Param{GeneCircuitBreaker, "threshold", KindInt, 1, 1000, false, nil, false}, at(cbOf, func(x *CircuitBreaker) *int { return &x.Threshold })},
+	{Param{GeneCircuitBreaker, "failureRate", KindFloat, 0.01, 1, false, nil, false}, at(cbOf, func(x *CircuitBreaker) *float64 { return &x.FailureRate })},
+	{Param{GeneCircuitBreaker, "window", KindInt, 1, 10000, false, nil, false}, at(cbOf, func(x *CircuitBreaker) *int { return &x.Window })},
+	{Param{GeneCircuitBreaker, "openDuration", KindDuration, ms(1), ms(600000), false, nil, false}, at(cbOf, func(x *CircuitBreaker) *time.Duration { return &x.OpenDuration })},
+	{Param{GeneCircuitBreaker, "halfOpenProbes", KindInt, 1, 100, false, nil, false}, at(cbOf, func(x *CircuitBreaker) *int { return &x.HalfOpenProbes })},
+	{Param{GeneHedge, "delay", KindDuration, ms(1), ms(60000), false, nil, false}, at(hdOf, func(x *Hedge) *time.Duration { return &x.Delay })},
+	{Param{GeneHedge, "maxHedges", KindInt, 1, 10, false, nil, false}, at(hdOf, func(x *Hedge) *int { return &x.MaxHedges })},
 }
 
 // Params returns the descriptors of every gene parameter, in gene order.
@@ -248,6 +266,9 @@ func saturate(v, lo, hi float64) float64 {
 //     can never reach — maxAttempts is cut to the attempts whose earliest
 //     start (each backoff at its shortest jitter, every attempt failing at
 //     once) is before the overall deadline.
+//   - bulkhead: a static limit has no minConcurrent or tolerance (0); an
+//     adaptive one has both (1 and 2 when unset), and minConcurrent is at
+//     most maxConcurrent.
 //   - retry budget: only with retries to budget — with maxAttempts 1 it
 //     is dropped (0).
 //   - hedge: its delay is below the per-attempt timeout (else below the
@@ -286,6 +307,17 @@ func (g *Genome) Normalize() {
 	}
 	if r := g.Retry; r != nil && r.MaxAttempts <= 1 {
 		r.Budget = 0
+	}
+	if b := g.Bulkhead; b != nil {
+		switch {
+		case b.Limit == LimitStatic:
+			b.MinConcurrent, b.Tolerance = 0, 0
+		default:
+			b.MinConcurrent = min(max(1, b.MinConcurrent), b.MaxConcurrent)
+			if b.Tolerance == 0 {
+				b.Tolerance = defaultTolerance
+			}
+		}
 	}
 	if h, t := g.Hedge, g.Timeout; h != nil && t != nil {
 		limit := t.PerAttempt
@@ -350,6 +382,15 @@ func (g *Genome) Incoherent() []string {
 	if r != nil && t != nil && t.Overall > 0 && r.MaxAttempts > reachable(r, t.Overall) {
 		out = append(out, fmt.Sprintf("retry.maxAttempts %d: attempts past the %dth can never start before timeout.overall %v", r.MaxAttempts, reachable(r, t.Overall), t.Overall))
 	}
+	if b := g.Bulkhead; b != nil && b.Limit == LimitStatic && (b.MinConcurrent != 0 || b.Tolerance != 0) {
+		out = append(out, "bulkhead.minConcurrent and bulkhead.tolerance never act: bulkhead.limit is static")
+	}
+	if b := g.Bulkhead; b != nil && b.Limit != LimitStatic && (b.MinConcurrent == 0 || b.Tolerance == 0) {
+		out = append(out, "bulkhead.limit "+b.Limit.String()+" needs bulkhead.minConcurrent and bulkhead.tolerance")
+	}
+	if b := g.Bulkhead; b != nil && b.MinConcurrent > b.MaxConcurrent {
+		out = append(out, "bulkhead.minConcurrent is above bulkhead.maxConcurrent")
+	}
 	if r != nil && r.MaxAttempts <= 1 && r.Budget != 0 {
 		out = append(out, "retry.budget never acts: with retry.maxAttempts 1 there is no retry to budget")
 	}
@@ -410,6 +451,10 @@ func (g *Genome) Validate() error {
 	return errors.Join(errs...)
 }
 
+// defaultTolerance is an adaptive limit's tolerance when none is set: a
+// call may take twice the best latency before the limit falls.
+const defaultTolerance = 2
+
 func (g *Genome) validateGenes() []error {
 	var errs []error
 	for _, d := range paramTable {
@@ -423,6 +468,16 @@ func (g *Genome) validateGenes() []error {
 	}
 	if t := g.Timeout; t != nil && t.PerAttempt == 0 && t.Overall == 0 {
 		errs = append(errs, &FieldError{"timeout", "", "has neither perAttempt nor overall set: set one, or remove the gene"})
+	}
+	if b := g.Bulkhead; b != nil && b.Limit != LimitStatic {
+		if b.MinConcurrent == 0 {
+			errs = append(errs, &FieldError{"bulkhead.minConcurrent", "", "is missing: an adaptive limit (" + b.Limit.String() + ") needs its floor, 1 or more"})
+		} else if b.MinConcurrent > b.MaxConcurrent {
+			errs = append(errs, &FieldError{"bulkhead.minConcurrent", strconv.Itoa(b.MinConcurrent), "is above bulkhead.maxConcurrent " + strconv.Itoa(b.MaxConcurrent)})
+		}
+		if b.Tolerance == 0 {
+			errs = append(errs, &FieldError{"bulkhead.tolerance", "", "is missing: an adaptive limit (" + b.Limit.String() + ") needs it, between 1.1 and 10"})
+		}
 	}
 	if f := g.Fallback; f != nil {
 		if len(f.Value) > 0 && !json.Valid(f.Value) {

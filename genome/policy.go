@@ -111,7 +111,7 @@ func compile(g *Genome, prev *Policy, opts []Option) (*Policy, error) {
 		p.rl = newRateLimiter(r.Rate, r.Burst)
 	}
 	if b := g.Bulkhead; b != nil {
-		p.bh = newBulkhead(b.MaxConcurrent, b.MaxWait)
+		p.bh = newBulkhead(b)
 	}
 	if t := g.Timeout; t != nil {
 		p.overall, p.perAttempt = t.Overall, t.PerAttempt
@@ -175,6 +175,16 @@ func (p *Policy) BreakerState() BreakerState {
 	return BreakerState(p.br.state.Load())
 }
 
+// ConcurrencyLimit returns the calls in flight the bulkhead admits now —
+// MaxConcurrent for a static limit, where an adaptive limit stands for one
+// — or 0 when the policy has no bulkhead.
+func (p *Policy) ConcurrencyLimit() int {
+	if p.bh == nil {
+		return 0
+	}
+	return int(p.bh.limit.Load())
+}
+
 // Do runs fn under the policy and returns nil or the error the genes settled
 // on: fn's own error, or an [*Error] naming the gene that stopped the call and
 // wrapping fn's last error, or a fallback's [*DegradedError]. fn must return
@@ -196,11 +206,36 @@ func (p *Policy) Do(ctx context.Context, fn func(context.Context) error) error {
 				return err
 			}
 		}
+		if p.bh.adaptive() {
+			if start := p.now(); p.bh.lim.claim(start) {
+				return p.sampled(ctx, fn, start)
+			}
+		}
 		err := p.first(ctx, fn)
 		p.bh.release()
 		return err
 	}
 	return p.first(ctx, fn)
+}
+
+// sampled makes a fast-path call that the adaptive limit samples: it
+// learns the call's latency and outcome — a panic as a failure — and
+// releases its slot.
+func (p *Policy) sampled(ctx context.Context, fn func(context.Context) error, start int64) (err error) {
+	failed := true
+	defer func() { p.bh.sample(p, start, failed) }()
+	err = p.first(ctx, fn)
+	failed = breakerFailure(err)
+	return err
+}
+
+// sampledTimed is [Policy.sampled] for the general path.
+func sampledTimed[T any, C caller[T]](ctx context.Context, p *Policy, c C, start int64) (v T, err error) {
+	failed := true
+	defer func() { p.bh.sample(p, start, failed) }()
+	v, err = timed[T](ctx, p, c)
+	failed = breakerFailure(err)
+	return v, err
 }
 
 // first makes the first attempt of a fast-path call.
@@ -300,8 +335,18 @@ func admit[T any, C caller[T]](ctx context.Context, p *Policy, c C) (T, error) {
 				return zero, err
 			}
 		}
+		if p.bh.adaptive() {
+			if start := p.now(); p.bh.lim.claim(start) {
+				return sampledTimed[T](ctx, p, c, start)
+			}
+		}
 		defer p.bh.release()
 	}
+	return timed[T](ctx, p, c)
+}
+
+// timed applies the overall timeout and runs the retry loop.
+func timed[T any, C caller[T]](ctx context.Context, p *Policy, c C) (T, error) {
 	switch {
 	case p.overall > 0 && p.perAttempt > 0:
 		// One context per attempt: its deadline is the per-attempt one or
