@@ -11,9 +11,14 @@ import (
 
 // GeneCost is what removing one gene of the champion costs, threat by
 // threat, on the search's own trials: why the gene is there.
+//
+// For a gene in its adaptive form (a retry budget, an adaptive limit, a
+// hedge at a quantile) a second GeneCost, with Adaptive set, says what its
+// static form would cost instead: why the adaptive one won.
 type GeneCost struct {
-	Gene    genome.GeneKind
-	Threats []ThreatCost
+	Gene     genome.GeneKind
+	Adaptive string // "": the cost of removing the gene; else the adaptive form ("limit aimd") the static form is measured against
+	Threats  []ThreatCost
 }
 
 // ThreatCost is one threat's trials with and without a gene.
@@ -36,7 +41,28 @@ func (c GeneCost) String(faced []Facing) string {
 		parts = append(parts, fmt.Sprintf("%s: meets the SLO in %d of %d trials (%d without), fitness %.2f (%.2f without)",
 			name, t.Passed, t.Trials, t.PassedWithout, t.Fitness, t.FitnessWithout))
 	}
+	if c.Adaptive != "" {
+		return "static " + c.Gene.String() + " instead of " + c.Adaptive + " (\"without\"): " + strings.Join(parts, "; ")
+	}
 	return "without " + c.Gene.String() + ": " + strings.Join(parts, "; ")
+}
+
+// staticForm returns g with gene k in its static form, and the adaptive
+// form it had ("limit aimd", "budget 0.2"); "" when k has none or is
+// static already.
+func staticForm(g *genome.Genome, k genome.GeneKind) (*genome.Genome, string) {
+	sw, ok := genome.AdaptiveSwitch(k)
+	if !ok {
+		return nil, ""
+	}
+	v, has := g.Value(sw)
+	if !has || v == 0 {
+		return nil, ""
+	}
+	w := g.Clone()
+	w.SetValue(sw, 0)
+	w.Normalize()
+	return w, sw.Name + " " + sw.Format(v)
 }
 
 // simplified is what explain made of a champion.
@@ -44,6 +70,7 @@ type simplified struct {
 	g       *genome.Genome
 	score   *score
 	removed []genome.GeneKind
+	static  []string // "bulkhead (limit aimd)": made static, as the adaptive form gained nothing
 	rounded []string // "retry.baseDelay 1.15s → 1s"
 	costs   []GeneCost
 }
@@ -51,10 +78,12 @@ type simplified struct {
 // explain simplifies champion on p's trials — each gene whose removal the
 // champion does not beat (it meets the SLO in no more trials, and its
 // fitness gain is within the noise, as the search decides adoption) is
-// removed, in the catalogue's order; then each parameter is set to the
+// removed, in the catalogue's order; then each gene in an adaptive form
+// its static form does as well as is made static; then each parameter is set to the
 // roundest value (see roundings) the simplified champion does not beat in
-// the same way — and returns the simplified genome, what was removed and
-// rounded, and what removing each remaining gene would cost.
+// the same way — and returns the simplified genome, what was removed, made
+// static and rounded, and what removing each remaining gene (and making an
+// adaptive one static) would cost.
 func explain(ctx context.Context, p Problem, o Options, champion *genome.Genome) (simplified, error) {
 	s := newSearch(p, o.withDefaults())
 	cur, err := s.eval(ctx, champion)
@@ -84,48 +113,82 @@ func explain(ctx context.Context, p Problem, o Options, champion *genome.Genome)
 			cur, removed = sc, append(removed, k)
 		}
 	}
+	var static []string
+	for _, k := range cur.g.Genes() {
+		w, form := staticForm(cur.g, k)
+		if w == nil || ctx.Err() != nil || s.o.Feasible != nil && s.o.Feasible(w) != nil {
+			continue
+		}
+		sc, err := s.eval(ctx, w)
+		if err != nil {
+			return simplified{}, err
+		}
+		if adopted, _ := s.better(cur, sc); !adopted && sc.passes >= cur.passes {
+			cur, static = sc, append(static, k.String()+" ("+form+")")
+		}
+	}
 	cur, rounded, err := round(ctx, s, cur)
 	if err != nil {
 		return simplified{}, err
 	}
 	var costs []GeneCost
 	for _, k := range cur.g.Genes() {
-		if ctx.Err() != nil {
-			break
+		alts := []GeneCost{{Gene: k}}
+		if _, form := staticForm(cur.g, k); form != "" {
+			alts = append(alts, GeneCost{Gene: k, Adaptive: form})
 		}
-		o := s.o
-		s.o.Feasible = nil // what a gene is worth, whether or not the rules allow going without it
-		sc, err := s.eval(ctx, without(cur.g, k))
-		s.o = o
-		if err != nil {
-			return simplified{}, err
-		}
-		c := GeneCost{Gene: k}
-		for t := range p.Weights {
-			tc := ThreatCost{Threat: t}
-			for i, cell := range s.cells {
-				if cell.Threat != t {
-					continue
-				}
-				tc.Trials++
-				if cur.short[i] == 0 {
-					tc.Passed++
-				}
-				if sc.short[i] == 0 {
-					tc.PassedWithout++
-				}
-				tc.Fitness += cur.cells[i]
-				tc.FitnessWithout += sc.cells[i]
+		for _, c := range alts {
+			if ctx.Err() != nil {
+				break
 			}
-			if tc.Trials > 0 {
-				tc.Fitness /= float64(tc.Trials)
-				tc.FitnessWithout /= float64(tc.Trials)
+			alt := without(cur.g, k)
+			if c.Adaptive != "" {
+				alt, _ = staticForm(cur.g, k)
 			}
-			c.Threats = append(c.Threats, tc)
+			c, err := cost(ctx, s, p, cur, alt, c)
+			if err != nil {
+				return simplified{}, err
+			}
+			costs = append(costs, c)
 		}
-		costs = append(costs, c)
 	}
-	return simplified{cur.g, cur, removed, rounded, costs}, nil
+	return simplified{cur.g, cur, removed, static, rounded, costs}, nil
+}
+
+// cost fills c with what alt, in place of cur, does on the search's
+// trials, threat by threat; the rules are not asked: it is what a gene or
+// its form is worth, whether or not the rules allow going without.
+func cost(ctx context.Context, s *search, p Problem, cur *score, alt *genome.Genome, c GeneCost) (GeneCost, error) {
+	o := s.o
+	s.o.Feasible = nil
+	sc, err := s.eval(ctx, alt)
+	s.o = o
+	if err != nil {
+		return c, err
+	}
+	for t := range p.Weights {
+		tc := ThreatCost{Threat: t}
+		for i, cell := range s.cells {
+			if cell.Threat != t {
+				continue
+			}
+			tc.Trials++
+			if cur.short[i] == 0 {
+				tc.Passed++
+			}
+			if sc.short[i] == 0 {
+				tc.PassedWithout++
+			}
+			tc.Fitness += cur.cells[i]
+			tc.FitnessWithout += sc.cells[i]
+		}
+		if tc.Trials > 0 {
+			tc.Fitness /= float64(tc.Trials)
+			tc.FitnessWithout /= float64(tc.Trials)
+		}
+		c.Threats = append(c.Threats, tc)
+	}
+	return c, nil
 }
 
 // round sets each parameter of cur's genome to the first of its roundings

@@ -70,6 +70,11 @@ type Evolution struct {
 	// round's trials, its fitness within the noise. Champion is without
 	// them.
 	Removed []genome.GeneKind
+	// Static are the genes the search's champion had in an adaptive form
+	// that its static form did as well as, made static: "bulkhead (limit
+	// aimd)". An adaptive gene that stays is there because its static form
+	// costs (see Costs).
+	Static []string
 	// Rounded are the champion's parameters set to a rounder value that
 	// costs nothing in the same way — "retry.baseDelay 1.15s → 1s" — each
 	// measured against the champion before any rounding. Champion has them.
@@ -163,7 +168,7 @@ func (ev *Evolution) explained(ctx context.Context, p Problem, o Options) (*Evol
 		res.Champion, res.Fitness, res.Passed = x.g, x.score.fitness, x.score.passed
 		ev.Result = &res
 	}
-	ev.Removed, ev.Rounded, ev.Costs = x.removed, x.rounded, x.costs
+	ev.Removed, ev.Static, ev.Rounded, ev.Costs = x.removed, x.static, x.rounded, x.costs
 	return ev, nil
 }
 

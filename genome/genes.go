@@ -170,9 +170,16 @@ type Fallback struct {
 
 // Hedge starts another attempt when the current one is slow, and takes the
 // first success.
+//
+// With a Quantile the hedge is adaptive: it waits for that quantile of the
+// first attempts' latency, as measured on the policy's own calls (starting
+// from Delay), instead of a fixed Delay — "hedge the slowest 5 %" stays
+// true when the dependency gets faster or slower, as a fixed delay does
+// not (Dean and Barroso, "The tail at scale").
 type Hedge struct {
-	Delay     time.Duration // wait before each extra attempt: 1ms–1m
+	Delay     time.Duration // wait before each extra attempt (adaptive: where the estimate starts): 1ms–1m
 	MaxHedges int           // extra attempts at most: 1–10
+	Quantile  float64       // hedge after this quantile of the first attempts' latency: 0 (static: after Delay) or 0.5–0.999
 }
 
 // DefaultGene returns a gene of kind k with conventional parameters, as a

@@ -160,6 +160,7 @@ var paramTable = []paramDef{
 	{Param{GeneCircuitBreaker, "halfOpenProbes", KindInt, 1, 100, false, nil, false}, at(cbOf, func(x *CircuitBreaker) *int { return &x.HalfOpenProbes })},
 	{Param{GeneHedge, "delay", KindDuration, ms(1), ms(60000), false, nil, false}, at(hdOf, func(x *Hedge) *time.Duration { return &x.Delay })},
 	{Param{GeneHedge, "maxHedges", KindInt, 1, 10, false, nil, false}, at(hdOf, func(x *Hedge) *int { return &x.MaxHedges })},
+	{Param{GeneHedge, "quantile", KindFloat, 0.5, 0.999, true, nil, true}, at(hdOf, func(x *Hedge) *float64 { return &x.Quantile })},
 }
 
 // Params returns the descriptors of every gene parameter, in gene order.

@@ -44,8 +44,9 @@ type Policy struct {
 	br         *breaker
 	perAttempt time.Duration
 	hd         *Hedge
-	plain      bool // no per-attempt timeout, hedge or observer
-	fast       bool // plain, and no fallback or overall timeout either
+	hq         *quantile // an adaptive hedge's delay
+	plain      bool      // no per-attempt timeout, hedge or observer
+	fast       bool      // plain, and no fallback or overall timeout either
 }
 
 // Option configures [Compile].
@@ -128,6 +129,9 @@ func compile(g *Genome, prev *Policy, opts []Option) (*Policy, error) {
 	if h := g.Hedge; h != nil {
 		hd := *h
 		p.hd = &hd
+		if h.Quantile > 0 {
+			p.hq = newQuantile(h)
+		}
 	}
 	p.plain = p.perAttempt <= 0 && p.hd == nil && p.obs == nil
 	p.fast = p.plain && p.fb == nil && p.overall <= 0
@@ -157,6 +161,9 @@ func (p *Policy) carryOver(g *Genome, prev *Policy) {
 	}
 	if p.br != nil && reflect.DeepEqual(g.CircuitBreaker, was.CircuitBreaker) {
 		p.br = prev.br
+	}
+	if p.hq != nil && reflect.DeepEqual(g.Hedge, was.Hedge) {
+		p.hq = prev.hq
 	}
 	if p.fb != nil && reflect.DeepEqual(g.Fallback, was.Fallback) {
 		p.fb = prev.fb

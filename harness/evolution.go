@@ -61,7 +61,7 @@ func (r *runner) evolved(t *testing.T, rep *report.Report) {
 	rep.StartGenome, _ = r.genome.MarshalJSON()
 	rep.ChampionGenome, _ = champion.MarshalJSON()
 	rep.History = ev
-	rep.Removed, rep.Rounded, rep.GeneCosts = why.removed, why.rounded, why.costs
+	rep.Removed, rep.Static, rep.Rounded, rep.GeneCosts = why.removed, why.static, why.rounded, why.costs
 	rep.Derive()
 	switch {
 	case r.set.update && !t.Failed():
@@ -85,6 +85,7 @@ func (r *runner) evolved(t *testing.T, rep *report.Report) {
 // evolve.Evolution.Removed and Costs), for the report.
 type explanation struct {
 	removed []string
+	static  []string
 	rounded []string
 	costs   []report.GeneCost
 }
@@ -169,12 +170,16 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation, ex
 	if len(why.removed) > 0 {
 		t.Logf("rafael: %s: removed from the champion, as they cost nothing on the search's trials: %s", r.spec.Module, strings.Join(why.removed, ", "))
 	}
+	why.static = ev.Static
+	if len(why.static) > 0 {
+		t.Logf("rafael: %s: made static, as the adaptive form gained nothing on the search's trials: %s", r.spec.Module, strings.Join(why.static, ", "))
+	}
 	why.rounded = ev.Rounded
 	if len(why.rounded) > 0 {
 		t.Logf("rafael: %s: rounded, as it costs nothing on the search's trials: %s", r.spec.Module, strings.Join(why.rounded, "; "))
 	}
 	for _, c := range ev.Costs {
-		rc := report.GeneCost{Gene: c.Gene.String()}
+		rc := report.GeneCost{Gene: c.Gene.String(), Adaptive: c.Adaptive}
 		for _, tc := range c.Threats {
 			f := ev.Faced[tc.Threat]
 			name := f.Name

@@ -214,11 +214,12 @@ button.copy { float: right; font: inherit; font-size: .8rem; }
 <pre><code>{{range .}}{{.}}
 {{end}}</code></pre>
 {{end}}
-{{if or .R.GeneCosts .R.Removed .R.Rounded}}<h2>Why each gene is there</h2>
+{{if or .R.GeneCosts .R.Removed .R.Static .R.Rounded}}<h2>Why each gene is there</h2>
 <p>On the search's own trials, the champion with and without each of its genes:</p>
 <ul id="gene-costs">
 {{range .R.GeneCosts}}<li>{{.}}</li>
 {{end}}{{with .R.Removed}}<li>removed, as they cost nothing there: {{range $i, $g := .}}{{if $i}}, {{end}}{{$g}}{{end}}</li>
+{{end}}{{with .R.Static}}<li>made static, as the adaptive form gained nothing there: {{range $i, $g := .}}{{if $i}}, {{end}}{{$g}}{{end}}</li>
 {{end}}{{with .R.Rounded}}<li>rounded, as it costs nothing there: {{range $i, $g := .}}{{if $i}}; {{end}}{{$g}}{{end}}</li>
 {{end}}</ul>
 {{end}}

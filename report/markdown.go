@@ -47,13 +47,16 @@ func (r *Report) Markdown() []byte {
 		fmt.Fprintf(&b, "\n#### Genome: %s → %s\n\n", r.Genome, r.Champion)
 		fence(&b, "diff", r.GenomeDiff...)
 	}
-	if len(r.GeneCosts) > 0 || len(r.Removed) > 0 || len(r.Rounded) > 0 {
+	if len(r.GeneCosts) > 0 || len(r.Removed) > 0 || len(r.Static) > 0 || len(r.Rounded) > 0 {
 		b.WriteString("\n#### Why each gene is there\n\nOn the search's own trials, the champion with and without each of its genes:\n\n")
 		for _, c := range r.GeneCosts {
 			fmt.Fprintf(&b, "- %s\n", c)
 		}
 		if len(r.Removed) > 0 {
 			fmt.Fprintf(&b, "- removed, as they cost nothing there: %s\n", strings.Join(r.Removed, ", "))
+		}
+		if len(r.Static) > 0 {
+			fmt.Fprintf(&b, "- made static, as the adaptive form gained nothing there: %s\n", strings.Join(r.Static, ", "))
 		}
 		if len(r.Rounded) > 0 {
 			fmt.Fprintf(&b, "- rounded, as it costs nothing there: %s\n", strings.Join(r.Rounded, "; "))

@@ -49,6 +49,7 @@ type Report struct {
 	History         []Generation     `json:"history,omitempty"`         // one entry per generation
 	Counterexamples []Counterexample `json:"counterexamples,omitempty"` // the smallest threats that still break the champion
 	Removed         []string         `json:"removed,omitempty"`         // genes the search's champion had that cost nothing, removed
+	Static          []string         `json:"static,omitempty"`          // genes the search's champion had in an adaptive form that gained nothing, made static: "bulkhead (limit aimd)"
 	Rounded         []string         `json:"rounded,omitempty"`         // parameters set to a rounder value that costs nothing: "retry.baseDelay 1.15s → 1s"
 	GeneCosts       []GeneCost       `json:"geneCosts,omitempty"`       // what removing each of the champion's genes would cost: why it is there
 
@@ -91,9 +92,13 @@ type Counterexample struct {
 
 // GeneCost is what removing one gene of the champion costs, threat by
 // threat, on the search's own trials.
+//
+// With Adaptive set it is the cost of the gene's static form in place of
+// the champion's adaptive one: why the adaptive form won.
 type GeneCost struct {
-	Gene    string           `json:"gene"`
-	Threats []GeneThreatCost `json:"threats"`
+	Gene     string           `json:"gene"`
+	Adaptive string           `json:"adaptive,omitempty"` // the champion's adaptive form, "limit aimd", that the static form is measured against
+	Threats  []GeneThreatCost `json:"threats"`
 }
 
 // GeneThreatCost is one threat's search trials with and without a gene.
@@ -107,14 +112,20 @@ type GeneThreatCost struct {
 }
 
 // String is the gene's worth in a line: "without retry: db-outage meets
-// the SLO in 0 of 2 trials (2 with it), fitness 30.0 (90.0 with it)".
+// the SLO in 0 of 2 trials (2 with it), fitness 30.0 (90.0 with it)", or
+// its adaptive form's: "static bulkhead instead of limit aimd: blip meets
+// the SLO in 0 of 2 trials (2 adaptive), …".
 func (c GeneCost) String() string {
+	with, head := "with it", "without "+c.Gene
+	if c.Adaptive != "" {
+		with, head = "adaptive", "static "+c.Gene+" instead of "+c.Adaptive
+	}
 	var parts []string
 	for _, t := range c.Threats {
-		parts = append(parts, fmt.Sprintf("%s meets the SLO in %d of %d trials (%d with it), fitness %.1f (%.1f with it)",
-			t.Threat, t.PassedWithout, t.Trials, t.Passed, 100*t.FitnessWithout, 100*t.Fitness))
+		parts = append(parts, fmt.Sprintf("%s meets the SLO in %d of %d trials (%d %s), fitness %.1f (%.1f %s)",
+			t.Threat, t.PassedWithout, t.Trials, t.Passed, with, 100*t.FitnessWithout, 100*t.Fitness, with))
 	}
-	return "without " + c.Gene + ": " + strings.Join(parts, "; ")
+	return head + ": " + strings.Join(parts, "; ")
 }
 
 // AuditRef points at the guardian's audit entry for the change.
