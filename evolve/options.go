@@ -51,6 +51,19 @@ type Options struct {
 	// where each call of the judge starts a process.
 	EveryTrial bool
 
+	// Adversarial is how many adversarial rounds [Evolve] may run after the
+	// search (0: none): in each, [Adversary] searches the envelope of the
+	// declared threats for the worst case of the champion; a threat that
+	// breaks it is faced by another search, and the rounds alternate until
+	// the adversary finds nothing that breaks the champion, or only what it
+	// found before (neither side gains), or the rounds run out. It searches
+	// all the probe does (Campaign.Probe), and more: harness.Run probes
+	// only without it.
+	Adversarial int
+	// Combine lets the adversary run two declared threats at once, each
+	// within its own envelope.
+	Combine bool
+
 	// SkipAblation skips what [Evolve] does after the search: removing the
 	// champion's genes that cost nothing and measuring what each remaining
 	// gene is worth (a few evaluations of the champion, on the last
@@ -108,7 +121,7 @@ func (o Options) Validate() error {
 		name string
 		v    float64
 		hi   float64
-	}{{"MutationRate", o.MutationRate, 1}, {"Scale", o.Scale, 10}, {"GeneRate", o.GeneRate, 1}, {"CrossoverRate", o.CrossoverRate, 1}, {"MinGain", o.MinGain, 1}, {"Z", o.Z, 10}} {
+	}{{"Adversarial", float64(o.Adversarial), 10}, {"MutationRate", o.MutationRate, 1}, {"Scale", o.Scale, 10}, {"GeneRate", o.GeneRate, 1}, {"CrossoverRate", o.CrossoverRate, 1}, {"MinGain", o.MinGain, 1}, {"Z", o.Z, 10}} {
 		if f.v < 0 || f.v > f.hi || math.IsNaN(f.v) {
 			bad("Options.%s = %v is outside 0–%v", f.name, f.v, f.hi)
 		}

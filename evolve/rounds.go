@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/internal/seed"
@@ -51,19 +52,28 @@ type Campaign struct {
 	Progress func(Event)
 }
 
-// Event is a campaign's progress: a generation that ended, or a smaller
-// threat that broke the champion.
+// Event is a campaign's progress: a generation that ended, a smaller
+// threat that broke the champion, or a threat the adversary found.
 type Event struct {
 	Generation *Generation // numbered across rounds
 	Found      *Facing
+	Attack     *Attack
 }
 
 // Evolution is what a campaign found.
 type Evolution struct {
 	*Result              // the last round's search: its champion, fitness and reason to stop
 	History []Generation // every round's generations, numbered across rounds
-	Faced   []Facing     // the threats the last round faced: the declared ones, then what the probe found
+	Faced   []Facing     // the threats the last round faced: the declared ones, then what the probe and the adversary found
 	Rounds  int
+
+	// Attacks are the threats the adversary found (Options.Adversarial),
+	// in order: each broke the champion of its round, and the next round
+	// faced it. Holds reports whether the champion survives the last one;
+	// Settled why the adversarial rounds ended.
+	Attacks []Attack
+	Holds   bool
+	Settled string
 
 	// Removed are the genes the search's champion had that cost nothing:
 	// without each, the champion met the SLO in as many of the last
@@ -117,6 +127,7 @@ func Evolve(ctx context.Context, c Campaign, o Options) (*Evolution, error) {
 	}
 	ev := &Evolution{}
 	start := c.Start
+	probes, attacks := 0, 0
 	for round := 0; ; round++ {
 		first := len(ev.History)
 		p := Problem{Start: start, Weights: severities(faced), Seed: seed.Mix(c.Seed, 0xE0+uint64(round)), Evaluate: cases(judge, faced),
@@ -132,25 +143,74 @@ func Evolve(ctx context.Context, c Campaign, o Options) (*Evolution, error) {
 			return nil, err
 		}
 		ev.Result, ev.Faced, ev.Rounds = res, faced, round+1
-		if !c.Probe || round == 2 || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return ev.explained(ctx, p, o)
 		}
-		found, err := Probe(ctx, c.Judge, res.Champion, c.Threats, faced, seed.Mix(c.Seed, 0x9B0B, uint64(round)))
-		if err != nil {
-			return ev, err
+		var found []Facing
+		if c.Probe && probes < 2 {
+			probes++
+			if found, err = Probe(ctx, c.Judge, res.Champion, c.Threats, faced, seed.Mix(c.Seed, 0x9B0B, uint64(round))); err != nil {
+				return ev, err
+			}
+			for i := range found {
+				if c.Progress != nil {
+					c.Progress(Event{Found: &found[i]})
+				}
+			}
+		}
+		switch {
+		case len(found) > 0 || o.Adversarial == 0:
+		case !res.Passed:
+			ev.Settled = "the champion does not meet the SLO under every threat it faced, declared or found, so no further adversarial round ran"
+		default:
+			a, why, err := ev.adversary(ctx, c, o, judge, faced, round, attacks)
+			if err != nil {
+				return ev, err
+			}
+			ev.Settled = why
+			if a != nil {
+				attacks++
+				ev.Attacks = append(ev.Attacks, *a)
+				if c.Progress != nil {
+					c.Progress(Event{Attack: a})
+				}
+				found = []Facing{a.Facing}
+			}
 		}
 		if len(found) == 0 {
 			return ev.explained(ctx, p, o)
-		}
-		for i := range found {
-			if c.Progress != nil {
-				c.Progress(Event{Found: &found[i]})
-			}
 		}
 		faced = append(faced, found...)
 		start = res.Champion
 		o.Generations = max(3, cmp.Or(o.Generations, 20)/2)
 	}
+}
+
+// adversary runs the adversarial round after round's search, the
+// attacks-th: the threat that breaks the champion, or nil and why the
+// adversarial rounds end.
+func (ev *Evolution) adversary(ctx context.Context, c Campaign, o Options, judge Judge, faced []Facing, round, attacks int) (*Attack, string, error) {
+	s := newSearch(Problem{Weights: severities(faced), Seed: seed.Mix(c.Seed, 0xE0+uint64(round))}, o.withDefaults())
+	seeds := make([]uint64, 0, s.o.Seeds)
+	for _, cell := range s.cells {
+		if cell.Threat == 0 {
+			seeds = append(seeds, cell.Seed)
+		}
+	}
+	a, err := Adversary(ctx, judge, ev.Champion, c.Threats, o.Combine, seeds, seed.Mix(c.Seed, 0xAD, uint64(round)))
+	switch {
+	case err != nil:
+		return nil, "", err
+	case a == nil:
+		ev.Holds = true
+		return nil, "the adversary found no threat within the envelope that breaks the champion", nil
+	case slices.ContainsFunc(faced, func(f Facing) bool { return f.String() == a.String() }):
+		return nil, "the adversary's worst threat, " + a.String() + ", is one the champion already faced: neither side gains", nil
+	case attacks >= o.Adversarial:
+		ev.Attacks = append(ev.Attacks, *a)
+		return nil, fmt.Sprintf("the adversarial rounds ran out (%d): the last threat found, %s, breaks the champion", o.Adversarial, a), nil
+	}
+	return a, "", nil
 }
 
 // explained simplifies the champion and explains its genes on the last

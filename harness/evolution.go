@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -12,10 +13,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/guardian"
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"github.com/rafaelabs/rafael/internal/trial"
 	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -53,6 +56,24 @@ func (r *runner) evolved(t *testing.T, rep *report.Report) {
 				t.Run("property", func(t *testing.T) { r.property(t, th, champion, rep, ahead.of(t.Name())) })
 			})
 		}
+		for k, a := range why.attacks {
+			from := r.threats[a.Origin].Name
+			if strings.Contains(a.Name, "+") { // two declared threats at once
+				from = a.Name
+			}
+			ra := report.Attack{Threat: a.String(), From: from, Broke: a.Broke.Digest(), Fitness: a.Fitness}
+			t.Run(adversaryName(k+1), func(t *testing.T) {
+				for _, s := range a.Seeds {
+					t.Run(fmt.Sprintf("seed=%d", s), func(t *testing.T) {
+						tr, _ := r.judged(t, a.Threat, champion, s, false)
+						ra.Trials = append(ra.Trials, tr)
+					})
+				}
+				t.Run("property", func(t *testing.T) { r.property(t, a.Threat, champion, rep, nil) })
+			})
+			rep.Attacks = append(rep.Attacks, ra)
+		}
+		rep.Settled = why.settled
 	})
 	rep.Champion = champion.Digest()
 	for _, c := range genome.Diff(r.genome, champion) {
@@ -84,6 +105,8 @@ func (r *runner) evolved(t *testing.T, rep *report.Report) {
 // explanation is what the ablation after the search found (see
 // evolve.Evolution.Removed and Costs), for the report.
 type explanation struct {
+	attacks []evolve.Attack
+	settled string
 	removed []string
 	static  []string
 	rounded []string
@@ -127,8 +150,12 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation, ex
 	judge, closeJudge := r.judge(t, r.workers)
 	defer closeJudge()
 	var history []report.Generation
+	attacked := 0
 	c := evolve.Campaign{
-		Start: r.genome, Threats: r.threats, Seed: r.seed, Probe: r.tier == Simulated,
+		// The adversary searches the probe's envelope, and more (timing,
+		// combinations, the worst case): with it, the probe would only find
+		// first what it finds.
+		Start: r.genome, Threats: r.threats, Seed: r.seed, Probe: r.tier == Simulated && o.Adversarial == 0,
 		Judge: judge, Spawn: r.spawn(t),
 		Progress: func(e evolve.Event) {
 			if h := e.Generation; h != nil {
@@ -141,6 +168,10 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation, ex
 			}
 			if e.Found != nil {
 				t.Logf("rafael: the champion breaks under the smaller threat %s: evolving against it too", e.Found)
+			}
+			if a := e.Attack; a != nil {
+				attacked++
+				r.attacked(t, a, attacked)
 			}
 		},
 	}
@@ -163,7 +194,10 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation, ex
 		champion = r.genome
 	}
 	t.Logf("rafael: %s evolved in %v (%s): fitness %.3f, %d trials", r.spec.Module, time.Since(began).Round(time.Millisecond), ev.Stopped, ev.Fitness, ev.Evaluations)
-	var why explanation
+	why := explanation{attacks: ev.Attacks, settled: ev.Settled}
+	if ev.Settled != "" {
+		t.Logf("rafael: %s: the adversarial rounds ended: %s", r.spec.Module, ev.Settled)
+	}
 	for _, k := range ev.Removed {
 		why.removed = append(why.removed, k.String())
 	}
@@ -193,6 +227,101 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation, ex
 		t.Logf("rafael: %s: %s", r.spec.Module, rc)
 	}
 	return champion, history, why
+}
+
+// adversaryName is the subtest of the k-th threat the adversary found.
+func adversaryName(k int) string { return fmt.Sprintf("adversary-%d", k) }
+
+// attacked says what the adversary found, the k-th threat, and keeps it as
+// a rapid fail file (see keepAttack).
+func (r *runner) attacked(t *testing.T, a *evolve.Attack, k int) {
+	t.Logf("rafael: the adversary found %s within the envelope of the declared threats: it breaks the champion (fitness %.3f): evolving against it", a, a.Fitness)
+	name := t.Name() + "/evolved/" + adversaryName(k) + "/property"
+	path, err := r.keepAttack(t, name, a)
+	if err != nil {
+		t.Logf("rafael: the adversary's threat is not kept as a rapid fail file: %v", err)
+		return
+	}
+	t.Logf("rafael: kept as a rapid fail file, %s: the property check %s replays it first, on the final champion and on every later run", path, name)
+}
+
+// keepAttack writes a's threat as a rapid fail file of the property check
+// named name — the subtest "evolved/adversary-<k>/property" that checks
+// the final champion — with a trial seed on which it breaks the champion
+// it was found against (one of its seeds, else a small one): rapid replays
+// it first there, and on every later run, as it replays a counterexample
+// it shrank itself.
+func (r *runner) keepAttack(t *testing.T, name string, a *evolve.Attack) (string, error) {
+	candidates := append([]uint64(nil), a.Seeds...)
+	for s := uint64(1); s <= 16; s++ {
+		candidates = append(candidates, s)
+	}
+	for _, s := range candidates {
+		if s >= 1<<63 || len(r.measure(t, a.Threat, a.Broke, s).Violations(r.spec.SLO)) == 0 {
+			continue
+		}
+		words, err := a.Threat.RapidBits(s)
+		if err != nil {
+			return "", err
+		}
+		file := rapidName(name)
+		data := []string{rapidVersion + "#0"}
+		for _, w := range words {
+			data = append(data, fmt.Sprintf("0x%x", w))
+		}
+		dir := filepath.Join("testdata", "rapid", file)
+		if kept := keptAs(dir, data); kept != "" {
+			return kept, nil // an earlier run kept it: rapid replays every file, so one is enough
+		}
+		lines := append([]string{fmt.Sprintf("# %s breaks %s (trial seed %d): found by the adversary within the declared threats' envelope", a.Threat, a.Broke.Digest(), s),
+			"# written by rafael (harness), not by rapid: it replays the threat first"}, data...)
+		path := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.fail", file, time.Now().Format("20060102150405"), os.Getpid()))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return "", err
+		}
+		return path, atomicfile.Write(path, []byte(strings.Join(lines, "\n")+"\n"))
+	}
+	return "", fmt.Errorf("no trial seed of %v or 1–16 breaks the SLO itself under %s (it broke the search's stricter objective)", a.Seeds, a.Threat)
+}
+
+// keptAs returns the fail file in dir whose data (its lines but the
+// comments) is data, or "".
+func keptAs(dir string, data []string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.fail"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var got []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				got = append(got, l)
+			}
+		}
+		if slices.Equal(got, data) {
+			return f
+		}
+	}
+	return ""
+}
+
+// rapidVersion is the version rapid (pgregory.net/rapid v1.3.0) writes into
+// its fail files and checks when it reads one.
+const rapidVersion = "v0.4.8"
+
+// rapidName is a test's name as rapid makes it a file name: letters,
+// digits, '-' and '_' kept, anything else '_'.
+func rapidName(name string) string {
+	var b strings.Builder
+	for _, c := range name {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) || c == '-' || c == '_' {
+			b.WriteRune(c)
+		} else {
+			b.WriteRune('_')
+		}
+	}
+	return b.String()
 }
 
 // astray counts, per target that tells, the calls that reached it without a

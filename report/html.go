@@ -90,20 +90,23 @@ func (s *Summary) HTML() ([]byte, error) {
 }
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"cls":      func(s any) string { return strings.ReplaceAll(fmt.Sprint(s), " ", "-") },
-	"score":    func(s Score) string { return scoreText(&s) },
-	"scorep":   scoreText,
-	"scores":   (*Report).scores,
-	"verdicts": (*Report).verdicts,
-	"f":        func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
-	"right":    func(f frame) string { return strconv.FormatFloat(f.X+f.W, 'f', 1, 64) },
-	"bottom":   func(f frame) string { return strconv.FormatFloat(f.Y+f.H, 'f', 1, 64) },
-	"mid":      func(f frame) float64 { return f.X + f.W/2 },
-	"words":    verdictWords,
-	"symbol":   RunStatus.symbol,
-	"where":    (*Report).where,
-	"change":   (*Report).change,
-	"vmid":     func(f frame) float64 { return f.Y + f.H/2 },
+	"cls":           func(s any) string { return strings.ReplaceAll(fmt.Sprint(s), " ", "-") },
+	"shortDigest":   short,
+	"attackVerdict": attackVerdict,
+	"percent":       func(v float64) float64 { return 100 * v },
+	"score":         func(s Score) string { return scoreText(&s) },
+	"scorep":        scoreText,
+	"scores":        (*Report).scores,
+	"verdicts":      (*Report).verdicts,
+	"f":             func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"right":         func(f frame) string { return strconv.FormatFloat(f.X+f.W, 'f', 1, 64) },
+	"bottom":        func(f frame) string { return strconv.FormatFloat(f.Y+f.H, 'f', 1, 64) },
+	"mid":           func(f frame) float64 { return f.X + f.W/2 },
+	"words":         verdictWords,
+	"symbol":        RunStatus.symbol,
+	"where":         (*Report).where,
+	"change":        (*Report).change,
+	"vmid":          func(f frame) float64 { return f.Y + f.H/2 },
 }).Parse(`{{define "head"}}<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -210,7 +213,11 @@ button.copy { float: right; font: inherit; font-size: .8rem; }
 {{range .}}<p><strong>{{.Name}}</strong>: smallest breaking threat <code>{{.Threat}}</code>, seed {{.Seed}}{{with .Violations}} ({{range $i, $v := .}}{{if $i}}; {{end}}{{$v}}{{end}}){{end}}. Replay:</p>
 <pre><code>{{.Replay}}</code></pre>
 {{end}}{{end}}
-{{with .R.GenomeDiff}}<h2>Genome diff</h2>
+{{if or .R.Attacks .R.Settled}}<h2>Threats the adversary found</h2>
+<p>Within the envelope of the declared threats (each parameter at most its declared value, each step no later and no longer than declared), the worst case for each round's champion:</p>
+<ol>{{range .R.Attacks}}<li><code>{{.Threat}}</code> (from {{.From}}) broke champion <code>{{shortDigest .Broke}}</code> (fitness {{printf "%.1f" (percent .Fitness)}}); the final champion: {{attackVerdict .}}</li>
+{{end}}</ol>{{with .R.Settled}}<p>The rounds ended because {{.}}.</p>{{end}}
+{{end}}{{with .R.GenomeDiff}}<h2>Genome diff</h2>
 <pre><code>{{range .}}{{.}}
 {{end}}</code></pre>
 {{end}}

@@ -43,6 +43,16 @@ func (r *Report) Markdown() []byte {
 			fence(&b, "sh", c.Replay)
 		}
 	}
+	if len(r.Attacks) > 0 || r.Settled != "" {
+		b.WriteString("\n#### Threats the adversary found\n\n")
+		b.WriteString("Within the envelope of the declared threats (each parameter at most its declared value, each step no later and no longer than declared), the worst case for each round's champion:\n\n")
+		for i, a := range r.Attacks {
+			fmt.Fprintf(&b, "%d. %s (from %s) broke champion `%s` (fitness %.1f); the final champion: %s\n", i+1, code(a.Threat), a.From, short(a.Broke), 100*a.Fitness, attackVerdict(a))
+		}
+		if r.Settled != "" {
+			fmt.Fprintf(&b, "\nThe rounds ended because %s.\n", r.Settled)
+		}
+	}
 	if len(r.GenomeDiff) > 0 {
 		fmt.Fprintf(&b, "\n#### Genome: %s → %s\n\n", r.Genome, r.Champion)
 		fence(&b, "diff", r.GenomeDiff...)
@@ -275,4 +285,33 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// attackVerdict says how the final champion fared under an attack: "holds
+// (2 of 2 trials met the SLO)", or which SLO term broke.
+func attackVerdict(a Attack) string {
+	met := 0
+	var broke []string
+	for _, tr := range a.Trials {
+		if len(tr.Violations) == 0 {
+			met++
+		} else if len(broke) == 0 {
+			broke = append(broke, slo.Join(tr.Violations))
+		}
+	}
+	switch {
+	case len(a.Trials) == 0:
+		return "not measured"
+	case met == len(a.Trials):
+		return fmt.Sprintf("holds (%d of %d trials met the SLO)", met, len(a.Trials))
+	}
+	return fmt.Sprintf("breaks in %d of %d trials: %s", len(a.Trials)-met, len(a.Trials), broke[0])
+}
+
+// short is a digest's first 12 hex digits.
+func short(digest string) string {
+	if len(digest) > len("sha256:")+12 {
+		return digest[:len("sha256:")+12]
+	}
+	return digest
 }

@@ -48,6 +48,8 @@ type Report struct {
 	ChampionGenome  json.RawMessage  `json:"championGenome,omitempty"`  // the champion's JSON
 	History         []Generation     `json:"history,omitempty"`         // one entry per generation
 	Counterexamples []Counterexample `json:"counterexamples,omitempty"` // the smallest threats that still break the champion
+	Attacks         []Attack         `json:"attacks,omitempty"`         // threats the adversary found within the declared threats' envelope, in order
+	Settled         string           `json:"settled,omitempty"`         // why the adversarial rounds ended
 	Removed         []string         `json:"removed,omitempty"`         // genes the search's champion had that cost nothing, removed
 	Static          []string         `json:"static,omitempty"`          // genes the search's champion had in an adaptive form that gained nothing, made static: "bulkhead (limit aimd)"
 	Rounded         []string         `json:"rounded,omitempty"`         // parameters set to a rounder value that costs nothing: "retry.baseDelay 1.15s → 1s"
@@ -78,6 +80,18 @@ type Generation struct {
 	Reason      string  `json:"reason"`          // why it was or was not adopted
 	Evaluations int     `json:"evaluations"`     // trials run in this generation
 	Raced       int     `json:"raced,omitempty"` // candidates whose further seeds were skipped, having already lost to the incumbent
+}
+
+// Attack is a threat the adversary found within the envelope of the
+// declared threats (evolve.Adversary) that broke a champion of the
+// search, which the next round faced; Trials are the final champion's
+// under it, with the seeds it was found on.
+type Attack struct {
+	Threat  string  `json:"threat"`  // the shrunk threat: its parameters and its steps' timing
+	From    string  `json:"from"`    // the declared threat (or threats, "a+b") whose envelope it is in
+	Broke   string  `json:"broke"`   // the digest of the champion it broke
+	Fitness float64 `json:"fitness"` // that champion's mean fitness under it, 0–1
+	Trials  []Trial `json:"trials,omitempty"`
 }
 
 // Counterexample is a threat that still breaks the champion, shrunk to the

@@ -195,8 +195,9 @@ func (t Threat) Generator() *rapid.Generator[Threat] {
 }
 
 // AtMost returns t with every generated parameter's range capped at its
-// current value: its generator then draws threats no larger than t, from
-// the range's minimum up to t itself. The harness checks that an evolved
+// current value (but a Position's, a moment rather than a size): its
+// generator then draws threats no larger than t, from the range's minimum
+// up to t itself. The harness checks that an evolved
 // genome survives every threat up to the declared one.
 func (t Threat) AtMost() Threat {
 	if t.build == nil {
@@ -209,7 +210,9 @@ func (t Threat) AtMost() Threat {
 	capped := make([]Param, len(t.params))
 	copy(capped, t.params)
 	for i := range capped {
-		capped[i].Max = capped[i].Value
+		if !capped[i].Position {
+			capped[i].Max = capped[i].Value
+		}
 	}
 	inner := t.build
 	var build func([]float64) Threat

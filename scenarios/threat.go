@@ -72,6 +72,9 @@ type Param struct {
 	Value    float64
 	Duration bool // a time.Duration (drawn as whole nanoseconds)
 	Integer  bool // a count (drawn as a whole number)
+	// Position marks a moment, not a size (when a step starts): a later
+	// one is no larger a threat, so [Threat.AtMost] leaves its range whole.
+	Position bool
 }
 
 // format renders the parameter's value: "2s", "64", "64MiB" for bytes.
@@ -224,4 +227,14 @@ func (t Threat) ScheduleTracked(onErr func(error)) (stop func() []faults.Injecti
 		})
 		return evs
 	}
+}
+
+// ParamValues returns the values of the threat's generated parameters, in
+// the order of [Threat.Params].
+func (t Threat) ParamValues() []float64 {
+	vals := make([]float64, len(t.params))
+	for i, p := range t.params {
+		vals[i] = p.Value
+	}
+	return vals
 }
