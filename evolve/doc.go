@@ -64,6 +64,29 @@
 // and fault scope (faults.Scope) — a workload's own fakes must keep their
 // state per trial too (keyed by faults.ScopeOf), or set Workers: 1.
 //
+// # Adversarial rounds
+//
+// With Options.Adversarial, [Evolve] alternates the search with an
+// adversary ([Adversary]): within the envelope of the declared threats —
+// each parameter at most its declared value, each step no longer than
+// declared and placed anywhere in the inject phase
+// ([scenarios.Threat.Timed]), two threats at once with Options.Combine
+// ([scenarios.Together]) — it looks for the threat that hurts the champion
+// most, shrinks the worst that breaks it, and the next round faces it. The
+// rounds end when the adversary finds nothing that breaks the champion,
+// only what it found before, or when they run out (Evolution.Attacks,
+// Evolution.Holds, Evolution.Settled). The adversary is deterministic for
+// the seed, so the determinism above covers it.
+//
+// # Adaptive forms
+//
+// A gene with an adaptive form (a retry budget, an adaptive concurrency
+// limit, a hedge at a latency quantile: see [genome.AdaptiveSwitch]) is
+// switched between its forms as genes are added and removed; the
+// simplification makes static a form that gains nothing
+// (Evolution.Static), and an adaptive gene's cost says what its static form
+// would cost (GeneCost.Adaptive).
+//
 // # Isolation
 //
 // [Goroutine] (the default) runs trials in the test process; [Subprocess]

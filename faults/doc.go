@@ -50,6 +50,15 @@
 // state per [Scope] ([Scoper]): a harness gives each trial a scope, carried
 // in the trial's context, so that trials sharing a hook can run at once.
 //
+// # A dependency with a capacity
+//
+// [Server] models a dependency that serves a few calls at once and queues
+// the rest, and that — like a real server — does not know when a caller
+// gave up: the time of a call that timed out is spent all the same. It is
+// what a metastable failure needs (a short slowdown fills the queue,
+// timed-out calls are retried, the retries keep it full after the slowdown
+// is gone), and a [Target] for latency, outages and errors of its own.
+//
 // # Resource faults
 //
 // [Ballast] holds touched memory up to a hard cap (and a fraction of the

@@ -50,6 +50,16 @@
 // jitter is seeded ([WithSeed]); events go to an optional [Observer]
 // ([WithObserver]).
 //
+// Three genes have an adaptive form besides their static one
+// ([AdaptiveSwitch]): a [Retry] with a Budget shares its retries across
+// calls (a token bucket of retries as a fraction of calls, as gRPC's retry
+// throttling), a [Bulkhead] with a Limit other than static adapts its
+// concurrency limit to the calls' latency and failures ([LimitAIMD],
+// [LimitVegas], [LimitGradient2]), and a [Hedge] with a Quantile hedges at
+// that quantile of the latency it measures. The adaptive parameters are left
+// out of the JSON of a static gene, so genomes written before they existed
+// keep their digests.
+//
 // On the success path the policy allocates nothing and starts no goroutine
 // unless it has a timeout gene (each timeout is a context.WithTimeout).
 // Because a hedge may run fn on another goroutine, fn escapes: a closure that

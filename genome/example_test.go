@@ -170,3 +170,34 @@ func ExampleNewLive() {
 	// true <nil>
 	// <nil> 3
 }
+
+// The adaptive forms of three genes: a retry budget shared by every call,
+// an adaptive concurrency limit, and a hedge at a latency quantile. A
+// static gene is written without them.
+func Example_adaptive() {
+	g := &genome.Genome{
+		Module:   "orders",
+		Retry:    &genome.Retry{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond, Multiplier: 2, Budget: 0.1},
+		Bulkhead: &genome.Bulkhead{MaxConcurrent: 64, Limit: genome.LimitGradient2, MinConcurrent: 4, Tolerance: 2},
+		Hedge:    &genome.Hedge{Delay: 50 * time.Millisecond, MaxHedges: 1, Quantile: 0.95},
+	}
+	policy, err := genome.Compile(g)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("limit now:", policy.ConcurrencyLimit())
+	for _, k := range []genome.GeneKind{genome.GeneRetry, genome.GeneBulkhead, genome.GeneHedge} {
+		sw, _ := genome.AdaptiveSwitch(k)
+		v, _ := g.Value(sw)
+		fmt.Printf("%s: %s\n", sw.Path(), sw.Format(v))
+	}
+	static := &genome.Genome{Module: "orders", Bulkhead: &genome.Bulkhead{MaxConcurrent: 64}}
+	b, _ := static.MarshalJSON()
+	fmt.Println(string(b))
+	// Output:
+	// limit now: 64
+	// retry.budget: 0.1
+	// bulkhead.limit: gradient2
+	// hedge.quantile: 0.95
+	// {"schemaVersion":1,"module":"orders","generation":0,"parent":"","genes":{"bulkhead":{"maxConcurrent":64,"maxWait":"0s"}}}
+}

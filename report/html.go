@@ -214,7 +214,7 @@ button.copy { float: right; font: inherit; font-size: .8rem; }
 <pre><code>{{.Replay}}</code></pre>
 {{end}}{{end}}
 {{if or .R.Attacks .R.Settled}}<h2>Threats the adversary found</h2>
-<p>Within the envelope of the declared threats (each parameter at most its declared value, each step no later and no longer than declared), the worst case for each round's champion:</p>
+<p>Within the envelope of the declared threats (each parameter at most its declared value, each step no longer than declared and starting anywhere in the inject phase; with Combine, two at once), the worst case for each round's champion, judged as the search judges (the SLO with its margin):</p>
 <ol>{{range .R.Attacks}}<li><code>{{.Threat}}</code> (from {{.From}}) broke champion <code>{{shortDigest .Broke}}</code> (fitness {{printf "%.1f" (percent .Fitness)}}); the final champion: {{attackVerdict .}}</li>
 {{end}}</ol>{{with .R.Settled}}<p>The rounds ended because {{.}}.</p>{{end}}
 {{end}}{{with .R.GenomeDiff}}<h2>Genome diff</h2>

@@ -45,7 +45,7 @@ func (r *Report) Markdown() []byte {
 	}
 	if len(r.Attacks) > 0 || r.Settled != "" {
 		b.WriteString("\n#### Threats the adversary found\n\n")
-		b.WriteString("Within the envelope of the declared threats (each parameter at most its declared value, each step no later and no longer than declared), the worst case for each round's champion:\n\n")
+		b.WriteString("Within the envelope of the declared threats (each parameter at most its declared value, each step no longer than declared and starting anywhere in the inject phase; with Combine, two at once), the worst case for each round's champion, judged as the search judges (the SLO with its margin):\n\n")
 		for i, a := range r.Attacks {
 			fmt.Fprintf(&b, "%d. %s (from %s) broke champion `%s` (fitness %.1f); the final champion: %s\n", i+1, code(a.Threat), a.From, short(a.Broke), 100*a.Fitness, attackVerdict(a))
 		}

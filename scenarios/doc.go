@@ -18,6 +18,12 @@
 // up to this one, as the harness's property check draws them), and
 // [Threat.WithValues] rebuilds a threat from parameter values.
 //
+// [Threat.Timed] makes a threat's timing generated parameters too (when
+// each step starts and how long it lasts), and [Together] runs two threats
+// at once: the envelope an adversarial search (evolve) moves through.
+// [Threat.RapidBits] encodes a threat as the data of a rapid fail file, so
+// that a threat found by other means is replayed as a counterexample is.
+//
 // Threats act on [faults.Target]s, so the same threat drives an embedded
 // Toxiproxy on the wire tier and an in-process hook on the simulated tier.
 // A threat runs nothing by itself: the harness calls [Threat.Schedule] when a

@@ -50,3 +50,21 @@ func ExampleThreat_AtMost() {
 	// outage 500ms to 2s
 	// db-outage(outage=700ms) [high]
 }
+
+// The envelope an adversarial search moves through: a threat's timing as
+// parameters, and two threats at once.
+func ExampleTogether() {
+	db := faults.NewHook("postgres", 1)
+	slow := scenarios.Latency(db, 300*time.Millisecond, scenarios.InjectFor(2*time.Second)).Timed()
+	fmt.Println(slow)
+	worst := scenarios.Together(slow, scenarios.DBOutage(db, time.Second)).AtMost()
+	for _, p := range worst.Params() {
+		fmt.Printf("%s up to %v\n", p.Name, time.Duration(p.Max))
+	}
+	// Output:
+	// latency(delay=300ms, step1.at=0s, step1.for=2s) [medium]
+	// latency.delay up to 300ms
+	// latency.step1.at up to 2s
+	// latency.step1.for up to 2s
+	// db-outage.outage up to 1s
+}
