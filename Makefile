@@ -42,7 +42,7 @@ demo: services
 	@set -o pipefail; RAFAEL_OUT=$(DEMO)/reports RAFAEL_DIR=$(DEMO)/guardian RAFAEL_UPDATE=true \
 		RAFAEL_SIGNING_KEY=$(DEMO)/signing-key.pem RAFAEL_AUDIT_KEYS=$(DEMO)/signing-key.pem.pub \
 		$(GO) -C examples_test test -count=1 -v . 2>&1 \
-		| grep -E 'rafael: .*(generation [0-9]+:|evolved in|score|guardian|approved|starting from the adopted|on the (simulated|wire) tier, seed)|^(--- |ok|FAIL)' \
+		| grep -E 'rafael: .*(generation [0-9]+:|evolved in|score|guardian|approved|starting from the adopted|on the (simulated|wire) tier, seed|the adversary found|adversarial rounds ended|metastable)|^(--- |ok|FAIL)' \
 		| sed -E 's/^ +//; s/^[a-z_]+\.go:[0-9]+: //'
 	@echo; echo "rafael demo: the runs (merged reports in $(DEMO)/merged):"; $(DEMO)/rafael report merge $(DEMO)/reports -o $(DEMO)/merged -table
 	@echo; echo "rafael demo: the merged HTML report: $(DEMO)/merged/summary.html"
