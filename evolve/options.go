@@ -56,7 +56,9 @@ type Options struct {
 	// declared threats for the worst case of the champion; a threat that
 	// breaks it is faced by another search, and the rounds alternate until
 	// the adversary finds nothing that breaks the champion, or only what it
-	// found before (neither side gains), or the rounds run out. It searches
+	// found before (neither side gains), or the rounds run out — a threat
+	// found then is listed among the attacks unfaced, and harness.Run's
+	// subtest for it fails if the final champion breaks under it. It searches
 	// all the probe does (Campaign.Probe), and more: harness.Run probes
 	// only without it.
 	Adversarial int
