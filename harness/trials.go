@@ -25,6 +25,9 @@ const reruns = 2
 func (r *runner) baseline(t *testing.T, rep *report.Report) {
 	for i, th := range r.threats {
 		row := report.Threat{Name: th.Name, Threat: th.String(), Severity: th.Severity.String()}
+		if d, ok := th.Decl(); ok {
+			row.Decl = &d
+		}
 		row.NotRun = "filtered out by -run"
 		t.Run(th.Name, func(t *testing.T) {
 			for j := range r.trials {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/rafaelabs/rafael/slo"
 )
 
@@ -171,6 +172,10 @@ type Threat struct {
 	Name     string `json:"name"`     // the threat's name: "db-outage"
 	Threat   string `json:"threat"`   // the threat with its parameters: "db-outage(outage=2s) [high]"
 	Severity string `json:"severity"` // "medium", "high" or "critical"
+	// Decl is the threat as data, when it has a data form (a named threat):
+	// what `rafael vault export` carries into a pattern, and what
+	// scenarios.Build builds again against targets of the same names.
+	Decl *scenarios.Decl `json:"decl,omitempty"`
 
 	// The starting genome's trials, their status and score.
 	Status        Status   `json:"status"`                  // met, broken, unstable or not run

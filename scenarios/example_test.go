@@ -1,6 +1,8 @@
 package scenarios_test
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -68,3 +70,31 @@ func ExampleTogether() {
 	// latency.step1.for up to 2s
 	// db-outage.outage up to 1s
 }
+
+// A threat as data, as a vault pattern or a report holds it: Build resolves
+// its target by name, choosing among targets of one name the first that can
+// carry the fault.
+func ExampleBuild() {
+	var d scenarios.Decl
+	if err := json.Unmarshal([]byte(`{"kind": "latency", "target": "redis", "delay": "300ms", "inject": "2s"}`), &d); err != nil {
+		panic(err)
+	}
+	th, err := scenarios.Build(d, faults.NewHook("postgres", 1), faults.NewHook("redis", 1))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(th, "on", th.Steps[0].Target.Name())
+	_, err = scenarios.Build(scenarios.Decl{Kind: "error-rate", Target: "redis", Rate: 0.2}, proxy{"redis"})
+	fmt.Println(errors.Is(err, faults.ErrUnsupported))
+	// Output:
+	// latency(delay=300ms) [medium] on redis
+	// true
+}
+
+// proxy is a target with a network proxy's capabilities: it cannot fail a
+// call with an error.
+type proxy struct{ name string }
+
+func (p proxy) Name() string                       { return p.name }
+func (p proxy) Supports(k faults.Kind) bool        { return k != faults.KindError }
+func (p proxy) Apply(faults.Fault) (func(), error) { return func() {}, nil }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/scenarios"
 )
 
 // decoder decodes one pattern file strictly, collecting every problem as a
@@ -151,7 +152,7 @@ func decodePattern(file string, data []byte) (*Pattern, error) {
 
 // topFields are the members of a pattern file.
 var topFields = []string{"id", "name", "summary", "category", "stack", "tags", "genome", "example",
-	"threats", "slo", "model", "status", "score", "provenance"}
+	"threats", "slo", "model", "status", "score", "proofs", "adopted"}
 
 // top splits a file into its members, nil when it is not a JSON object.
 // With syntax, the whole file must be JSON; without, only as far as the
@@ -166,6 +167,10 @@ func (d *decoder) top(data []byte, syntax bool) fields {
 	if !ok {
 		d.bad("(file)", "want a JSON object, got %s", kindOf(data))
 		return nil
+	}
+	if _, ok := m.get("provenance"); ok {
+		d.bad("provenance", "replaced by \"proofs\", a list of the runs that proved the pattern: write it as proofs: [{\"where\": \"simulated model\", \"score\": <what it measured>, ...}], or re-prove it with rafael vault verify -update")
+		m = slices.DeleteFunc(slices.Clone(m), func(f member) bool { return f.key == "provenance" })
 	}
 	return d.known(m, "", topFields)
 }
@@ -236,9 +241,7 @@ func (d *decoder) body(m fields, p *Pattern) {
 	if _, ok := m.get("example"); !ok {
 		d.bad("example", "missing: show the pattern in use in a few lines of Go")
 	}
-	if raw, ok := m.get("model"); !ok {
-		d.bad("model", "missing")
-	} else {
+	if raw, ok := m.get("model"); ok {
 		p.Model = d.model(raw)
 	}
 	threats := d.array(m, "", "threats")
@@ -253,10 +256,9 @@ func (d *decoder) body(m fields, p *Pattern) {
 	} else {
 		p.SLO = d.slo(raw)
 	}
-	if raw, ok := m.get("provenance"); ok {
-		p.Provenance = d.provenance(raw)
-	} else {
-		d.bad("provenance", "missing")
+	d.proofs(m, p)
+	if raw, ok := m.get("adopted"); ok {
+		p.Adopted = d.adopted(raw)
 	}
 }
 
@@ -315,35 +317,43 @@ func (d *decoder) model(raw json.RawMessage) Model {
 	return md
 }
 
-func (d *decoder) threat(raw json.RawMessage, path string, deps []Dependency) Threat {
-	o := d.object(raw, path, "kind", "target", "second", "outage", "delay", "jitter", "inject", "callers", "rate")
-	if o == nil {
-		return Threat{}
-	}
-	th := Threat{Kind: d.str(o, path, "kind", true)}
-	kind, ok := threatFields[th.Kind]
-	if !ok {
-		if th.Kind != "" {
-			d.bad(path+".kind", "unknown %q: want one of %s", th.Kind, list(threatKinds))
+// threat decodes one threat as a scenarios.Decl, each of its problems a
+// field of path, and checks its targets against the model's dependencies.
+func (d *decoder) threat(raw json.RawMessage, path string, deps []Dependency) scenarios.Decl {
+	var th scenarios.Decl
+	if err := json.Unmarshal(raw, &th); err != nil {
+		var all []error
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			all = j.Unwrap()
+		} else {
+			all = []error{err}
+		}
+		for _, e := range all {
+			var de *scenarios.DeclError
+			if errors.As(e, &de) {
+				if de.Field == "(threat)" {
+					d.bad(path, "%s", de.Problem)
+				} else {
+					d.bad(join(path, de.Field), "%s", de.Problem)
+				}
+			} else {
+				d.bad(path, "%v", e)
+			}
 		}
 		return th
 	}
-	for i, f := range o {
-		if f.key != "kind" && !slices.Contains(kind.takes, f.key) && o.last(i) {
-			d.bad(join(path, f.key), "not used by a %s threat (it takes %s)", th.Kind, strings.Join(kind.takes, ", "))
+	has := func(name string) bool {
+		return slices.ContainsFunc(deps, func(dep Dependency) bool { return dep.Name == name })
+	}
+	if len(deps) > 0 {
+		if th.Target != "" && !has(th.Target) {
+			d.bad(path+".target", "%q is not a dependency of the model", th.Target)
+		}
+		if th.Second != "" && !has(th.Second) {
+			d.bad(path+".second", "%q is not a dependency of the model", th.Second)
 		}
 	}
-	need := func(k string) bool { return slices.Contains(kind.needs, k) }
-	th.Target = d.str(o, path, "target", false)
-	th.Second = d.str(o, path, "second", false)
-	th.Outage = d.duration(o, path, "outage", need("outage"))
-	th.Delay = d.duration(o, path, "delay", need("delay"))
-	th.Jitter = d.duration(o, path, "jitter", false)
-	th.Inject = d.duration(o, path, "inject", false)
-	th.Callers = d.integer(o, path, "callers", need("callers"))
-	th.Rate = d.num(o, path, "rate", need("rate"))
-	th.check(deps, func(field, format string, args ...any) { d.bad(join(path, field), format, args...) })
-	return th.resolve(deps)
+	return resolve(th, deps)
 }
 
 func (d *decoder) slo(raw json.RawMessage) SLO {
@@ -362,35 +372,84 @@ func (d *decoder) slo(raw json.RawMessage) SLO {
 	return s
 }
 
-func (d *decoder) provenance(raw json.RawMessage) Provenance {
-	o := d.object(raw, "provenance", "seed", "tier", "date", "report")
-	var pv Provenance
-	if o == nil {
-		return pv
+// proofs decodes the list of proofs; the pattern's declared score must be
+// at most what each measured.
+func (d *decoder) proofs(m fields, p *Pattern) {
+	raws := d.array(m, "", "proofs")
+	if len(raws) == 0 {
+		d.bad("proofs", "missing or empty: a pattern is backed by at least one proof (a run that measured its score)")
 	}
-	if r, ok := o.get("seed"); !ok {
-		d.bad("provenance.seed", "missing")
-	} else if n, err := strconv.ParseUint(string(bytes.TrimSpace(r)), 10, 64); err != nil {
-		d.bad("provenance.seed", "%s is not a whole number from 0 to 2^64-1", r)
-	} else {
-		pv.Seed = n
-	}
-	pv.Tier = d.str(o, "provenance", "tier", true)
-	if pv.Tier != "" && pv.Tier != "simulated" && pv.Tier != "wire" {
-		d.bad("provenance.tier", "%q: want simulated or wire", pv.Tier)
-	}
-	if s := d.str(o, "provenance", "date", true); s != "" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			d.bad("provenance.date", "%q is not an RFC 3339 time such as \"2025-11-24T04:28:00Z\"", s)
+	for i, raw := range raws {
+		path := fmt.Sprintf("proofs[%d]", i)
+		o := d.object(raw, path, "where", "tier", "score", "seed", "date", "report", "test")
+		if o == nil {
+			continue
 		}
-		pv.Date = t.UTC()
+		var pr Proof
+		pr.Where = d.str(o, path, "where", true)
+		if r, ok := o.get("seed"); !ok {
+			d.bad(path+".seed", "missing")
+		} else if n, err := strconv.ParseUint(string(bytes.TrimSpace(r)), 10, 64); err != nil {
+			d.bad(path+".seed", "%s is not a whole number from 0 to 2^64-1", r)
+		} else {
+			pr.Seed = n
+		}
+		pr.Tier = d.str(o, path, "tier", true)
+		if pr.Tier != "" && pr.Tier != "simulated" && pr.Tier != "wire" {
+			d.bad(path+".tier", "%q: want simulated or wire", pr.Tier)
+		}
+		if pr.Where == ModelProof && pr.Tier == "wire" {
+			d.bad(path+".tier", "wire, but it ran on the %s", ModelProof)
+		}
+		if pr.Where == ModelProof && len(p.Model.Dependencies) == 0 {
+			d.bad(path+".where", "%s, but the pattern has no model", ModelProof)
+		}
+		pr.Score = d.num(o, path, "score", true)
+		if !(pr.Score >= 0 && pr.Score <= 100) {
+			d.bad(path+".score", "%v is outside 0–100", pr.Score)
+		} else if float64(p.Score) > pr.Score {
+			d.bad("score", "%d is above what proofs[%d] (%s) measured, %.2f: declare at most what was measured", p.Score, i, pr.Where, pr.Score)
+		}
+		if s := d.str(o, path, "date", true); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				d.bad(path+".date", "%q is not an RFC 3339 time such as \"2025-11-24T04:28:00Z\"", s)
+			}
+			pr.Date = t.UTC()
+		}
+		pr.Report = d.str(o, path, "report", true)
+		if pr.Report != "" && !digestPattern.MatchString(pr.Report) {
+			d.bad(path+".report", "%q: want \"sha256:\" and 64 hex digits", pr.Report)
+		}
+		if raw, ok := o.get("test"); ok {
+			tp := path + ".test"
+			if to := d.object(raw, tp, "dir", "package", "run"); to != nil {
+				t := Test{Dir: d.str(to, tp, "dir", false), Package: d.str(to, tp, "package", true), Run: d.str(to, tp, "run", true)}
+				if problem := t.check(); problem != "" {
+					d.bad(tp, "%s", problem)
+				}
+				pr.Test = &t
+			}
+		}
+		p.Proofs = append(p.Proofs, pr)
 	}
-	pv.Report = d.str(o, "provenance", "report", true)
-	if pv.Report != "" && !digestPattern.MatchString(pv.Report) {
-		d.bad("provenance.report", "%q: want \"sha256:\" and 64 hex digits", pv.Report)
+}
+
+// adopted decodes the audit entry that adopted the pattern's genome.
+func (d *decoder) adopted(raw json.RawMessage) *Adoption {
+	o := d.object(raw, "adopted", "module", "digest", "seq", "entry")
+	if o == nil {
+		return nil
 	}
-	return pv
+	a := &Adoption{Module: d.str(o, "adopted", "module", true), Digest: d.str(o, "adopted", "digest", true),
+		Seq: d.integer(o, "adopted", "seq", true), Entry: d.str(o, "adopted", "entry", true)}
+	if a.Entry != "" && !digestPattern.MatchString(a.Entry) {
+		d.bad("adopted.entry", "%q: want \"sha256:\" and 64 hex digits", a.Entry)
+	}
+	if a.Seq < 1 {
+		d.bad("adopted.seq", "%d: want the entry's sequence number, from 1", a.Seq)
+	}
+	return a
 }
 
 var digestPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)

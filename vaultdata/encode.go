@@ -2,39 +2,32 @@ package vaultdata
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rafaelabs/rafael/scenarios"
 )
 
 // The file form of a pattern: durations as strings, the example as lines.
 type (
 	patternFile struct {
-		ID         string          `json:"id"`
-		Name       string          `json:"name"`
-		Summary    string          `json:"summary,omitempty"`
-		Category   string          `json:"category"`
-		Stack      string          `json:"stack"`
-		Tags       []string        `json:"tags,omitempty"`
-		Status     string          `json:"status"`
-		Score      int             `json:"score"`
-		Genome     json.RawMessage `json:"genome"`
-		Example    []string        `json:"example"`
-		Threats    []threatFile    `json:"threats"`
-		SLO        sloFile         `json:"slo"`
-		Model      modelFile       `json:"model"`
-		Provenance provenanceFile  `json:"provenance"`
-	}
-	threatFile struct {
-		Kind    string  `json:"kind"`
-		Target  string  `json:"target,omitempty"`
-		Second  string  `json:"second,omitempty"`
-		Outage  string  `json:"outage,omitempty"`
-		Delay   string  `json:"delay,omitempty"`
-		Jitter  string  `json:"jitter,omitempty"`
-		Inject  string  `json:"inject,omitempty"`
-		Callers int     `json:"callers,omitempty"`
-		Rate    float64 `json:"rate,omitempty"`
+		ID       string           `json:"id"`
+		Name     string           `json:"name"`
+		Summary  string           `json:"summary,omitempty"`
+		Category string           `json:"category"`
+		Stack    string           `json:"stack"`
+		Tags     []string         `json:"tags,omitempty"`
+		Status   string           `json:"status"`
+		Score    int              `json:"score"`
+		Genome   json.RawMessage  `json:"genome"`
+		Example  []string         `json:"example"`
+		Threats  []scenarios.Decl `json:"threats"`
+		SLO      sloFile          `json:"slo"`
+		Model    *modelFile       `json:"model,omitempty"`
+		Proofs   []proofFile      `json:"proofs"`
+		Adopted  *adoptedFile     `json:"adopted,omitempty"`
 	}
 	sloFile struct {
 		SuccessRate   float64 `json:"successRate,omitempty"`
@@ -49,11 +42,25 @@ type (
 		Service  string `json:"service"`
 		Capacity int    `json:"capacity"`
 	}
-	provenanceFile struct {
-		Seed   json.Number `json:"seed"`
+	proofFile struct {
+		Where  string      `json:"where"`
 		Tier   string      `json:"tier"`
+		Score  float64     `json:"score"`
+		Seed   json.Number `json:"seed"`
 		Date   string      `json:"date"`
 		Report string      `json:"report"`
+		Test   *testFile   `json:"test,omitempty"`
+	}
+	testFile struct {
+		Dir     string `json:"dir,omitempty"`
+		Package string `json:"package"`
+		Run     string `json:"run"`
+	}
+	adoptedFile struct {
+		Module string `json:"module"`
+		Digest string `json:"digest"`
+		Seq    int    `json:"seq"`
+		Entry  string `json:"entry"`
 	}
 )
 
@@ -66,8 +73,18 @@ func (p Pattern) MarshalJSON() ([]byte, error) {
 		Status: p.Status.String(), Score: p.Score,
 		Example: strings.Split(strings.TrimSuffix(p.Example, "\n"), "\n"),
 		SLO:     sloFile{SuccessRate: p.SLO.SuccessRate, P99: dur(p.SLO.P99), RecoverWithin: dur(p.SLO.RecoverWithin)},
-		Provenance: provenanceFile{Seed: json.Number(strconv.FormatUint(p.Provenance.Seed, 10)), Tier: p.Provenance.Tier,
-			Date: p.Provenance.Date.UTC().Format(time.RFC3339), Report: p.Provenance.Report},
+		Threats: p.Threats,
+	}
+	for _, pr := range p.Proofs {
+		pf := proofFile{Where: pr.Where, Tier: pr.Tier, Score: math.Round(pr.Score*100) / 100,
+			Seed: json.Number(strconv.FormatUint(pr.Seed, 10)), Date: pr.Date.UTC().Format(time.RFC3339), Report: pr.Report}
+		if pr.Test != nil {
+			pf.Test = &testFile{Dir: pr.Test.Dir, Package: pr.Test.Package, Run: pr.Test.Run}
+		}
+		f.Proofs = append(f.Proofs, pf)
+	}
+	if a := p.Adopted; a != nil {
+		f.Adopted = &adoptedFile{Module: a.Module, Digest: a.Digest, Seq: a.Seq, Entry: a.Entry}
 	}
 	if p.Genome != nil {
 		g, err := p.Genome.MarshalJSON()
@@ -76,13 +93,11 @@ func (p Pattern) MarshalJSON() ([]byte, error) {
 		}
 		f.Genome = g
 	}
-	for _, th := range p.Threats {
-		f.Threats = append(f.Threats, threatFile{Kind: th.Kind, Target: th.Target, Second: th.Second,
-			Outage: dur(th.Outage), Delay: dur(th.Delay), Jitter: dur(th.Jitter), Inject: dur(th.Inject),
-			Callers: th.Callers, Rate: th.Rate})
-	}
-	for _, d := range p.Model.Dependencies {
-		f.Model.Dependencies = append(f.Model.Dependencies, dependencyFile{Name: d.Name, Service: d.Service.String(), Capacity: d.Capacity})
+	if len(p.Model.Dependencies) > 0 {
+		f.Model = &modelFile{}
+		for _, d := range p.Model.Dependencies {
+			f.Model.Dependencies = append(f.Model.Dependencies, dependencyFile{Name: d.Name, Service: d.Service.String(), Capacity: d.Capacity})
+		}
 	}
 	return json.Marshal(f)
 }

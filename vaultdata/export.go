@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"math"
 	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/report"
@@ -16,12 +20,15 @@ import (
 
 // FromReport returns p completed with what the harness run rep measured:
 // the champion genome (when the run did not evolve, p.Genome, which must be
-// the genome the report measured),
-// the SLO, the declared score (the evolved score, else the baseline score,
-// rounded down), status experimental, and the provenance — the run's seed
-// and tier, its end as the date, and the SHA-256 of the report's JSON file.
-// p supplies the rest: id, name, category, stack, tags, example, and the
-// threats and model the run used, which a report does not hold as data.
+// the genome the report measured), the SLO, the threats (the report's, as
+// data, when p declares none), status experimental, and a [Proof] of the
+// run appended to p's proofs — where it ran ("simulated: TestX" or "wire:
+// TestX"; set Where to name the client and server), its tier, measured
+// score, seed, end, the SHA-256 of the report's JSON file, and the test
+// that ran it when the report names one. Earlier proofs of another genome
+// are dropped. The declared score is what the lowest proof measured,
+// rounded down. p supplies the rest: id, name, category, stack, tags,
+// example and the model of a model proof.
 func FromReport(rep *report.Report, p Pattern) (Pattern, error) {
 	if rep == nil {
 		return p, errors.New("vaultdata: no report")
@@ -54,12 +61,61 @@ func FromReport(rep *report.Report, p Pattern) (Pattern, error) {
 		score = rep.Evolved.Score
 	}
 	p = p.clone()
+	if len(p.Threats) == 0 {
+		for _, row := range rep.Threats {
+			if row.Decl == nil {
+				return p, fmt.Errorf("vaultdata: the report's threat %s has no data form (a composed threat): declare the pattern's threats in p.Threats", row.Threat)
+			}
+			p.Threats = append(p.Threats, *row.Decl)
+		}
+	}
+	if p.Genome != nil && sameGenes(p.Genome, g) {
+		// the same genome: earlier proofs still back it
+	} else {
+		p.Proofs = nil
+	}
 	p.Genome = g
 	p.SLO = SLO{SuccessRate: rep.SLO.SuccessRate, P99: rep.SLO.P99, RecoverWithin: rep.SLO.RecoverWithin}
-	p.Score = int(math.Floor(score))
+	pr := Proof{Where: rep.Tier + ": " + orModule(rep), Tier: rep.Tier, Score: math.Floor(score*100) / 100, Seed: rep.Seed,
+		Date: rep.End.UTC().Truncate(time.Second), Report: "sha256:" + hex.EncodeToString(sum[:])}
+	if rep.Test != "" && rep.Package != "" {
+		pr.Test = &Test{Package: rep.Package, Run: RunPattern(rep.Test)}
+	}
+	p.Proofs = append(p.Proofs, pr)
+	p.Score = 100
+	for _, q := range p.Proofs {
+		p.Score = min(p.Score, int(math.Floor(q.Score)))
+	}
 	p.Status = Experimental
-	p.Provenance = Provenance{Seed: rep.Seed, Tier: rep.Tier, Date: rep.End.UTC(), Report: "sha256:" + hex.EncodeToString(sum[:])}
 	return p, nil
+}
+
+// orModule names the run for a proof's Where: its test, else its module.
+func orModule(rep *report.Report) string {
+	if rep.Test != "" {
+		return rep.Test
+	}
+	return "module " + rep.Module
+}
+
+// sameGenes reports whether a and b are one genome, whatever their module.
+func sameGenes(a, b *genome.Genome) bool {
+	a, b = a.Clone(), b.Clone()
+	a.Module, b.Module = "", ""
+	a.Generation, b.Generation = 0, 0
+	a.Parent, b.Parent = "", ""
+	return a.Digest() == b.Digest()
+}
+
+// RunPattern returns the -run pattern that selects exactly the test or
+// subtest name, as go test names it: "TestVault/pgx" becomes
+// "^TestVault$/^pgx$".
+func RunPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, part := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(part) + "$"
+	}
+	return strings.Join(parts, "/")
 }
 
 // Export writes p to dir as <id>.json, where [Open] reads it, and returns

@@ -3,8 +3,10 @@ package vaultdata_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/report"
+	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/rafaelabs/rafael/vaultdata"
 )
 
@@ -22,7 +25,7 @@ func teamPattern(id string) vaultdata.Pattern {
 		ID: id, Name: "Orders: survive a failover", Category: vaultdata.Retry, Stack: "postgres/pgx",
 		Tags:    []string{"orders"},
 		Example: "err := policy.Do(ctx, insertOrder)\n",
-		Threats: []vaultdata.Threat{{Kind: "db-outage", Outage: time.Second}},
+		Threats: []scenarios.Decl{{Kind: "db-outage", Target: "postgres", Outage: time.Second}},
 		Model:   vaultdata.Model{Dependencies: []vaultdata.Dependency{{Name: "postgres", Service: 2 * time.Millisecond, Capacity: 16}}},
 	}
 }
@@ -63,7 +66,9 @@ func TestExportAChampionAndReadItBack(t *testing.T) {
 		t.Errorf("FromReport: genome %v, score %d (evolved %.2f), status %v", p.Genome.Genes(), p.Score, rep.Evolved.Score, p.Status)
 	}
 	sum := sha256.Sum256(file)
-	want := vaultdata.Provenance{Seed: rep.Seed, Tier: "simulated", Date: rep.End.Truncate(time.Second), Report: "sha256:" + hex.EncodeToString(sum[:])}
+	want := vaultdata.Proof{Where: "simulated: " + rep.Test, Tier: "simulated", Score: math.Floor(rep.Evolved.Score*100) / 100, Seed: rep.Seed,
+		Date: rep.End.Truncate(time.Second), Report: "sha256:" + hex.EncodeToString(sum[:]),
+		Test: &vaultdata.Test{Package: "./vaultdata", Run: "^TestExportAChampionAndReadItBack$/^run$"}}
 
 	dir := t.TempDir()
 	path, err := vaultdata.Export(dir, p)
@@ -81,8 +86,11 @@ func TestExportAChampionAndReadItBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Provenance != want {
-		t.Errorf("provenance read back\n got %+v\nwant %+v", back.Provenance, want)
+	if len(back.Proofs) != 1 || !reflect.DeepEqual(back.Proofs[0], want) {
+		t.Errorf("proofs read back\n got %+v\nwant %+v", back.Proofs, want)
+	}
+	if r := back.Reliability(); r.Proofs != 1 || r.Score != want.Score || r.Where[0] != want.Where {
+		t.Errorf("reliability %+v", r)
 	}
 	if back.Genome.Digest() != p.Genome.Digest() || back.SLO.SuccessRate != 0.9 || back.Example != meta.Example {
 		t.Errorf("read back %+v", back)

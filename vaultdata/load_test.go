@@ -28,7 +28,7 @@ const valid = `{
   "threats": [{"kind": "db-outage", "outage": "1s"}],
   "slo": {"successRate": 0.9},
   "model": {"dependencies": [{"name": "postgres", "service": "2ms", "capacity": 8}]},
-  "provenance": {"seed": 1, "tier": "simulated", "date": "2026-01-02T03:04:05Z", "report": "sha256:` + zeros + `"}
+  "proofs": [{"where": "simulated model", "tier": "simulated", "score": 52.5, "seed": 1, "date": "2026-01-02T03:04:05Z", "report": "sha256:` + zeros + `"}]
 }`
 
 const zeros = "0000000000000000000000000000000000000000000000000000000000000000"
@@ -52,8 +52,8 @@ func TestEmbeddedVaultIsValid(t *testing.T) {
 		if p.Status < vaultdata.Verified {
 			t.Errorf("%s: status %s: a shipped pattern is verified by this package's tests", p.ID, p.Status)
 		}
-		if p.Provenance.Tier != "simulated" || p.Provenance.Date.IsZero() {
-			t.Errorf("%s: provenance %+v: want the simulated run that measured it", p.ID, p.Provenance)
+		if len(p.Proofs) == 0 || p.Proofs[0].Where != vaultdata.ModelProof || p.Proofs[0].Date.IsZero() || p.Proofs[0].Test == nil {
+			t.Errorf("%s: proofs %+v: want first the model proof that measured it, with its test", p.ID, p.Proofs)
 		}
 	}
 	for c := vaultdata.Retry; c <= vaultdata.Composite; c++ {

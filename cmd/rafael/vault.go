@@ -15,8 +15,10 @@ func vaultCommand() *command {
 	return &command{
 		name: "vault",
 		help: `Vault lists, shows and searches the pattern library: the patterns shipped
-with RAFAEL (embedded), or a team's own directory of pattern files (-dir).`,
-		subs: []*command{vaultListCommand(), vaultShowCommand(), vaultSearchCommand()},
+with RAFAEL (embedded), or a team's own directory of pattern files (-dir);
+verifies a directory by re-running every pattern's proofs; exports an adopted
+champion as a pattern.`,
+		subs: []*command{vaultListCommand(), vaultShowCommand(), vaultSearchCommand(), vaultVerifyCommand(), vaultExportCommand()},
 	}
 }
 
@@ -77,8 +79,10 @@ func vaultShowCommand() *command {
 		name:    "show",
 		args:    "<id> [-dir DIR]",
 		summary: "show one pattern: its genome, example, threats and provenance",
-		help: `Show prints one pattern as its JSON file holds it: the genome, the Go example,
-the threats and SLO it was verified against, and where its score came from.
+		help: `Show says where a pattern was proven (each proof: on the simulated model, or
+on the wire with the client and server it names; what it measured; the
+command that re-runs it), then prints the pattern as its JSON file holds it:
+the genome, the Go example, the threats and SLO it was verified against.
 An unknown id is an error that lists the closest ids.`,
 		flags: vaultDirFlag(&dir),
 		run: func(e *env, args []string) int {
@@ -101,6 +105,7 @@ An unknown id is an error that lists the closest ids.`,
 			if err := json.Indent(&pretty, data, "", "  "); err != nil {
 				return e.usagef("vault show: %s", oneLine(err))
 			}
+			printProofs(e, p)
 			fmt.Fprintf(e.stdout, "%s\n", pretty.Bytes())
 			return exitOK
 		},

@@ -19,7 +19,7 @@ func TestVaultListShowSearch(t *testing.T) {
 	}
 
 	out, _ = wantExit(t, exitOK, "vault", "show", "pgx-outage-retry")
-	for _, want := range []string{`"id": "pgx-outage-retry"`, `"genome"`, `"maxAttempts": 12`, `"provenance"`} {
+	for _, want := range []string{`"id": "pgx-outage-retry"`, `"genome"`, `"maxAttempts": 12`, `"proofs"`, "proven on simulated model: score", "re-run: go test -count=1 -run '^TestModelProofs$/^pgx-outage-retry$' ./vaultdata/vaulttest"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("vault show lacks %s:\n%s", want, out)
 		}
