@@ -381,7 +381,7 @@ func (d *decoder) proofs(m fields, p *Pattern) {
 	}
 	for i, raw := range raws {
 		path := fmt.Sprintf("proofs[%d]", i)
-		o := d.object(raw, path, "where", "tier", "score", "seed", "date", "report", "test")
+		o := d.object(raw, path, "where", "tier", "score", "genome", "seed", "date", "report", "test")
 		if o == nil {
 			continue
 		}
@@ -393,6 +393,12 @@ func (d *decoder) proofs(m fields, p *Pattern) {
 			d.bad(path+".seed", "%s is not a whole number from 0 to 2^64-1", r)
 		} else {
 			pr.Seed = n
+		}
+		pr.Genome = d.str(o, path, "genome", true)
+		if pr.Genome != "" && p.Genome != nil {
+			if want := p.Genome.Digest(); pr.Genome != want {
+				d.bad(path+".genome", "%s is not the pattern's genome (%s): the proof is of another genome; re-run it (rafael vault verify -update)", pr.Genome, want)
+			}
 		}
 		pr.Tier = d.str(o, path, "tier", true)
 		if pr.Tier != "" && pr.Tier != "simulated" && pr.Tier != "wire" {

@@ -46,6 +46,7 @@ type (
 		Where  string      `json:"where"`
 		Tier   string      `json:"tier"`
 		Score  float64     `json:"score"`
+		Genome string      `json:"genome"`
 		Seed   json.Number `json:"seed"`
 		Date   string      `json:"date"`
 		Report string      `json:"report"`
@@ -76,7 +77,7 @@ func (p Pattern) MarshalJSON() ([]byte, error) {
 		Threats: p.Threats,
 	}
 	for _, pr := range p.Proofs {
-		pf := proofFile{Where: pr.Where, Tier: pr.Tier, Score: math.Round(pr.Score*100) / 100,
+		pf := proofFile{Where: pr.Where, Tier: pr.Tier, Score: math.Round(pr.Score*100) / 100, Genome: pr.Genome,
 			Seed: json.Number(strconv.FormatUint(pr.Seed, 10)), Date: pr.Date.UTC().Format(time.RFC3339), Report: pr.Report}
 		if pr.Test != nil {
 			pf.Test = &testFile{Dir: pr.Test.Dir, Package: pr.Test.Package, Run: pr.Test.Run}

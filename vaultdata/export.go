@@ -9,6 +9,7 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 // the champion genome (when the run did not evolve, p.Genome, which must be
 // the genome the report measured), the SLO, the threats (the report's, as
 // data, when p declares none), status experimental, and a [Proof] of the
-// run appended to p's proofs — where it ran ("simulated: TestX" or "wire:
+// run appended to p's proofs — where it ran, the genome it proved ("simulated: TestX" or "wire:
 // TestX"; set Where to name the client and server), its tier, measured
 // score, seed, end, the SHA-256 of the report's JSON file, and the test
 // that ran it when the report names one. Earlier proofs of another genome
@@ -69,14 +70,10 @@ func FromReport(rep *report.Report, p Pattern) (Pattern, error) {
 			p.Threats = append(p.Threats, *row.Decl)
 		}
 	}
-	if p.Genome != nil && sameGenes(p.Genome, g) {
-		// the same genome: earlier proofs still back it
-	} else {
-		p.Proofs = nil
-	}
+	p.Proofs = slices.DeleteFunc(p.Proofs, func(q Proof) bool { return q.Genome != g.Digest() }) // proofs of another genome back nothing
 	p.Genome = g
 	p.SLO = SLO{SuccessRate: rep.SLO.SuccessRate, P99: rep.SLO.P99, RecoverWithin: rep.SLO.RecoverWithin}
-	pr := Proof{Where: rep.Tier + ": " + orModule(rep), Tier: rep.Tier, Score: math.Floor(score*100) / 100, Seed: rep.Seed,
+	pr := Proof{Where: rep.Tier + ": " + orModule(rep), Tier: rep.Tier, Score: math.Floor(score*100) / 100, Genome: g.Digest(), Seed: rep.Seed,
 		Date: rep.End.UTC().Truncate(time.Second), Report: "sha256:" + hex.EncodeToString(sum[:])}
 	if rep.Test != "" && rep.Package != "" {
 		pr.Test = &Test{Package: rep.Package, Run: RunPattern(rep.Test)}
@@ -96,15 +93,6 @@ func orModule(rep *report.Report) string {
 		return rep.Test
 	}
 	return "module " + rep.Module
-}
-
-// sameGenes reports whether a and b are one genome, whatever their module.
-func sameGenes(a, b *genome.Genome) bool {
-	a, b = a.Clone(), b.Clone()
-	a.Module, b.Module = "", ""
-	a.Generation, b.Generation = 0, 0
-	a.Parent, b.Parent = "", ""
-	return a.Digest() == b.Digest()
 }
 
 // RunPattern returns the -run pattern that selects exactly the test or

@@ -68,6 +68,7 @@ type Proof struct {
 	Where  string
 	Tier   string    // "simulated" or "wire"
 	Score  float64   // the score the run measured (the report's baseline score), to two decimals
+	Genome string    // the digest of the genome it proved: the pattern's, else it backs nothing
 	Seed   uint64    // the run's seed (Spec.Seed): the same seed measures the same
 	Date   time.Time // when the run ended (the report's End), UTC
 	Report string    // "sha256:<hex>" of the report's JSON file

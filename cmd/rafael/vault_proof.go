@@ -49,8 +49,8 @@ directory), with RAFAEL_VAULT_DIR=DIR so that the test proves DIR's pattern,
 not the shipped one. A proof on the simulated model runs in-process; a wire
 proof runs the pattern's client against the real server and is skipped, and
 said so, where that server cannot be had. Nothing is written unless -update
-is given: then each proof is written back with what it measured, and a
-declared score above what a proof measured is lowered.
+is given: then each proof is written back with what it measured, and the
+declared score is derived again from the proofs (the lowest, less a margin).
 Exit code 1 names each pattern that failed a proof or did not load.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&root, "C", ".", "the repository's root, where the proofs' go test commands run")

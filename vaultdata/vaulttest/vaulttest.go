@@ -23,7 +23,7 @@
 //     vault) instead of the shipped ones. `rafael vault verify DIR` sets it.
 //   - RAFAEL_VAULT_UPDATE: a vault directory to write each proven pattern
 //     back to, with the proof's measured score, seed, date and report digest,
-//     and its declared score lowered (never raised) to what every proof
+//     and its declared score derived from its proofs: what the lowest
 //     measured, less a margin. Nothing is written without it.
 package vaulttest
 
@@ -230,8 +230,8 @@ func fullTrials(rep *report.Report, n int) bool {
 }
 
 // update writes p back to dir with this proof replacing the one of the same
-// place, and its declared score lowered to what every proof measured, less
-// the margin of each.
+// place, and its declared score set to what the lowest proof measured, less
+// its margin: derived from the proofs, never written by hand.
 func update(t *testing.T, dir string, p vaultdata.Pattern, rep *report.Report, proof vaultdata.Proof) {
 	t.Helper()
 	others := slices.DeleteFunc(slices.Clone(p.Proofs), func(pr vaultdata.Proof) bool { return pr.Where == proof.Where })
@@ -250,7 +250,7 @@ func update(t *testing.T, dir string, p vaultdata.Pattern, rep *report.Report, p
 		t.Fatalf("vaulttest: the report of %s names no test to re-run the proof", p.ID)
 	}
 	last.Test.Dir = moduleDir()
-	q.Score = p.Score
+	q.Score = 100
 	for _, pr := range q.Proofs {
 		q.Score = min(q.Score, int(math.Floor(pr.Score))-margin(q, pr))
 	}
