@@ -17,6 +17,7 @@ import (
 	"github.com/rafaelabs/rafael/harness"
 	"github.com/rafaelabs/rafael/report"
 	"github.com/rafaelabs/rafael/scenarios"
+	"github.com/rafaelabs/rafael/vaultdata"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -67,6 +68,68 @@ func TestApprovedChangeIsAdoptedAndTheNextRunStartsFromIt(t *testing.T) {
 
 	out := run(t, rafael, "audit", "verify", "-dir", dir, "-key", filepath.Join(keys, "ci.pem.pub"))
 	t.Logf("rafael: %s", strings.TrimSpace(out))
+
+	exportAndReplay(t, rafael, dir, keys, second, adopted)
+}
+
+// exportAndReplay turns the adopted champion and the report of the run that
+// adopted it into a vault pattern with rafael vault export (the adoption
+// checked against the audit log under CI's key), loads it back as a team's
+// fixture, and runs it with its own threats, built from the pattern's
+// data against a target of the same name: every threat's verdict is the
+// one the champion earned in the run that adopted it.
+func exportAndReplay(t *testing.T, rafael, dir, keys string, rep *report.Report, adopted *genome.Genome) {
+	t.Helper()
+	vault := t.TempDir()
+	category := "composite"
+	if len(adopted.Genes()) == 1 {
+		category = adopted.Genes()[0].String()
+	}
+	out := run(t, rafael, "vault", "export", "-report", jsonFile(t, rep), "-o", vault,
+		"-id", "checkout-failover", "-name", "Checkout: ride out a failover", "-stack", "postgres/pgx", "-category", category,
+		"-guardian", dir, "-trust", filepath.Join(keys, "ci.pem.pub"))
+	t.Logf("rafael: %s", strings.TrimSpace(out))
+
+	v, err := vaultdata.Open(vault)
+	require.NoError(t, err)
+	p, err := v.Pattern("checkout-failover")
+	require.NoError(t, err)
+	require.NotNil(t, p.Adopted, "the export records the audit entry that adopted the genome")
+	assert.Equal(t, rep.Audit.Seq, p.Adopted.Seq)
+	assert.Equal(t, adopted.Digest(), p.Adopted.Digest)
+	assert.Equal(t, adopted.Digest(), p.Genome.Digest(), "the pattern's genome is the adopted one")
+	require.Len(t, p.Threats, len(rep.Threats), "the threats are carried over as data")
+
+	// A fixture in another run: no guardian, the pattern's own threats.
+	t.Setenv("RAFAEL_DIR", "")
+	t.Setenv("RAFAEL_UPDATE", "false")
+	db := faults.NewHook("postgres", 1)
+	threats, skipped, err := p.Scenarios(db)
+	require.NoError(t, err)
+	require.Empty(t, skipped)
+	svc := &Checkout{Store: &memStore{hook: db, rows: map[int64]int{}}}
+	replay := harness.Run(t, harness.Spec{
+		Module:   p.Genome.Module,
+		Genome:   p.Genome,
+		Threats:  threats,
+		Workload: svc.Place,
+		SLO:      harness.SLO{SuccessRate: p.SLO.SuccessRate, P99: p.SLO.P99, RecoverWithin: p.SLO.RecoverWithin},
+		Seed:     p.Proofs[0].Seed,
+	})
+	require.Len(t, replay.Threats, len(rep.Threats))
+	for i, row := range replay.Threats {
+		assert.Equal(t, rep.Threats[i].Threat, row.Threat)
+		assert.Equal(t, rep.Threats[i].EvolvedStatus, row.Status, "%s: the champion's verdict, again", row.Threat)
+		assert.Equal(t, rep.Threats[i].Evolved.Score, row.Score.Score, "%s: the same trials, the same score", row.Threat)
+	}
+}
+
+// jsonFile returns the path of rep's JSON file.
+func jsonFile(t *testing.T, rep *report.Report) string {
+	t.Helper()
+	i := slices.IndexFunc(rep.Files, func(f string) bool { return strings.HasSuffix(f, ".json") })
+	require.GreaterOrEqual(t, i, 0, "the harness wrote no JSON report: %v", rep.Files)
+	return rep.Files[i]
 }
 
 // TestProposersOwnApprovalDoesNotAdopt: the CI key is listed as an approver

@@ -6,20 +6,20 @@ import (
 	"slices"
 )
 
-// Adoption is the audit entry that adopted the genome a module runs now.
+// Adoption is an audit entry that adopted a genome for a module.
 type Adoption struct {
 	Module    string
 	Digest    string   // the adopted genome's digest
 	Entry     EntryRef // the "adopted" entry
-	Approvers []string // fingerprints of the keys whose approvals counted, sorted
+	Approvers []string // fingerprints of the keys that approved the proposal, sorted
+	InForce   bool     // the module runs that genome still: no later adoption or rollback
 }
 
-// Adopted returns the entry that adopted module's genome in force, read
-// from the log verified under the trusted keys (never from a genome file or
-// a report, which whoever can write the directory can write). A module
-// whose last entry is a rollback, or that never adopted a genome, is an
-// error that says so.
-func (g *Guardian) Adopted(ctx context.Context, module string) (Adoption, error) {
+// Adopted returns the last entry that adopted the genome digest for module,
+// read from the log verified under the trusted keys (never from a genome
+// file or a report, which whoever can write the directory can write). A
+// genome the log never adopted for module is an error that says so.
+func (g *Guardian) Adopted(ctx context.Context, module, digest string) (Adoption, error) {
 	unlock, _, err := g.lock(ctx)
 	if err != nil {
 		return Adoption{}, err
@@ -30,14 +30,15 @@ func (g *Guardian) Adopted(ctx context.Context, module string) (Adoption, error)
 		return Adoption{}, err
 	}
 	recs := h.modules[module]
-	if len(recs) == 0 {
-		return Adoption{}, fmt.Errorf("guardian: the audit log of %s adopted no genome for module %q", g.dir, module)
+	i := len(recs) - 1
+	for i >= 0 && (recs[i].Event != eventAdopted || recs[i].To != digest) {
+		i--
 	}
-	last := recs[len(recs)-1]
-	if last.Event != eventAdopted {
-		return Adoption{}, fmt.Errorf("guardian: module %q's last genome entry (seq %d) is a %s, not an adoption", module, last.ref.Seq, last.Event)
+	if i < 0 {
+		return Adoption{}, fmt.Errorf("guardian: the audit log of %s never adopted genome %s for module %q", g.dir, short(digest), module)
 	}
-	a := Adoption{Module: module, Digest: last.To, Entry: last.ref}
+	last := recs[i]
+	a := Adoption{Module: module, Digest: last.To, Entry: last.ref, InForce: i == len(recs)-1}
 	if p := h.proposals[last.Proposal]; p != nil {
 		for k := range p.approvers {
 			a.Approvers = append(a.Approvers, k)

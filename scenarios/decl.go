@@ -296,6 +296,17 @@ func pick(d Decl, name string, def int, kind faults.Kind, need string, targets [
 	return nil, &UnsupportedError{Decl: d, Target: name, Fault: kind, Need: need}
 }
 
+// ParseSeverity returns the severity named s: "medium", "high" or
+// "critical".
+func ParseSeverity(s string) (Severity, error) {
+	for sev := Medium; sev <= Critical; sev++ {
+		if sev.String() == s {
+			return sev, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q: want medium, high or critical", s)
+}
+
 // ErrorRate fails a fraction rate of target's calls with an error for the
 // inject phase (faults.Error): a dependency that answers, but wrongly.
 // Only in-process hooks can carry it. Generated rates range over 0.01–1.
@@ -504,15 +515,9 @@ func (d *Decl) UnmarshalJSON(data []byte) error {
 		Callers: int(whole("callers", 1<<31)), Rate: num("rate"), Bytes: int64(whole("bytes", 1<<62)),
 		Steady: durf("steady"), Inject: durf("inject"), Recover: durf("recover")}
 	if s := str("severity"); s != "" {
-		switch s {
-		case "medium":
-			out.Severity = Medium
-		case "high":
-			out.Severity = High
-		case "critical":
-			out.Severity = Critical
-		default:
-			bad("severity", "unknown %q: want medium, high or critical", s)
+		var err error
+		if out.Severity, err = ParseSeverity(s); err != nil {
+			bad("severity", "%v", err)
 		}
 	}
 	// The checks of the values, but for fields that did not decode.

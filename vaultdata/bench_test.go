@@ -23,6 +23,9 @@ func thousand(tb testing.TB) fstest.MapFS {
 		p.ID = fmt.Sprintf("%s-%04d", p.ID, i)
 		p.Genome.Module = p.ID // as in a real vault: no two genomes alike
 		p.Score = i % 101
+		for j := range p.Proofs {
+			p.Proofs[j].Genome, p.Proofs[j].Score = p.Genome.Digest(), 100
+		}
 		data, err := json.MarshalIndent(p, "", "  ")
 		if err != nil {
 			tb.Fatal(err)

@@ -317,30 +317,44 @@ func (d *decoder) model(raw json.RawMessage) Model {
 	return md
 }
 
+// declFields are the members of a threat (scenarios.Decl's JSON form).
+var declFields = []string{"kind", "target", "second", "outage", "delay", "jitter", "callers", "rate", "bytes",
+	"steady", "inject", "recover", "severity"}
+
 // threat decodes one threat as a scenarios.Decl, each of its problems a
 // field of path, and checks its targets against the model's dependencies.
+// (The decoder's own field readers, not Decl.UnmarshalJSON: the same
+// checks, without a map per threat.)
 func (d *decoder) threat(raw json.RawMessage, path string, deps []Dependency) scenarios.Decl {
-	var th scenarios.Decl
-	if err := json.Unmarshal(raw, &th); err != nil {
-		var all []error
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			all = j.Unwrap()
-		} else {
-			all = []error{err}
+	o := d.object(raw, path, declFields...)
+	if o == nil {
+		return scenarios.Decl{}
+	}
+	n := len(d.errs)
+	th := scenarios.Decl{Kind: d.str(o, path, "kind", false), Target: d.str(o, path, "target", false), Second: d.str(o, path, "second", false),
+		Outage: d.duration(o, path, "outage", false), Delay: d.duration(o, path, "delay", false), Jitter: d.duration(o, path, "jitter", false),
+		Callers: d.integer(o, path, "callers", false), Rate: d.num(o, path, "rate", false), Bytes: int64(d.num(o, path, "bytes", false)),
+		Steady: d.duration(o, path, "steady", false), Inject: d.duration(o, path, "inject", false), Recover: d.duration(o, path, "recover", false)}
+	if s := d.str(o, path, "severity", false); s != "" {
+		var err error
+		if th.Severity, err = scenarios.ParseSeverity(s); err != nil {
+			d.bad(path+".severity", "%v", err)
 		}
-		for _, e := range all {
+	}
+	failed := map[string]bool{}
+	for _, e := range d.errs[n:] {
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			failed[fe.Field] = true
+		}
+	}
+	if err := th.Validate(); err != nil {
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
 			var de *scenarios.DeclError
-			if errors.As(e, &de) {
-				if de.Field == "(threat)" {
-					d.bad(path, "%s", de.Problem)
-				} else {
-					d.bad(join(path, de.Field), "%s", de.Problem)
-				}
-			} else {
-				d.bad(path, "%v", e)
+			if errors.As(e, &de) && !failed[join(path, de.Field)] {
+				d.bad(join(path, de.Field), "%s", de.Problem)
 			}
 		}
-		return th
 	}
 	has := func(name string) bool {
 		return slices.ContainsFunc(deps, func(dep Dependency) bool { return dep.Name == name })
@@ -379,6 +393,7 @@ func (d *decoder) proofs(m fields, p *Pattern) {
 	if len(raws) == 0 {
 		d.bad("proofs", "missing or empty: a pattern is backed by at least one proof (a run that measured its score)")
 	}
+	var digest string // the pattern's genome's, computed once
 	for i, raw := range raws {
 		path := fmt.Sprintf("proofs[%d]", i)
 		o := d.object(raw, path, "where", "tier", "score", "genome", "seed", "date", "report", "test")
@@ -396,7 +411,10 @@ func (d *decoder) proofs(m fields, p *Pattern) {
 		}
 		pr.Genome = d.str(o, path, "genome", true)
 		if pr.Genome != "" && p.Genome != nil {
-			if want := p.Genome.Digest(); pr.Genome != want {
+			if digest == "" {
+				digest = p.Genome.Digest()
+			}
+			if want := digest; pr.Genome != want {
 				d.bad(path+".genome", "%s is not the pattern's genome (%s): the proof is of another genome; re-run it (rafael vault verify -update)", pr.Genome, want)
 			}
 		}

@@ -2,7 +2,9 @@ package vaultdata_test
 
 import (
 	"fmt"
+	"strings"
 
+	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/vaultdata"
 )
 
@@ -23,8 +25,8 @@ func ExampleVault_Search_category() {
 		fmt.Println(p.ID, p.Score)
 	}
 	// Output:
-	// s3-hedged-get 95
-	// http-hedged-get 90
+	// s3-hedged-get 97
+	// http-hedged-get 91
 }
 
 // Search by minimum reliability score and tag.
@@ -66,3 +68,35 @@ func ExampleLazy() {
 	// redis-cache-fallback [fallback timeout]
 	// redis-timeout-retry [timeout retry]
 }
+
+// A pattern's threats, built against the targets a test has: a proxy in
+// front of the real NATS can take it down, but no proxy can make a call
+// fail with an error; that threat is named with what it needs, not dropped
+// in silence.
+func ExamplePattern_Scenarios() {
+	p, err := vaultdata.Default().Pattern("nats-publish-retry")
+	if err != nil {
+		panic(err)
+	}
+	threats, skipped, err := p.Scenarios(proxyOnly{"nats"})
+	if err != nil {
+		panic(err)
+	}
+	for _, th := range threats {
+		fmt.Println("built:", th)
+	}
+	for _, un := range skipped {
+		fmt.Println("not built:", un.Decl.Kind, "needs", strings.SplitN(un.Need, ":", 2)[0])
+	}
+	// Output:
+	// built: db-outage(outage=1s) [high]
+	// not built: error-rate needs an in-process hook around the client's calls (faults.NewHook with faults.FuncErr, Connector or RoundTripper)
+}
+
+// proxyOnly stands for a network proxy (faults/toxiproxy): every fault but
+// an error.
+type proxyOnly struct{ name string }
+
+func (p proxyOnly) Name() string                       { return p.name }
+func (p proxyOnly) Supports(k faults.Kind) bool        { return k != faults.KindError }
+func (p proxyOnly) Apply(faults.Fault) (func(), error) { return func() {}, nil }

@@ -66,7 +66,7 @@ func TestExportAChampionAndReadItBack(t *testing.T) {
 		t.Errorf("FromReport: genome %v, score %d (evolved %.2f), status %v", p.Genome.Genes(), p.Score, rep.Evolved.Score, p.Status)
 	}
 	sum := sha256.Sum256(file)
-	want := vaultdata.Proof{Where: "simulated: " + rep.Test, Tier: "simulated", Score: math.Floor(rep.Evolved.Score*100) / 100, Seed: rep.Seed,
+	want := vaultdata.Proof{Where: "simulated: " + rep.Test, Tier: "simulated", Score: math.Floor(rep.Evolved.Score*100) / 100, Genome: p.Genome.Digest(), Seed: rep.Seed,
 		Date: rep.End.Truncate(time.Second), Report: "sha256:" + hex.EncodeToString(sum[:]),
 		Test: &vaultdata.Test{Package: "./vaultdata", Run: "^TestExportAChampionAndReadItBack$/^run$"}}
 

@@ -28,7 +28,7 @@ const valid = `{
   "threats": [{"kind": "db-outage", "outage": "1s"}],
   "slo": {"successRate": 0.9},
   "model": {"dependencies": [{"name": "postgres", "service": "2ms", "capacity": 8}]},
-  "proofs": [{"where": "simulated model", "tier": "simulated", "score": 52.5, "seed": 1, "date": "2026-01-02T03:04:05Z", "report": "sha256:` + zeros + `"}]
+  "proofs": [{"where": "simulated model", "tier": "simulated", "score": 52.5, "genome": "sha256:d801f203696ccde650a5d33976dff03e4b9e58bbdbbd84ad4a0557627c49cd9b", "seed": 1, "date": "2026-01-02T03:04:05Z", "report": "sha256:` + zeros + `"}]
 }`
 
 const zeros = "0000000000000000000000000000000000000000000000000000000000000000"

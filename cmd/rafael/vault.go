@@ -41,12 +41,19 @@ func vaultDirFlag(dir *string) func(fs *flag.FlagSet) {
 }
 
 // printPatterns prints one line per pattern: id, stack, category, score,
-// status, name.
+// status, where it was proven, name.
 func printPatterns(e *env, ps []vaultdata.Pattern) {
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tSTACK\tCATEGORY\tSCORE\tSTATUS\tNAME")
+	fmt.Fprintln(w, "ID\tSTACK\tCATEGORY\tSCORE\tSTATUS\tPROVEN\tNAME")
 	for _, p := range ps {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", p.ID, p.Stack, p.Category, p.Score, p.Status, p.Name)
+		proven := "model only"
+		if p.Tier() == "wire" {
+			proven = "wire"
+		}
+		if len(p.Proofs) == 0 { // a lazily loaded header: its proofs are not read yet
+			proven = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.ID, p.Stack, p.Category, p.Score, p.Status, proven, p.Name)
 	}
 	w.Flush()
 }
@@ -57,8 +64,10 @@ func vaultListCommand() *command {
 		name:    "list",
 		args:    "[-dir DIR]",
 		summary: "list the vault's patterns",
-		help:    `List prints every pattern of the vault: id, stack, category, declared score, status and name.`,
-		flags:   vaultDirFlag(&dir),
+		help: `List prints every pattern of the vault: id, stack, category, declared score,
+status, where it was proven (on the wire with its named client, or on its
+simulated model only) and name. rafael vault show ID says more.`,
+		flags: vaultDirFlag(&dir),
 		run: func(e *env, args []string) int {
 			if len(args) != 0 {
 				return e.usagef("vault list: takes no arguments, got %q", strings.Join(args, " "))

@@ -267,16 +267,16 @@ func adoptionOf(e *env, gdir string, trust []string, rep *report.Report) (*vault
 	if g == nil {
 		return nil, code
 	}
-	a, err := g.Adopted(context.Background(), rep.Module)
-	if err != nil {
-		return nil, e.failf(exitFailure, "vault export: %s", oneLine(err))
-	}
 	champion, err := genome.Parse(rep.ChampionGenome)
 	if err != nil {
 		return nil, e.usagef("vault export: the report's champion: %s", oneLine(err))
 	}
-	if d := champion.Digest(); d != a.Digest {
-		return nil, e.failf(exitFailure, "vault export: the audit log adopted %s for module %s (entry %d), not the report's champion %s: export the report of the run whose champion was adopted", a.Digest, rep.Module, a.Entry.Seq, d)
+	a, err := g.Adopted(context.Background(), rep.Module, champion.Digest())
+	if err != nil {
+		return nil, e.failf(exitFailure, "vault export: %s: export the report of a run whose champion was adopted", oneLine(err))
+	}
+	if !a.InForce {
+		fmt.Fprintf(e.stderr, "rafael: vault export: note: module %s has adopted another genome since entry %d\n", rep.Module, a.Entry.Seq)
 	}
 	return &vaultdata.Adoption{Module: a.Module, Digest: a.Digest, Seq: int(a.Entry.Seq), Entry: prefixed(a.Entry.Hash)}, exitOK
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rafaelabs/rafael/vaultdata"
 )
@@ -58,4 +59,83 @@ func TestVaultCommandsRefuseBadInput(t *testing.T) {
 	}
 	wantUsage(t, []string{"vault", "list", "-dir", dir}, "broken.json")
 	wantUsage(t, []string{"vault", "list", "-dir", filepath.Join(dir, "missing")}, "missing")
+}
+
+// TestVaultVerifyNamesTheBrokenPattern copies two shipped patterns proven
+// on their model into a team's directory and breaks one (an SLO its genome
+// cannot meet): rafael vault verify re-runs both proofs through go test,
+// exits 1 and names the broken one, and writes nothing without -update.
+func TestVaultVerifyNamesTheBrokenPattern(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test on the proofs: skipped with -short")
+	}
+	dir := t.TempDir()
+	for _, id := range []string{"kafka-produce-ratelimit", "s3-upload-bulkhead"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "vaultdata", "patterns", id+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == "s3-upload-bulkhead" {
+			data = []byte(strings.Replace(string(data), `"successRate": 0.95`, `"successRate": 0.95, "p99": "1ms"`, 1))
+		}
+		if err := os.WriteFile(filepath.Join(dir, id+".json"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "kafka-produce-ratelimit.json"))
+	out, _ := wantExit(t, exitFailure, "vault", "verify", dir, "-C", filepath.Join("..", ".."))
+	for _, want := range []string{
+		"ok   kafka-produce-ratelimit on simulated model",
+		"FAIL s3-upload-bulkhead on simulated model: go test -count=1 -run '^TestModelProofs$/^s3-upload-bulkhead$' ./vaultdata/vaulttest",
+		"1 of 2 patterns failed a proof: s3-upload-bulkhead",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("vault verify lacks %q:\n%s", want, out)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "kafka-produce-ratelimit.json")); string(after) != string(before) {
+		t.Error("vault verify without -update changed a pattern file")
+	}
+
+	// A file that does not load is named too, and nothing is run.
+	if err := os.WriteFile(filepath.Join(dir, "broken.json"), []byte(`{"id": "broken"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = wantExit(t, exitFailure, "vault", "verify", dir, "-C", filepath.Join("..", ".."))
+	if !strings.Contains(out, "broken.json: name: missing") {
+		t.Errorf("vault verify does not name the file that does not load:\n%s", out)
+	}
+}
+
+// TestVaultVerifyUpdateRewritesTheProof: with -update, the proof is run
+// again and written back, and the file still loads.
+func TestVaultVerifyUpdateRewritesTheProof(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test on the proofs: skipped with -short")
+	}
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join("..", "..", "vaultdata", "patterns", "kafka-produce-ratelimit.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "kafka-produce-ratelimit.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := wantExit(t, exitOK, "vault", "verify", dir, "-C", filepath.Join("..", ".."), "-update")
+	if !strings.Contains(out, "every proof passed; "+dir+" updated") {
+		t.Errorf("vault verify -update:\n%s", out)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil || string(after) == string(data) {
+		t.Fatalf("vault verify -update did not rewrite the proof (%v)", err)
+	}
+	v, err := vaultdata.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := v.Pattern("kafka-produce-ratelimit")
+	if len(p.Proofs) != 1 || p.Proofs[0].Date.Before(time.Now().Add(-time.Hour)) {
+		t.Errorf("proofs after -update: %+v", p.Proofs)
+	}
 }

@@ -171,8 +171,12 @@ func spec(t testing.TB, p vaultdata.Pattern, where string, targets []faults.Targ
 	if len(skipped) > 0 {
 		t.FailNow()
 	}
+	module := p.ID
+	if p.Genome != nil && p.Genome.Module != "" {
+		module = p.Genome.Module // the module the genome was proven for: its digest names it
+	}
 	return harness.Spec{
-		Module:   p.ID,
+		Module:   module,
 		Genome:   p.Genome,
 		Threats:  threats,
 		Workload: w,
