@@ -14,10 +14,16 @@
 // circuit-breaker, timeout, rate-limit, bulkhead, fallback, hedging,
 // composite), a technology stack (one of [Stacks]: postgres/pgx, redis/go-redis,
 // net/http, grpc, nats, kafka, s3, ...), tags, the genome (genome JSON, schema
-// version 1), a Go example, the [Threat]s it was verified against, its [SLO],
-// the [Model] of the simulated dependencies it ran on, a [Status], a
-// reliability score from 0 to 100, and the [Provenance] of that score: the
-// seed, the tier, the date and the SHA-256 of the harness report.
+// version 1), a Go example, the threats it was verified against as data
+// (scenarios.Decl), its [SLO], the [Model] of the simulated dependencies of
+// its model proof, a [Status], a declared score from 0 to 100, and its
+// [Proof]s: each run that proved it — where it ran ("simulated model", or
+// "wire: pgx v5.12.0 on PostgreSQL 15.20"), the score it measured, the digest
+// of the genome it proved, the seed, the date, the SHA-256 of the harness
+// report and the [Test] that runs it again. [Pattern.Reliability] is what
+// backs the score: the last proof's measurement and how many proofs, where.
+// A pattern exported from an adopted champion also records the audit entry
+// that adopted it ([Adoption]).
 //
 // Decoding is strict. Every problem of every file is reported at once,
 // joined, each a [FieldError] "<file>: <field>: <problem>": an unknown field,
@@ -52,21 +58,32 @@
 //   - Fixtures: [MustGenome] loads a shipped pattern's genome in a test and
 //     fails it, with the closest ids, when the id is unknown.
 //   - Threats: [Pattern.Scenarios] builds a pattern's declared threats as
-//     scenarios.Threat values against your targets (hooks or proxies).
+//     scenarios.Threat values against your targets, by name (hooks, proxies,
+//     or both under one name), and names the threats no target can carry.
 //   - Publishing: [FromReport] completes a pattern from a harness report
-//     (champion genome, SLO, score, provenance); [Export] writes it atomically
-//     to a vault directory that [Open] reads.
+//     (champion genome, SLO, threats, a proof); [Export] writes it atomically
+//     to a vault directory that [Open] reads. `rafael vault export` does
+//     both and records the audit entry that adopted the champion;
+//     `rafael vault verify DIR` re-runs every proof of a directory.
+//   - Proving: package vaulttest runs a pattern on its model
+//     (vaulttest.ProveModel) or on the wire with its client
+//     (vaulttest.Prove), holds it to its SLO and declared score, and writes
+//     the proof back when asked.
 //
 // # Honest scores
 //
-// The package's tests run every shipped pattern with harness.Run on the
-// simulated tier, against its declared threats, on in-process dependencies
-// built from its model, with the seed in its provenance and two trials per
-// threat. Every trial must meet the pattern's SLO and the measured score
-// (the report's baseline score) must be at least the declared one. The
-// declared scores were written by that test itself
-// (RAFAEL_VAULT_MEASURE=<dir>): the measured score rounded down, less one
-// point (three for patterns facing a flood, whose callers race and whose
-// score varies by up to two points between runs). BENCHMARKS.md lists the
-// measured figures.
+// Every shipped pattern is proven on its model (vaulttest.TestModelProofs:
+// in-process dependencies built from its [Model], on the simulated tier,
+// two trials per threat, the seed of its model proof) and, where its server
+// runs on these machines, on the wire with the client it names
+// (TestVaultProofs in the clients module: pgx, database/sql, MySQL, go-redis,
+// nats.go, net/http, gRPC against the real servers through a real
+// Toxiproxy). The Kafka and S3 patterns are proven on their model only, and
+// say so. Every trial must meet the pattern's SLO and the measured score
+// must be at least the declared one. The declared score is derived from the
+// proofs (RAFAEL_VAULT_UPDATE=<dir> rewrites them): what the lowest proof
+// measured, rounded down, less a margin — one point on the model, three
+// for a flood (its callers race, its score varies), four on the wire (real
+// time on a shared machine). A file declaring more than a proof measured,
+// or whose proofs are of another genome, does not load.
 package vaultdata
