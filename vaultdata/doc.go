@@ -34,11 +34,11 @@
 // # When files are checked
 //
 // [Load] and [Open] check every file before they return, on GOMAXPROCS
-// goroutines: about 23–28 ms for 1,000 patterns held in memory, on two
+// goroutines: about 40–50 ms for 1,000 patterns held in memory, on two
 // cores, most of it genome.Parse. With the [Lazy] option they check at once
 // only each file's header — id, name, summary, category, stack, tags,
 // status, score, its top-level fields — and that ids are unique: what a
-// search needs. Loading and searching 1,000 patterns then takes about 5–6 ms
+// search needs. Loading and searching 1,000 patterns then takes about 8–10 ms
 // (issue 9 asks for under 10 ms). Reading 1,000 files from a directory adds
 // its own cost, about 15 ms on the machine of BENCHMARKS.md, with or without
 // Lazy. The rest of a file is decoded and checked when its pattern is first
