@@ -270,3 +270,22 @@ func TestEnumsRoundTrip(t *testing.T) {
 		t.Errorf("Category(0) = %q", got)
 	}
 }
+
+// TestProofsBackOnlyTheirGenomeAndTheirScore: a pattern whose genome was
+// changed after its proof, which declares more than a proof measured, or
+// whose proof names a test that is not one package's, does not load; the
+// problem names the field and what to do.
+func TestProofsBackOnlyTheirGenomeAndTheirScore(t *testing.T) {
+	for name, c := range map[string]struct{ old, new, want string }{
+		"genome.json": {`"maxAttempts": 3`, `"maxAttempts": 4`, "genome.json: proofs[0].genome: sha256:d801f203696ccde650a5d33976dff03e4b9e58bbdbbd84ad4a0557627c49cd9b is not the pattern's genome"},
+		"score.json":  {`"score": 50`, `"score": 60`, "score.json: score: 60 is above what proofs[0] (simulated model) measured, 52.50"},
+		"test.json":   {`"report": "sha256:`, `"test": {"package": "./...", "run": "^TestX$"}, "report": "sha256:`, `test.json: proofs[0].test: package "./..."`},
+		"where.json":  {`"tier": "simulated", "score": 52.5`, `"tier": "wire", "score": 52.5`, "where.json: proofs[0].tier: wire, but it ran on the simulated model"},
+		"old.json":    {`"proofs": [`, `"provenance": {}, "proofs": [`, `old.json: provenance: replaced by "proofs"`},
+	} {
+		_, err := vaultdata.Load(fstest.MapFS{name: {Data: []byte(edit(valid, "demo-retry", strings.TrimSuffix(name, ".json"), c.old, c.new))}})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v\nwant %q", name, err, c.want)
+		}
+	}
+}

@@ -98,6 +98,8 @@ func (t Test) check() string {
 		return fmt.Sprintf("package %q: want a package of the module, relative to its root, such as \"./clients\"", t.Package)
 	case slices.Contains(strings.Split(t.Package, "/"), ".."):
 		return fmt.Sprintf("package %q leaves the module", t.Package)
+	case strings.Contains(t.Package, "..."):
+		return fmt.Sprintf("package %q: a proof is one package's test, not a pattern of packages", t.Package)
 	case t.Run == "" || strings.HasPrefix(t.Run, "-"):
 		return fmt.Sprintf("run %q: want a -run pattern such as \"^TestVaultProofs$/^pgx-outage-retry$\"", t.Run)
 	case strings.ContainsAny(t.Dir+t.Package+t.Run, "\n\r\x00' "):

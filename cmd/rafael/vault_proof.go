@@ -92,7 +92,12 @@ func vaultVerify(e *env, dir, root string, update bool) int {
 			}
 			ran++
 			out, err := runProof(root, abs, *pr.Test, update)
-			switch skip := skipped(out); {
+			skip, ranAny := outcome(out)
+			if err == nil && !ranAny && skip == "" {
+				err = fmt.Errorf("no test matches -run %s in %s", pr.Test.Run, pr.Test.Package)
+				out += "\n" + err.Error()
+			}
+			switch {
 			case err != nil:
 				fmt.Fprintf(e.stdout, "FAIL %s on %s: %s\n", p.ID, pr.Where, pr.Test.Command())
 				for _, line := range tail(out, 15) {
@@ -141,26 +146,29 @@ func runProof(root, dir string, t vaultdata.Test, update bool) (string, error) {
 	return string(out), err
 }
 
-// skipped returns the reason a proof's test skipped, or "".
-func skipped(out string) string {
+// outcome reads go test -v's output of a proof: the reason its test
+// skipped ("" when it did not), and whether a test ran and passed at all (a
+// -run pattern that matches nothing passes without running anything).
+func outcome(out string) (skip string, passed bool) {
 	sc := bufio.NewScanner(strings.NewReader(out))
-	var reason string
+	sub := false // a subtest passed: the parent's pass alone may only wrap a skip
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if strings.HasPrefix(line, "--- PASS") {
-			if !strings.Contains(line, "/") { // the parent passed: a subtest that skipped is why
-				continue
-			}
-			return ""
+			passed = true
+			sub = sub || strings.Contains(line, "/")
 		}
-		if strings.HasPrefix(line, "--- SKIP") && reason == "" {
-			reason = "skipped"
+		if strings.HasPrefix(line, "--- SKIP") && skip == "" {
+			skip = "skipped"
 			if sc.Scan() {
-				reason = strings.TrimSpace(sc.Text())
+				skip = strings.TrimSpace(sc.Text())
 			}
 		}
 	}
-	return reason
+	if sub {
+		skip = ""
+	}
+	return skip, passed
 }
 
 // tail returns the last n lines of out.

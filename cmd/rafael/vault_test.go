@@ -139,3 +139,19 @@ func TestVaultVerifyUpdateRewritesTheProof(t *testing.T) {
 		t.Errorf("proofs after -update: %+v", p.Proofs)
 	}
 }
+
+func TestVaultVerifyOutcome(t *testing.T) {
+	for _, c := range []struct {
+		out, skip string
+		passed    bool
+	}{
+		{"=== RUN   TestVaultProofs\n--- PASS: TestVaultProofs (1.00s)\n    --- PASS: TestVaultProofs/pgx (1.00s)\nok\n", "", true},
+		{"--- PASS: TestVaultProofs (0.00s)\n    --- SKIP: TestVaultProofs/pgx (0.00s)\n        main_test.go:61: PostgreSQL is not reachable\nok\n", "main_test.go:61: PostgreSQL is not reachable", true},
+		{"testing: warning: no tests to run\nPASS\nok  \t./clients\t0.01s [no tests to run]\n", "", false},
+	} {
+		skip, passed := outcome(c.out)
+		if skip != c.skip || passed != c.passed {
+			t.Errorf("outcome(%q) = %q, %v; want %q, %v", c.out, skip, passed, c.skip, c.passed)
+		}
+	}
+}
