@@ -84,6 +84,24 @@ type Toucher interface {
 	Touched(k Kind) (n int64, unit string)
 }
 
+// Bounded is an optional capability of a [Target] whose faults live outside
+// the process (a cluster backend's experiment objects): ApplyFor is Apply
+// told how long the fault is meant to last, so that the backend removes it
+// by itself if the process that applied it dies. [ScheduleTracked] calls
+// it when the fault has a length.
+type Bounded interface {
+	ApplyFor(f Fault, lasting time.Duration) (remove func(), err error)
+}
+
+// Witness is an optional capability of a [Target] that can prove a fault
+// fired beyond counting calls: Witness returns, in one line, what the
+// backend reported for the last fault applied and removed ("injected in 3
+// of 3 pods, recovered in 3"). [ScheduleTracked] puts it in
+// [Injection.Detail].
+type Witness interface {
+	Witness() string
+}
+
 // Check is what every target's Apply does before injecting anything: it
 // refuses a nil fault, a pointer to a fault (pass Latency{...}, not
 // &Latency{...}), a fault that fails validation (matching [ErrInvalid]) and a
@@ -130,6 +148,7 @@ type Injection struct {
 	Removed time.Time // zero: never applied
 	Touched int64     // calls or connections acted on while in force, when Unit is set
 	Unit    string    // what the target counted ("calls", "connections"), or "" when it cannot
+	Detail  string    // what the backend reported of the fault ([Witness]), or ""
 	Err     error     // Apply's error
 }
 
@@ -165,6 +184,9 @@ func ScheduleTracked(t Target, f Fault, after, lasting time.Duration, onErr func
 			remove()
 			remove = nil
 			ev.Removed = time.Now()
+			if w, ok := t.(Witness); ok {
+				ev.Detail = w.Witness()
+			}
 			if counts {
 				n, unit := toucher.Touched(f.Kind())
 				ev.Touched, ev.Unit = n-before, unit
@@ -180,7 +202,13 @@ func ScheduleTracked(t Target, f Fault, after, lasting time.Duration, onErr func
 		if counts {
 			before, _ = toucher.Touched(f.Kind())
 		}
-		r, err := t.Apply(f)
+		var r func()
+		var err error
+		if b, ok := t.(Bounded); ok && lasting > 0 {
+			r, err = b.ApplyFor(f, lasting)
+		} else {
+			r, err = t.Apply(f)
+		}
 		if err != nil {
 			ev.Err = err
 			if onErr != nil {

@@ -171,7 +171,7 @@ func shorten(s string, n int) string {
 func injections(in []trial.Injection) []report.Injection {
 	out := make([]report.Injection, 0, len(in))
 	for _, e := range in {
-		ri := report.Injection{Target: e.Target, Fault: e.Fault, Applied: e.Applied, At: e.At, For: e.For, Unit: e.Unit}
+		ri := report.Injection{Target: e.Target, Fault: e.Fault, Applied: e.Applied, At: e.At, For: e.For, Unit: e.Unit, Detail: e.Detail}
 		if e.Unit != "" {
 			ri.Touched = &e.Touched
 		}

@@ -285,6 +285,7 @@ type Injection struct {
 	For     time.Duration `json:"for,omitempty"`     // how long it was in force
 	Touched *int64        `json:"touched,omitempty"` // calls or connections it acted on; absent when not counted
 	Unit    string        `json:"unit,omitempty"`    // what Touched counts: "calls", "operations", "connections"
+	Detail  string        `json:"detail,omitempty"`  // what the backend reported of it: "injected in 3 of 3 pods, recovered" (a cluster)
 }
 
 // Measurement is one more measurement of a trial.

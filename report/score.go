@@ -252,6 +252,9 @@ func fired(t *Threat) (lines []string, untouched string) {
 		default:
 			line += fmt.Sprintf(", at %v for %v in the first; its target does not count what it acted on", first.At.Round(time.Millisecond), first.For.Round(time.Millisecond))
 		}
+		if first.Detail != "" {
+			line += "; the backend: " + first.Detail
+		}
 		lines = append(lines, line)
 		applied += n
 		uncounted += n - counted

@@ -89,13 +89,14 @@ type Injection struct {
 	At, For       time.Duration // from the trial's start; how long it was in force
 	Touched       int64         // calls or connections it acted on, when Unit is set
 	Unit          string        // what its target counts ("calls", "connections"), or "" (faults.Toucher)
+	Detail        string        // what the backend reported of it (faults.Witness), or ""
 }
 
 // evidence turns the faults' records into offsets from the trial's start t0.
 func evidence(t0 time.Time, evs []faults.Injection) []Injection {
 	out := make([]Injection, 0, len(evs))
 	for _, e := range evs {
-		in := Injection{Target: e.Target, Fault: e.Fault, Applied: !e.Applied.IsZero(), Touched: e.Touched, Unit: e.Unit}
+		in := Injection{Target: e.Target, Fault: e.Fault, Applied: !e.Applied.IsZero(), Touched: e.Touched, Unit: e.Unit, Detail: e.Detail}
 		if in.Applied {
 			in.At, in.For = e.Applied.Sub(t0), e.Removed.Sub(e.Applied)
 		}
