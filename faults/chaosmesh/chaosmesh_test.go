@@ -9,6 +9,9 @@ import (
 
 	"github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
 	"github.com/rafaelabs/rafael/faults"
+	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/harness"
+	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -186,6 +189,17 @@ func TestEachFaultBecomesAValidChaosMeshObject(t *testing.T) {
 		assert.Equal(t, v1alpha1.PodHttpResponse, hc.Spec.Target)
 		valid(t, hc)
 	})
+	t.Run("memory-pressure", func(t *testing.T) {
+		sc, err := target.stress(256<<20, 2)
+		require.NoError(t, err)
+		assert.Equal(t, "268435456B", sc.Spec.Stressors.MemoryStressor.Size)
+		assert.Equal(t, 2, sc.Spec.Stressors.MemoryStressor.Workers)
+		assert.Equal(t, "10m0s", *sc.Spec.Duration, "Lasting's default")
+		assert.Equal(t, []string{"shop"}, sc.Spec.Selector.Namespaces)
+		valid(t, sc)
+		_, err = target.stress(0, 1)
+		assert.ErrorContains(t, err, "want both positive")
+	})
 	t.Run("labels", func(t *testing.T) {
 		nc := net(t, faults.Down{})
 		assert.Equal(t, "chaos", nc.Namespace)
@@ -318,4 +332,32 @@ func count(t *testing.T, c client.Client) int {
 		t.Error(err)
 	}
 	return len(list.Items)
+}
+
+// The flow: a spec whose threat acts on a cluster target runs on the wire
+// tier (the target is networked), the stand-in controller injects and
+// recovers the object, and the report's evidence says how many pods the
+// fault reached and what Chaos Mesh reported.
+func TestASpecOnAClusterTargetRunsOnTheWireWithItsEvidence(t *testing.T) {
+	c := fakeCluster(t)
+	runController(t, c, true, false)
+	db := New(t, c, "postgres", selector, Seed(7), Wait(5*time.Second, time.Millisecond))
+	rep := harness.Run(t, harness.Spec{
+		Module:  "checkout",
+		Genome:  &genome.Genome{Retry: &genome.Retry{MaxAttempts: 3, BaseDelay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond, Multiplier: 2}},
+		Threats: []scenarios.Threat{scenarios.DBOutage(db, time.Second)},
+		Workload: func(ctx context.Context, p *genome.Policy) error {
+			return p.Do(ctx, func(context.Context) error { return nil })
+		},
+		TimeScale: 0.25,
+		Requests:  10,
+		Seed:      7,
+	})
+	require.NotNil(t, rep)
+	assert.Equal(t, "wire", rep.Tier, "a cluster target never runs in a bubble")
+	require.NotEmpty(t, rep.Threats[0].Fired)
+	fired := rep.Threats[0].Fired[0]
+	assert.Contains(t, fired, "acted on 3 pods")
+	assert.Contains(t, fired, "NetworkChaos")
+	assert.Zero(t, count(t, c), "the fault's object is gone after the trial")
 }

@@ -220,16 +220,24 @@ func (t *Target) ApplyFor(f faults.Fault, lasting time.Duration) (remove func(),
 // Pressure holds memory (bytes, with workers stress-ng workers) on the
 // selected pods' containers as a StressChaos, until remove.
 func (t *Target) Pressure(bytes int64, workers int) (remove func(), err error) {
+	obj, err := t.stress(bytes, workers)
+	if err != nil {
+		return nil, err
+	}
+	return t.inject(obj)
+}
+
+// stress is the StressChaos of a memory pressure.
+func (t *Target) stress(bytes int64, workers int) (*v1alpha1.StressChaos, error) {
 	if bytes <= 0 || workers <= 0 {
 		return nil, fmt.Errorf("chaosmesh: %s: memory pressure of %d bytes on %d workers: want both positive", t.name, bytes, workers)
 	}
-	obj := &v1alpha1.StressChaos{ObjectMeta: t.meta("stress"), Spec: v1alpha1.StressChaosSpec{
+	return &v1alpha1.StressChaos{ObjectMeta: t.meta("stress"), Spec: v1alpha1.StressChaosSpec{
 		ContainerSelector: t.containers(),
 		Stressors: &v1alpha1.Stressors{MemoryStressor: &v1alpha1.MemoryStressor{
 			Stressor: v1alpha1.Stressor{Workers: workers}, Size: strconv.FormatInt(bytes, 10) + "B"}},
 		Duration: duration(t.lasting),
-	}}
-	return t.inject(obj)
+	}}, nil
 }
 
 // chaos is what the target needs of a Chaos Mesh object.
