@@ -222,7 +222,9 @@ func TestParallelRunsEachCheckTheirOwnGoroutines(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping five rounds of eight parallel evolving runs")
 	}
-	out := child(t, "parallel", "^TestHelperParallelRuns$", "-test.count=5", "-test.parallel=8")
+	// Five rounds share the child's deadline, which bounds each evolution:
+	// on a busy machine 2m (child's default) ran the last round out of time.
+	out := child(t, "parallel", "^TestHelperParallelRuns$", "-test.count=5", "-test.parallel=8", "-test.timeout=10m")
 	for i := range 8 {
 		name := fmt.Sprintf("TestHelperParallelRuns/module-%d ", i)
 		if i == 3 {

@@ -37,9 +37,11 @@
 // goroutines: about 40–50 ms for 1,000 patterns held in memory, on two
 // cores, most of it genome.Parse. With the [Lazy] option they check at once
 // only each file's header — id, name, summary, category, stack, tags,
-// status, score, its top-level fields — and that ids are unique: what a
-// search needs. Loading and searching 1,000 patterns then takes about 8–10 ms
-// (issue 9 asks for under 10 ms). Reading 1,000 files from a directory adds
+// status, score, and the names of the members written among them — and that
+// ids are unique: what a search needs. Files write their header first
+// ([Export] does): the scan stops at the first member after it. Loading
+// and searching 1,000 patterns then takes about 6–8 ms (issue 9 asks for
+// under 10 ms). Reading 1,000 files from a directory adds
 // its own cost, about 15 ms on the machine of BENCHMARKS.md, with or without
 // Lazy. The rest of a file is decoded and checked when its pattern is first
 // used, once; [Vault.Pattern] and [Vault.Genome] then report its problems,

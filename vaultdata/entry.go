@@ -2,6 +2,7 @@ package vaultdata
 
 import (
 	"errors"
+	"slices"
 	"sync"
 )
 
@@ -27,6 +28,13 @@ func (e *entry) decode(lazy bool) (*Pattern, error) {
 			p := &Pattern{}
 			if lazy {
 				*p = e.head
+				// A header field written twice: the search saw the first,
+				// the file means the last.
+				var again Pattern
+				(&decoder{file: e.file}).header(m, &again)
+				if !sameHeader(&again, &e.head) {
+					d.bad("(file)", "a header field (id, name, summary, category, stack, tags, status or score) is written twice: write each once")
+				}
 			} else {
 				d.header(m, p)
 				e.head = *p
@@ -45,8 +53,26 @@ func (e *entry) decode(lazy bool) (*Pattern, error) {
 // header decodes the file's header only, for a lazy vault.
 func (e *entry) header() error {
 	d := &decoder{file: e.file}
-	if m := d.top(e.data, false); m != nil {
+	if m, whole, ok := membersUntil(e.data, requiredHeader, headerFields); ok && !whole {
+		// Every header field was found before the end: the names of the
+		// members after them are checked on first use.
+		d.header(d.known(m, "", topFields), &e.head)
+	} else if m := d.top(e.data, false); m != nil {
 		d.header(m, &e.head)
 	}
 	return errors.Join(d.errs...)
+}
+
+// headerFields are the members a lazy load reads at once; requiredHeader
+// those every file has: once they are read, the first member that is not
+// a header field ends the header.
+var (
+	headerFields   = []string{"id", "name", "summary", "category", "stack", "tags", "status", "score"}
+	requiredHeader = []string{"id", "name", "category", "stack", "status", "score"}
+)
+
+// sameHeader reports whether a and b have the same header fields.
+func sameHeader(a, b *Pattern) bool {
+	return a.ID == b.ID && a.Name == b.Name && a.Summary == b.Summary && a.Category == b.Category &&
+		a.Stack == b.Stack && slices.Equal(a.Tags, b.Tags) && a.Status == b.Status && a.Score == b.Score
 }

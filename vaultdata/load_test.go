@@ -289,3 +289,28 @@ func TestProofsBackOnlyTheirGenomeAndTheirScore(t *testing.T) {
 		}
 	}
 }
+
+// A lazy load reads a file up to the end of its header: a problem after it
+// (an unknown member, a header field written again) is reported on first
+// use, never missed.
+func TestLazyReadsTheHeaderAndChecksTheRestOnFirstUse(t *testing.T) {
+	fsys := fstest.MapFS{
+		"late.json":  {Data: []byte(strings.Replace(valid, `"example":`, `"colour": "red", "example":`, 1))},
+		"twice.json": {Data: []byte(edit(valid, "demo-retry", "twice", `"example":`, `"score": 90, "example":`))},
+	}
+	v, err := vaultdata.Load(fsys, vaultdata.Lazy())
+	if err != nil {
+		t.Fatalf("the headers are sound: %v", err)
+	}
+	for id, want := range map[string]string{
+		"demo-retry": "late.json: colour: unknown field",
+		"twice":      "twice.json: (file): a header field (id, name, summary, category, stack, tags, status or score) is written twice",
+	} {
+		if _, err := v.Pattern(id); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Pattern(%s): %v\nwant %q", id, err, want)
+		}
+	}
+	if _, err := vaultdata.Load(fsys); err == nil || !strings.Contains(err.Error(), "late.json: colour: unknown field") {
+		t.Errorf("an eager load reads every member at once: %v", err)
+	}
+}

@@ -151,48 +151,65 @@ func (s *scanner) value() bool {
 // members splits the JSON object raw into its members, or reports false
 // when raw is not a well-formed object.
 func members(raw []byte) (fields, bool) {
+	m, _, ok := membersUntil(raw, nil, nil)
+	return m, ok
+}
+
+// membersUntil is members that stops at the first known top-level key not
+// in head once every key of want has been seen (whole is then false; an
+// unknown key there, a misspelt header field, does not stop it): a lazy load reads
+// a file's header, which files write first, and leaves the genome, threats
+// and proofs after it unread.
+func membersUntil(raw []byte, want, head []string) (m fields, whole, ok bool) {
+	seen := 0
 	s := &scanner{b: raw}
 	s.space()
 	if s.peek() != '{' {
-		return nil, false
+		return nil, false, false
 	}
 	s.i++
 	s.space()
 	out := make(fields, 0, 16)
 	if s.peek() == '}' {
 		s.i++
-		return out, s.end()
+		return out, true, s.end()
 	}
 	for {
 		if s.peek() != '"' {
-			return nil, false
+			return nil, false, false
 		}
 		start := s.i
 		escaped, ok := s.str()
 		if !ok {
-			return nil, false
+			return nil, false, false
 		}
 		key := intern(raw[start+1 : s.i-1])
 		if escaped || !utf8.Valid(raw[start+1:s.i-1]) { // encoding/json's rules: unescape, and U+FFFD for bad bytes
 			var k string // not key itself, which would then live on the heap
 			if err := json.Unmarshal(raw[start:s.i], &k); err != nil {
-				return nil, false
+				return nil, false, false
 			}
 			key = k
 		}
+		if len(want) > 0 && seen == len(want) && !slices.Contains(head, key) && slices.Contains(topFields, key) {
+			return out, false, true
+		}
 		s.space()
 		if s.peek() != ':' {
-			return nil, false
+			return nil, false, false
 		}
 		s.i++
 		s.space()
 		start = s.i
 		if !s.value() {
-			return nil, false
+			return nil, false, false
+		}
+		if slices.Contains(want, key) && !slices.ContainsFunc(out, func(f member) bool { return f.key == key }) {
+			seen++
 		}
 		out = append(out, member{key, raw[start:s.i]})
 		if more, ok := s.next('}'); !more {
-			return out, ok
+			return out, true, ok
 		}
 	}
 }
@@ -203,7 +220,9 @@ var keys = func() map[string]string {
 	m := map[string]string{}
 	for _, list := range [][]string{topFields, {"dependencies", "name", "service", "capacity",
 		"kind", "target", "second", "outage", "delay", "jitter", "inject", "callers", "rate",
-		"successRate", "p99", "recoverWithin", "seed", "tier", "date", "report"}} {
+		"successRate", "p99", "recoverWithin", "seed", "tier", "date", "report",
+		"bytes", "steady", "recover", "severity", "where", "score", "genome", "test", "dir", "package", "run",
+		"module", "digest", "seq", "entry"}} {
 		for _, k := range list {
 			m[k] = k
 		}

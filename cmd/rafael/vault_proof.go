@@ -211,9 +211,9 @@ experimental until its proofs are re-run (rafael vault verify).`,
 			if len(args) != 0 {
 				return e.usagef("vault export: takes flags only, got %q", strings.Join(args, " "))
 			}
-			for flagName, v := range map[string]string{"-report": reportPath, "-o": out, "-id": id, "-name": name, "-stack": stack, "-category": category} {
-				if v == "" {
-					return e.usagef("vault export: %s is required", flagName)
+			for _, f := range []struct{ name, v string }{{"-report", reportPath}, {"-o", out}, {"-id", id}, {"-name", name}, {"-stack", stack}, {"-category", category}} {
+				if f.v == "" {
+					return e.usagef("vault export: %s is required", f.name)
 				}
 			}
 			rep, err := report.ReadFile(reportPath)
