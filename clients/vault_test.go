@@ -86,18 +86,31 @@ func prove(t *testing.T, id, where string, targets []faults.Target, w harness.Wo
 	vaulttest.Prove(t, p, vaulttest.Wire{Where: where, Targets: targets, Workload: w})
 }
 
-func provePgx(t *testing.T, id string) {
+// postgres returns a Toxiproxy named "postgres" in front of the real
+// server, the connection settings through it, and the server's version.
+func postgres(t *testing.T) (*toxiproxy.Proxy, *pgxpool.Config, string) {
 	need(t, "PostgreSQL", postgresAddr)
 	proxy := toxiproxy.Start(t, "postgres", postgresAddr)
 	cfg, err := pgxpool.ParseConfig("postgres://postgres@" + proxy.Addr() + "/test?sslmode=disable&connect_timeout=2")
 	require.NoError(t, err)
-	cfg.MaxConns = 16
+	var server string
+	require.NoError(t, pgxConnect(t, cfg).QueryRow(t.Context(), "show server_version").Scan(&server))
+	return proxy, cfg, strings.Fields(server)[0]
+}
+
+// pgxConnect opens a pool on cfg, closed when the test ends.
+func pgxConnect(t *testing.T, cfg *pgxpool.Config) *pgxpool.Pool {
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	var server string
-	require.NoError(t, pool.QueryRow(t.Context(), "show server_version").Scan(&server))
-	where := fmt.Sprintf("wire: pgx %s on PostgreSQL %s", version("github.com/jackc/pgx/v5"), strings.Fields(server)[0])
+	return pool
+}
+
+func provePgx(t *testing.T, id string) {
+	proxy, cfg, server := postgres(t)
+	cfg.MaxConns = 16
+	pool := pgxConnect(t, cfg)
+	where := fmt.Sprintf("wire: pgx %s on PostgreSQL %s", version("github.com/jackc/pgx/v5"), server)
 	prove(t, id, where, []faults.Target{proxy}, func(ctx context.Context, p *genome.Policy) error {
 		return p.Do(ctx, func(ctx context.Context) error {
 			var n int
@@ -107,16 +120,11 @@ func provePgx(t *testing.T, id string) {
 }
 
 func proveSQLPostgres(t *testing.T, id string) {
-	need(t, "PostgreSQL", postgresAddr)
-	proxy := toxiproxy.Start(t, "postgres", postgresAddr)
-	cfg, err := pgxpool.ParseConfig("postgres://postgres@" + proxy.Addr() + "/test?sslmode=disable&connect_timeout=2")
-	require.NoError(t, err)
+	proxy, cfg, server := postgres(t)
 	db := stdlib.OpenDB(*cfg.ConnConfig)
 	db.SetMaxOpenConns(32) // the bulkhead's maxConcurrent
 	t.Cleanup(func() { db.Close() })
-	var server string
-	require.NoError(t, db.QueryRowContext(t.Context(), "show server_version").Scan(&server))
-	where := fmt.Sprintf("wire: database/sql with pgx %s on PostgreSQL %s", version("github.com/jackc/pgx/v5"), strings.Fields(server)[0])
+	where := fmt.Sprintf("wire: database/sql with pgx %s on PostgreSQL %s", version("github.com/jackc/pgx/v5"), server)
 	prove(t, id, where, []faults.Target{proxy}, func(ctx context.Context, p *genome.Policy) error {
 		return p.Do(ctx, func(ctx context.Context) error {
 			var n int
