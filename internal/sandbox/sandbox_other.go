@@ -1,0 +1,24 @@
+//go:build !linux
+
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"runtime"
+)
+
+var errNotLinux = errors.New("sandbox: network namespaces and cgroups are Linux's; this is " + runtime.GOOS)
+
+// Available reports that there is no sandbox on this system.
+func Available() error { return errNotLinux }
+
+// Run reports that there is no sandbox on this system.
+func Run(ctx context.Context, cmd *exec.Cmd, l Limits) (Exit, error) { return Exit{}, errNotLinux }
+
+// Sweep has nothing to sweep on this system.
+func Sweep() (int, error) { return 0, nil }
+
+// Leftovers has nothing to list on this system.
+func Leftovers(pid int) []string { return nil }
