@@ -89,8 +89,28 @@
 //
 // # Isolation
 //
-// [Goroutine] (the default) runs trials in the test process; [Subprocess]
-// runs each candidate's trials in a fresh copy of the test binary, so that
-// a workload that crashes its process fails only that candidate. [Container]
-// and [VM] are reserved and report [ErrIsolationUnavailable].
+// Each level protects against more than the one before it, at a cost
+// (BENCHMARKS.md measures one candidate's evaluation at each):
+//
+//   - [Goroutine] (the default) runs trials in the test process: fastest,
+//     candidates side by side on the simulated tier; a workload that
+//     crashes the process ends the search.
+//   - [Subprocess] runs each candidate's trials in a fresh copy of the
+//     test binary: a workload that calls os.Exit or panics on a goroutine
+//     of its own fails only that candidate. Nothing is limited.
+//   - [Sandbox] (alias [Container]: what a container would give, without a
+//     runtime) adds what the kernel enforces: its own network namespace
+//     with only loopback up, so a stray connection to another host or an
+//     unhanded port fails; a cgroup memory limit, so memory without bound
+//     ends in an OOM kill named as such ("killed: out of memory (limit
+//     256 MiB)") instead of taking the machine; a limit on tasks against a
+//     thread or fork storm; and a wall-clock bound against a hang. On the
+//     wire tier a MemoryPressure threat then lowers the cgroup's limit
+//     instead of holding a ballast. Linux, as root or rootless with user
+//     namespaces and a delegated cgroup; [Isolation.Available] says why
+//     not elsewhere. It guards against accidents, not malice: the child
+//     runs as the same user in the same file system.
+//   - [VM] (a kernel of its own) is not available here and reports
+//     [ErrIsolationUnavailable]: a workload that needs that much runs its
+//     threats on a cluster with faults/chaosmesh, where a pod is the unit.
 package evolve

@@ -8,6 +8,7 @@ import (
 	"runtime"
 
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/sandbox"
 )
 
 // Options configure a search. The zero value is a sensible search:
@@ -147,25 +148,39 @@ const (
 	// binary, so a workload that calls os.Exit or panics on a goroutine of
 	// its own fails that candidate and the search goes on.
 	Subprocess
-	// Container would run each candidate in a container; not available here.
-	Container
-	// VM would run each candidate in a virtual machine; not available here.
+	// Sandbox runs each candidate's trials in a fresh copy of the test
+	// binary in a sandbox the kernel enforces: its own network namespace
+	// with only loopback up (no other host, and of this one only the ports
+	// handed to it), a cgroup memory limit, a limit on its tasks and a
+	// wall-clock bound. A candidate that the kernel kills for memory, that
+	// crashes or that hangs fails with the cause named ("killed: out of
+	// memory (limit 256 MiB)"), and the search goes on. It needs Linux and
+	// root, or user namespaces and a delegated cgroup (see
+	// [Isolation.Available]). harness.Spec.Sandbox sets its limits.
+	Sandbox
+	// VM would run each candidate in a virtual machine: a kernel of its
+	// own. Not available: a workload that needs that much isolation runs
+	// on the cluster tier (faults/chaosmesh), where a pod is the unit.
 	VM
 )
+
+// Container is [Sandbox]: what a container gives a process — its own
+// namespaces and cgroup limits — without a container runtime.
+const Container = Sandbox
 
 // ErrIsolationUnavailable is matched by the error for an isolation level
 // this build cannot provide.
 var ErrIsolationUnavailable = errors.New("evolve: isolation level not available here")
 
-// String returns "goroutine", "subprocess", "container" or "vm".
+// String returns "goroutine", "subprocess", "sandbox" or "vm".
 func (i Isolation) String() string {
 	switch i {
 	case Goroutine:
 		return "goroutine"
 	case Subprocess:
 		return "subprocess"
-	case Container:
-		return "container"
+	case Sandbox:
+		return "sandbox"
 	case VM:
 		return "vm"
 	}
@@ -178,6 +193,13 @@ func (i Isolation) Available() error {
 	switch i {
 	case Goroutine, Subprocess:
 		return nil
+	case Sandbox:
+		if err := sandbox.Available(); err != nil {
+			return fmt.Errorf("%w: %v; use evolve.Subprocess, which keeps a crashing workload from ending the search but limits nothing", ErrIsolationUnavailable, err)
+		}
+		return nil
+	case VM:
+		return fmt.Errorf("%w: vm isolation needs a hypervisor that RAFAEL does not drive; use evolve.Sandbox (namespaces and cgroup limits), or run the threats against a cluster with faults/chaosmesh", ErrIsolationUnavailable)
 	}
-	return fmt.Errorf("%w: %s isolation needs a container or VM runtime that RAFAEL does not drive yet; use evolve.Subprocess to keep a crashing workload from ending the search", ErrIsolationUnavailable, i)
+	return fmt.Errorf("%w: %v is not an isolation level", ErrIsolationUnavailable, i)
 }

@@ -39,7 +39,7 @@ type Campaign struct {
 	Threats []scenarios.Threat // the declared threats, at least one
 	Seed    uint64             // the run's seed: the whole campaign derives from it
 	Judge   Judge              // runs trials in this process; required
-	Spawn   Judge              // runs a candidate's trials in a fresh process; required for Subprocess isolation
+	Spawn   Judge              // runs a candidate's trials in a fresh process; required for Subprocess and Sandbox isolation
 
 	// Probe, when set, probes each round's champion with smaller variants
 	// of the declared threats (see [Probe]) and runs another round against
@@ -110,9 +110,12 @@ func Evolve(ctx context.Context, c Campaign, o Options) (*Evolution, error) {
 	}
 	judge := c.Judge
 	switch o.Isolation {
-	case Subprocess:
+	case Subprocess, Sandbox:
+		if err := o.Isolation.Available(); err != nil {
+			return nil, err
+		}
 		if c.Spawn == nil {
-			return nil, fmt.Errorf("%w: Subprocess isolation needs Campaign.Spawn (harness.Run provides it)", ErrIsolationUnavailable)
+			return nil, fmt.Errorf("%w: %v isolation needs Campaign.Spawn (harness.Run provides it)", ErrIsolationUnavailable, o.Isolation)
 		}
 		judge = c.Spawn
 		o.EveryTrial = true // a process per call of the judge: one call per candidate

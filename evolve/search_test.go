@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rafaelabs/rafael/faults"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/internal/seed"
+	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -136,8 +138,18 @@ func TestOptionsAndProblemAreChecked(t *testing.T) {
 	_, err = Search(context.Background(), Problem{}, Options{})
 	assert.ErrorContains(t, err, "Problem needs Start")
 	assert.NoError(t, Subprocess.Available())
-	assert.ErrorIs(t, Container.Available(), ErrIsolationUnavailable)
-	assert.ErrorContains(t, VM.Available(), "vm isolation")
+	assert.Equal(t, Sandbox, Container, "a container is what the sandbox gives")
+	assert.Equal(t, "sandbox", Container.String())
+	if err := Sandbox.Available(); err != nil { // where the kernel cannot give one, it says why and what to use
+		assert.ErrorIs(t, err, ErrIsolationUnavailable)
+		assert.ErrorContains(t, err, "use evolve.Subprocess")
+	}
+	assert.ErrorIs(t, VM.Available(), ErrIsolationUnavailable)
+	assert.ErrorContains(t, VM.Available(), "faults/chaosmesh")
+	_, err = Evolve(context.Background(), Campaign{Start: &genome.Genome{}, Threats: []scenarios.Threat{scenarios.Latency(faults.NewHook("db", 1), time.Second)}, Judge: func(context.Context, *genome.Genome, []Case) ([]Outcome, error) { return nil, nil }}, Options{Isolation: Sandbox})
+	if Sandbox.Available() == nil {
+		assert.ErrorContains(t, err, "sandbox isolation needs Campaign.Spawn")
+	}
 }
 
 func genomeGen() *rapid.Generator[*genome.Genome] {

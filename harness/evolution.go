@@ -125,6 +125,9 @@ func (r *runner) campaign(t *testing.T) (*genome.Genome, []report.Generation, ex
 	// Candidates are evaluated on several workers only where trials keep
 	// apart: in their own bubbles and scopes, in this process. Real-time
 	// trials share real servers and proxies, and would skew each other.
+	if r.box != nil {
+		o.Isolation = evolve.Sandbox // Spec.Sandbox: every trial in a sandbox
+	}
 	if r.tier != Simulated || o.Isolation != evolve.Goroutine {
 		o.Workers = 1
 	}
@@ -444,9 +447,12 @@ func (r *runner) evolutionContext(t *testing.T) (context.Context, context.Cancel
 func (r *runner) property(t *testing.T, th scenarios.Threat, g *genome.Genome, rep *report.Report, ahead *checked) {
 	var cx *evolve.Counterexample
 	var log string
-	if ahead != nil {
+	switch {
+	case ahead != nil:
 		cx, log = ahead.result()
-	} else {
+	case r.box != nil:
+		cx, log = r.checkBoxed(t, th, g)
+	default:
 		cx, log = r.check(t, t.Name(), th, g, func(t *testing.T, v scenarios.Threat, s uint64) trial.Result { return r.measure(t, v, g, s) })
 	}
 	if cx == nil {
@@ -509,7 +515,7 @@ func (a checksAhead) wait() {
 // report the goroutines of the process, which trials alongside would move.
 // It returns nil otherwise: each check then runs in its subtest.
 func (r *runner) checkAhead(t *testing.T, g *genome.Genome) checksAhead {
-	if r.tier != Simulated || r.workers <= 1 || !r.sideBySide.Load() || pickSubtests(runFilter()) || r.budget(t) != "" {
+	if r.tier != Simulated || r.box != nil || r.workers <= 1 || !r.sideBySide.Load() || pickSubtests(runFilter()) || r.budget(t) != "" {
 		return nil
 	}
 	for i, th := range r.threats {

@@ -134,6 +134,8 @@ type runner struct {
 	scale   float64
 	sim     *trial.Sim    // runs the simulated tier's trials; nil on the wire tier
 	pkg     string        // the package, for replay commands: "./examples_test"
+	test    string        // the test that called Run: what a child process runs
+	box     *Sandbox      // non-nil: trials run in sandboxes (see Sandbox)
 	longest time.Duration // the longest real time a trial took so far
 
 	workers    int                     // the search's workers
@@ -149,7 +151,10 @@ type runner struct {
 
 // plan resolves spec's defaults against the settings and the test.
 func plan(t *testing.T, spec Spec, set settings) *runner {
-	r := &runner{spec: spec, set: set, tier: spec.tier(), genome: spec.startGenome(), scale: 1, pkg: packagePath(), ahead: map[string]trial.Result{}}
+	r := &runner{spec: spec, set: set, tier: spec.tier(), genome: spec.startGenome(), scale: 1, pkg: packagePath(), test: t.Name(), ahead: map[string]trial.Result{}}
+	if spec.sandboxed() {
+		r.box = cmp.Or(spec.Sandbox, &Sandbox{})
+	}
 	r.seed = cmp.Or(set.seed, spec.Seed, seed.String(t.Name())|1)
 	r.trials = cmp.Or(set.trials, spec.Trials)
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rafaelabs/rafael/internal/sandbox"
 	"math"
 	"strings"
 	"time"
@@ -119,6 +120,12 @@ type Spec struct {
 	// property check over threats up to the declared ones.
 	Evolve *evolve.Options
 
+	// Sandbox, when set, runs every trial of the run — each candidate's and
+	// the report's own — in a child process in a sandbox the kernel
+	// enforces, within these limits (see [Sandbox]). Evolve.Isolation
+	// evolve.Sandbox does the same with the default limits.
+	Sandbox *Sandbox
+
 	// Dir holds the module's genome file, the guardian's configuration and
 	// the audit log; "" means testdata/rafael. With -rafael.update an
 	// evolved champion is proposed to the guardian there.
@@ -209,6 +216,27 @@ func (s Spec) Validate() error {
 		}
 		if err := s.Evolve.Isolation.Available(); err != nil {
 			bad("Evolve.Isolation: %v", err)
+		}
+	}
+	if b := s.Sandbox; b != nil {
+		if b.Memory < 0 || b.Processes < 0 || b.Timeout < 0 {
+			bad("Sandbox: Memory (%d), Processes (%d) and Timeout (%v) must not be negative", b.Memory, b.Processes, b.Timeout)
+		}
+		if b.Memory > 0 && b.Memory < 32<<20 {
+			bad("Sandbox.Memory = %d bytes is below 32 MiB: a test binary needs more to start", b.Memory)
+		}
+		for _, a := range b.Hand {
+			if err := sandbox.CheckHand(a); err != nil {
+				bad("Sandbox.Hand: %v", err)
+			}
+		}
+		if s.Evolve != nil && s.Evolve.Isolation != evolve.Sandbox && s.Evolve.Isolation != evolve.Goroutine {
+			bad("Sandbox is set, so candidates run in sandboxes: Evolve.Isolation = %v says otherwise (leave it zero, or set evolve.Sandbox)", s.Evolve.Isolation)
+		}
+	}
+	if s.sandboxed() && (s.Evolve == nil || s.Evolve.Isolation != evolve.Sandbox) { // else said of Evolve.Isolation
+		if err := evolve.Sandbox.Available(); err != nil {
+			bad("Sandbox: %v", err)
 		}
 	}
 	if s.Genome != nil {

@@ -13,6 +13,9 @@ import (
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/sandbox"
+	"github.com/rafaelabs/rafael/internal/trial"
+	"github.com/rafaelabs/rafael/scenarios"
 	"github.com/rafaelabs/rafael/slo"
 )
 
@@ -33,6 +36,13 @@ type evalJob struct {
 	Genome json.RawMessage `json:"genome"` // the candidate
 	Trials []evalTrial     `json:"trials"`
 	Result string          `json:"result"` // where to write the outcomes
+	// Measure asks for each trial's whole result (the report's own trials
+	// of a sandboxed run), not its outcome against the SLO.
+	Measure bool `json:"measure,omitempty"`
+	// Property, when set, asks for the property check of the one trial's
+	// threat (its values the check's upper bounds), by this name (rapid's
+	// fail files are kept by it).
+	Property string `json:"property,omitempty"`
 }
 
 // evalTrial is one trial: a declared threat, its parameter values (a
@@ -44,20 +54,11 @@ type evalTrial struct {
 }
 
 // spawn runs each candidate's trials in a child process (Subprocess
-// isolation).
+// isolation), or in a child process in a sandbox (Sandbox isolation, or
+// Spec.Sandbox).
 func (r *runner) spawn(t *testing.T) evolve.Judge {
-	var dir string
-	n := 0
 	return func(ctx context.Context, g *genome.Genome, cases []evolve.Case) ([]evolve.Outcome, error) {
-		if dir == "" {
-			dir = t.TempDir()
-		}
-		n++
-		data, err := g.MarshalJSON()
-		if err != nil {
-			return nil, err
-		}
-		job := evalJob{Test: t.Name(), Seed: r.seed, Genome: data, Result: filepath.Join(dir, fmt.Sprintf("result-%d.json", n))}
+		job := evalJob{}
 		for _, c := range cases {
 			var vals []float64
 			for _, p := range c.Threat.Params() {
@@ -65,46 +66,88 @@ func (r *runner) spawn(t *testing.T) evolve.Judge {
 			}
 			job.Trials = append(job.Trials, evalTrial{Threat: c.Threat.Origin, Values: vals, Seed: c.Seed})
 		}
-		path := filepath.Join(dir, fmt.Sprintf("job-%d.json", n))
-		body, _ := json.Marshal(job)
-		if err := os.WriteFile(path, body, 0o600); err != nil {
+		body, cause, out, err := r.inChild(ctx, g, job)
+		if err != nil {
 			return nil, err
 		}
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run="+anchored(t.Name()), "-test.count=1", "-test.timeout=10m")
-		cmd.Env = append(os.Environ(), envEvaluate+"="+path)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		runErr := cmd.Run()
-		outcomes, err := readOutcomes(job.Result, len(cases))
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+		var outcomes []evolve.Outcome
+		if cause == "" {
+			if err := json.Unmarshal(body, &outcomes); err != nil || len(outcomes) != len(cases) {
+				cause = fmt.Sprintf("wrote no outcomes it could read (%d for %d trials, %v)", len(outcomes), len(cases), err)
 			}
-			t.Logf("rafael: candidate %s crashed its process (%v), so it fails its trials; its last output:\n%s", g.Digest()[:19], runErr, indent(lastLines(out.String(), 12), "    "))
-			crashed := slo.Shortfall([]slo.Violation{{Kind: slo.Aborted, Detail: "its process crashed"}})
-			failed := make([]evolve.Outcome, len(cases))
-			for i := range failed {
-				failed[i] = evolve.Outcome{Shortfall: crashed}
-			}
-			return failed, nil
 		}
-		return outcomes, nil
+		if cause == "" {
+			return outcomes, nil
+		}
+		if r.box != nil {
+			t.Logf("rafael: candidate %s failed in its sandbox: %s; it fails its trials%s", g.Digest()[:19], cause, lastOutput(out))
+		} else {
+			t.Logf("rafael: candidate %s crashed its process (%s), so it fails its trials%s", g.Digest()[:19], cause, lastOutput(out))
+		}
+		crashed := slo.Shortfall([]slo.Violation{{Kind: slo.Aborted, Detail: "its process " + cause}})
+		failed := make([]evolve.Outcome, len(cases))
+		for i := range failed {
+			failed[i] = evolve.Outcome{Shortfall: crashed}
+		}
+		return failed, nil
 	}
 }
 
-func readOutcomes(path string, n int) ([]evolve.Outcome, error) {
-	data, err := os.ReadFile(path)
+// inChild runs job for g in a fresh copy of the test binary — in a sandbox
+// when the run is sandboxed — and returns what the child wrote. When it
+// wrote nothing, cause says why ("exit status 3", "killed: out of memory
+// (limit 256 MiB)") and out is its output. err is ctx's, or a sandbox
+// that could not be made.
+func (r *runner) inChild(ctx context.Context, g *genome.Genome, job evalJob) (body []byte, cause, out string, err error) {
+	dir, err := os.MkdirTemp("", "rafael-eval-")
 	if err != nil {
-		return nil, err
+		return nil, "", "", err
 	}
-	var out []evolve.Outcome
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, err
+	defer os.RemoveAll(dir)
+	data, err := g.MarshalJSON()
+	if err != nil {
+		return nil, "", "", err
 	}
-	if len(out) != n {
-		return nil, fmt.Errorf("%d outcomes for %d trials", len(out), n)
+	job.Test, job.Seed, job.Genome, job.Result = r.test, r.seed, data, filepath.Join(dir, "result.json")
+	path := filepath.Join(dir, "job.json")
+	jobBody, _ := json.Marshal(job)
+	if err := os.WriteFile(path, jobBody, 0o600); err != nil {
+		return nil, "", "", err
 	}
-	return out, nil
+	args := []string{"-test.run=" + anchored(r.test), "-test.count=1", "-test.timeout=10m"}
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	if r.box != nil {
+		cmd = exec.Command(os.Args[0], args...) // the sandbox kills it when ctx ends
+	}
+	cmd.Env = append(os.Environ(), envEvaluate+"="+path, childRace())
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	var runErr error
+	if r.box != nil {
+		ex, err := sandbox.Run(ctx, cmd, r.box.limits(r, job.Trials))
+		if err != nil {
+			return nil, "", buf.String(), err
+		}
+		if ex.Cause != "" {
+			cause = ex.Cause
+		}
+		runErr = ex.Err
+	} else {
+		runErr = cmd.Run()
+	}
+	body, err = os.ReadFile(job.Result)
+	switch {
+	case err == nil && cause == "":
+		return body, "", buf.String(), nil
+	case ctx.Err() != nil:
+		return nil, "", buf.String(), ctx.Err()
+	case cause != "":
+	case runErr != nil:
+		cause = runErr.Error()
+	default:
+		cause = "wrote no result"
+	}
+	return nil, cause, buf.String(), nil
 }
 
 // evaluateInChild runs the job named by $RAFAEL_EVALUATE when this process
@@ -132,6 +175,10 @@ func evaluateInChild(t *testing.T, spec Spec, set settings) bool {
 	}
 	set.seed = job.Seed
 	r := plan(t, spec, set)
+	if r.box != nil && r.tier == Wire && sandbox.Inside() {
+		r.cfg.Hold = squeeze // memory pressure the kernel enforces
+	}
+	r.box = nil // this is the sandboxed process: its trials run here
 	cases := make([]evolve.Case, len(job.Trials))
 	for i, tr := range job.Trials {
 		if tr.Threat < 0 || tr.Threat >= len(r.threats) {
@@ -140,12 +187,37 @@ func evaluateInChild(t *testing.T, spec Spec, set settings) bool {
 		th := scaled(r.spec.Threats[tr.Threat].AtMost().WithValues(tr.Values), r.scale)
 		cases[i] = evolve.Case{Threat: evolve.Facing{Threat: th, Origin: tr.Threat}, Seed: tr.Seed}
 	}
-	judge, _ := r.judge(t, 1)
-	out, err := judge(context.Background(), g, cases)
+	var body []byte
+	if job.Property != "" {
+		if len(cases) != 1 {
+			t.Fatalf("rafael: evaluate: a property check of %d threats", len(cases))
+		}
+		cx, log := r.check(t, job.Property, cases[0].Threat.Threat, g, func(t *testing.T, v scenarios.Threat, s uint64) trial.Result { return r.measure(t, v, g, s) })
+		found := checkFound{Log: log}
+		if cx != nil {
+			found.Found, found.Seed, found.RapidSeed, found.Message = true, cx.Seed, cx.RapidSeed, cx.Message
+			for _, p := range cx.Threat.Params() {
+				found.Values = append(found.Values, p.Value)
+			}
+		}
+		body, err = json.Marshal(found)
+	} else if job.Measure {
+		out := make([]trial.Result, len(cases))
+		for i, c := range cases {
+			out[i] = r.measure(t, c.Threat.Threat, g, c.Seed)
+		}
+		body, err = json.Marshal(out)
+	} else {
+		judge, _ := r.judge(t, 1)
+		out, jerr := judge(context.Background(), g, cases)
+		if jerr != nil {
+			t.Fatalf("rafael: evaluate: %v", jerr)
+		}
+		body, err = json.Marshal(out)
+	}
 	if err != nil {
 		t.Fatalf("rafael: evaluate: %v", err)
 	}
-	body, _ := json.Marshal(out)
 	if err := os.WriteFile(job.Result, body, 0o600); err != nil {
 		t.Fatalf("rafael: evaluate: %v", err)
 	}
@@ -158,4 +230,24 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// childRace is $GORACE for a child: a race-enabled binary sleeps a second
+// as it exits (atexit_sleep_ms, for late reports of other threads), which
+// a child that wrote its result does not need — a second a candidate.
+func childRace() string {
+	opts := os.Getenv("GORACE")
+	if strings.Contains(opts, "atexit_sleep_ms") {
+		return "GORACE=" + opts
+	}
+	return strings.TrimSpace("GORACE=atexit_sleep_ms=0 " + opts)
+}
+
+// lastOutput is a child's last lines of output, for the log, or "" when
+// it printed nothing.
+func lastOutput(out string) string {
+	if strings.TrimSpace(out) == "" {
+		return ""
+	}
+	return "; its last output:\n" + indent(lastLines(out, 12), "    ")
 }

@@ -70,6 +70,11 @@ func (r *runner) measure(t *testing.T, th scenarios.Threat, g *genome.Genome, s 
 	}
 	began := time.Now()
 	defer func() { r.longest = max(r.longest, time.Since(began)) }()
+	if r.box != nil {
+		if res, ok := r.measureBoxed(t, th, g, s); ok {
+			return res
+		}
+	}
 	if r.tier == Simulated {
 		return r.sim.Run(t, r.cfg, th, g, s)
 	}

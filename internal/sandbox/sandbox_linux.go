@@ -104,7 +104,11 @@ func Run(ctx context.Context, cmd *exec.Cmd, l Limits) (Exit, error) {
 	}
 	defer gateW.Close()
 	cmd.ExtraFiles = []*os.File{gateR} // descriptor 3
-	cmd.Env = append(cmd.Environ(), envGate+"=3")
+	version := "v1"
+	if m.h.v2 {
+		version = "v2"
+	}
+	cmd.Env = append(cmd.Environ(), envGate+"=3", envMemory+"="+version+":"+g.memDir())
 	attr := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if m.userns {
 		attr.Cloneflags |= syscall.CLONE_NEWUSER
@@ -285,6 +289,10 @@ func Leftovers(pid int) []string {
 	}
 	return out
 }
+
+// CheckHand returns an error, naming addr, unless addr is a loopback
+// address with a port that Limits.Hand can carry.
+func CheckHand(addr string) error { return checkLoopback(addr) }
 
 func checkLoopback(addr string) error {
 	host, port, err := net.SplitHostPort(addr)

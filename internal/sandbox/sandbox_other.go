@@ -22,3 +22,12 @@ func Sweep() (int, error) { return 0, nil }
 
 // Leftovers has nothing to list on this system.
 func Leftovers(pid int) []string { return nil }
+
+// Inside is false on this system.
+func Inside() bool { return false }
+
+// Squeeze reports that there is no sandbox on this system.
+func Squeeze(n int64) (release func() error, detail string, err error) { return nil, "", errNotLinux }
+
+// CheckHand reports that there is no sandbox on this system.
+func CheckHand(addr string) error { return errNotLinux }

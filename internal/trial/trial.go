@@ -46,9 +46,11 @@ type Config struct {
 	RecoverWithin time.Duration
 
 	// Hold holds n bytes of memory pressure on the wire tier and returns
-	// its release; nil gives each trial a ballast of its own. On the
-	// simulated tier the pressure is modelled (faults.Pressure), not held.
-	Hold func(n int64, onErr func(error)) (release func())
+	// its release, and how it holds it for the evidence ("enforced by the
+	// kernel: …"; "" says a ballast); nil gives each trial a ballast of its
+	// own. On the simulated tier the pressure is modelled
+	// (faults.Pressure), not held.
+	Hold func(n int64, onErr func(error)) (release func(), form string)
 }
 
 // Run runs one trial of g under th with seed s in real time (the wire
@@ -115,7 +117,7 @@ type driver struct {
 	requests int
 	drain    time.Duration
 	bubble   bool // running inside a synctest bubble
-	hold     func(n int64, onErr func(error)) func()
+	hold     func(n int64, onErr func(error)) (func(), string)
 
 	t0       time.Time
 	ctx      context.Context   // the trial's: a flood's calls run in it
@@ -290,12 +292,13 @@ func (d *driver) pressure(n int64) {
 		d.scope.SetPressure(n)
 		release = func() { d.scope.SetPressure(0) }
 	} else {
-		in.Fault = fmt.Sprintf("memory pressure %d MiB, held (a ballast in the heap)", n>>20)
 		h := d.hold
 		if h == nil {
 			h = hold
 		}
-		release = h(n, func(err error) { in.Applied = time.Time{}; d.onErr(err) }) // not applied
+		var form string
+		release, form = h(n, func(err error) { in.Applied = time.Time{}; d.onErr(err) }) // not applied
+		in.Fault = fmt.Sprintf("memory pressure %d MiB, %s", n>>20, cmp.Or(form, "held (a ballast in the heap)"))
 	}
 	d.mu.Lock()
 	d.memory = in
@@ -458,16 +461,16 @@ func arrivalTimes(n int, total time.Duration, r *seed.Rand) []time.Duration {
 }
 
 // hold grows a ballast of n bytes and returns the function that releases it.
-func hold(n int64, onErr func(error)) (release func()) {
+func hold(n int64, onErr func(error)) (release func(), form string) {
 	b, err := faults.NewBallast(n)
 	if err == nil {
 		err = b.Grow(n)
 	}
 	if err != nil {
 		onErr(fmt.Errorf("memory pressure: %w", err))
-		return func() {}
+		return func() {}, ""
 	}
-	return b.Release
+	return b.Release, ""
 }
 
 // allInjections are the faults' evidence and the memory pressure's.
