@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"testing"
@@ -41,6 +42,7 @@ var errNoMemory = errors.New("workers: memory budget exceeded, job refused")
 // Pool runs jobs within a memory budget above the heap it started with.
 type Pool struct {
 	budget uint64
+	limit  int64         // a container's pool: the reserve it keeps below its cgroup's memory limit (0: not one)
 	heap   func() uint64 // what the rest of the process holds above the pool's start
 	real   bool          // jobs allocate their buffers
 	mu     sync.Mutex
@@ -56,6 +58,14 @@ func NewPool(budget uint64) *Pool {
 	base := liveHeap()
 	return &Pool{budget: budget, real: true, held: map[*faults.Scope]uint64{},
 		heap: func() uint64 { live := liveHeap(); return live - min(live, base) }}
+}
+
+// NewContainerPool returns the pool as it runs in a container: it admits a
+// job only while its cgroup's memory, with the job, stays reserve bytes
+// below the cgroup's limit (faults.MemoryLimit) — the limit at which the
+// kernel kills the process.
+func NewContainerPool(reserve int64) *Pool {
+	return &Pool{limit: reserve, real: true, held: map[*faults.Scope]uint64{}}
 }
 
 // NewModelPool returns the pool of the simulated tier: the same admission,
@@ -82,6 +92,9 @@ func liveHeap() uint64 {
 // in the heap). The jobs' holdings are kept per trial (faults.ScopeOf), so
 // trials side by side do not crowd each other out.
 func (p *Pool) Resize(ctx context.Context) error {
+	if p.limit > 0 {
+		return p.resizeInContainer(ctx)
+	}
 	trial := faults.ScopeOf(ctx)
 	p.mu.Lock()
 	used := max(p.heap(), p.held[trial]) + uint64(faults.Pressure(ctx))
@@ -112,6 +125,40 @@ func (p *Pool) Resize(ctx context.Context) error {
 		buf[i] = 1
 	}
 	err := work(ctx, 20*time.Millisecond)
+	runtime.KeepAlive(buf)
+	return err
+}
+
+// resizeInContainer is Resize under a cgroup's limit: what counts is what
+// the kernel counts, the cgroup's memory against its limit.
+func (p *Pool) resizeInContainer(ctx context.Context) error {
+	fits := func() (bool, error) {
+		limit, usage, ok := faults.MemoryLimit()
+		if !ok {
+			return false, errors.New("workers: no memory limit to read: the container pool runs in a cgroup with one (harness.Spec.Sandbox)")
+		}
+		return usage+jobBytes <= limit-p.limit, nil
+	}
+	p.mu.Lock()
+	ok, err := fits()
+	if err == nil && !ok {
+		// Freed buffers still count until the runtime returns them to the
+		// kernel: return them, and look again, before refusing.
+		debug.FreeOSMemory()
+		ok, err = fits()
+	}
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errNoMemory
+	}
+	buf := make([]byte, jobBytes)
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1
+	}
+	err = work(ctx, 20*time.Millisecond)
 	runtime.KeepAlive(buf)
 	return err
 }
@@ -208,4 +255,68 @@ func TestWorkersChampionRidesOutRealMemoryPressure(t *testing.T) {
 	// The two runs have different SLOs, so their scores are on different
 	// terms: compare what was measured.
 	assert.Greater(t, kept.SuccessRate, lost.SuccessRate, "the retry keeps jobs the naive pool lost")
+}
+
+// limitPressure lowers a sandbox's memory limit by 112 MiB for a second.
+var limitPressure = scenarios.MemoryPressure(112<<20, scenarios.Steady(250*time.Millisecond), scenarios.InjectFor(time.Second), scenarios.RecoverFor(500*time.Millisecond))
+
+// TestWorkersRideOutAKernelEnforcedLimit runs the pool as it runs in a
+// container: in a sandbox (harness.Spec.Sandbox) with a cgroup memory limit
+// of 160 MiB, which the memory pressure lowers to 48 MiB for a second —
+// the kernel's limit, not a ballast in the heap: the kernel reclaims what
+// it can (measured here: the sandbox's process went from about 30 MiB to
+// 7–25 MiB) and would kill the process past it. The pool, keeping 40 MiB
+// below the limit, refuses every job then; the naive pool loses them, and
+// the walkthrough's evolved genome rides it out.
+func TestWorkersRideOutAKernelEnforcedLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs on the wire tier, in real time, a process per candidate")
+	}
+	if raceDetector {
+		t.Skip("measures real allocation in real time: make test runs it without -race (go test -run TestWorkersRideOutAKernelEnforcedLimit .)")
+	}
+	g := &genome.Genome{} // a sandbox's copy of this test gets its genome from Run
+	if !harness.InChild() {
+		g = champion(t, "workers", evolveWorkers)
+	}
+	pool := NewContainerPool(40 << 20)
+	spec := harness.Spec{
+		Module:   "workers",
+		Threats:  []scenarios.Threat{limitPressure},
+		Workload: pool.Run,
+		Drain:    workersDrain,
+		Tier:     harness.Wire,
+		Requests: 40,
+		Seed:     1,
+		Sandbox:  &harness.Sandbox{Memory: 160 << 20},
+	}
+
+	// Without a retry that waits, the jobs refused under the lowered limit
+	// are lost. The zero SLO only measures.
+	// Each Run in a subtest of its own: a sandbox's copy of this test runs
+	// the one its trial belongs to.
+	var lost report.Trial
+	t.Run("naive", func(t *testing.T) {
+		naive := spec
+		naive.Genome = &genome.Genome{}
+		lost = harness.Run(t, naive).Threats[0].Trials[0]
+		assert.Less(t, lost.Metrics.SuccessRate, 0.9, "the naive pool loses jobs under the lowered limit")
+		require.NotEmpty(t, lost.Injections)
+		assert.Contains(t, lost.Injections[0].Fault, "enforced by the kernel: the sandbox's cgroup memory limit lowered from 160 MiB to 48 MiB", "the report says which form of memory pressure ran")
+	})
+
+	// The champion evolved against the modelled pressure, under the
+	// kernel's limit.
+	t.Run("champion", func(t *testing.T) {
+		champ := spec
+		champ.Genome, champ.SLO = g, workersSLO
+		row := harness.Run(t, champ).Threats[0]
+		assert.NotEqual(t, report.Broken, row.Status, row.Threat)
+		kept := row.Trials[0].Metrics
+		if row.Status == report.Unstable { // broke on a busy machine, then held: judge the measurement that held
+			kept = row.Trials[0].Reruns[len(row.Trials[0].Reruns)-1].Metrics
+		}
+		assert.Greater(t, kept.AttemptsPerRequest, 1.0, "jobs were refused, then retried")
+		assert.Greater(t, kept.SuccessRate, lost.Metrics.SuccessRate, "the retry keeps jobs the naive pool lost")
+	})
 }

@@ -251,3 +251,14 @@ func lastOutput(out string) string {
 	}
 	return "; its last output:\n" + indent(lastLines(out, 12), "    ")
 }
+
+// InChild reports whether this process is a copy of the test binary that
+// Run started to run trials in (Subprocess or Sandbox isolation, or
+// Spec.Sandbox). Such a copy runs the test function again, up to the call
+// of Run that started it, which runs the trials it was given and ends the
+// (sub)test; the trials' genome comes from the parent. Work before that
+// call that only the parent needs — evolving the genome the parent then
+// hands to Run, say — can be skipped when InChild is true. Each Run of a
+// test that calls it more than once belongs in a subtest of its own, so
+// that the copy finds the right one.
+func InChild() bool { return os.Getenv(envEvaluate) != "" }
