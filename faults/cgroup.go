@@ -79,7 +79,9 @@ func memoryCgroup() (dir string, v2 bool) {
 			continue
 		}
 		root, point := fields[3], fields[4]
-		within := func(p string) string { return filepath.Join(point, strings.TrimPrefix(p, strings.TrimSuffix(root, "/"))) }
+		within := func(p string) string {
+			return filepath.Join(point, strings.TrimPrefix(p, strings.TrimSuffix(root, "/")))
+		}
 		switch {
 		case tail[0] == "cgroup" && v1Path != "" && strings.Contains(","+tail[2]+",", ",memory,"):
 			v1Dir = within(v1Path)
