@@ -77,6 +77,20 @@
 // left running — nothing the run started: Run may be called from parallel
 // tests, and its goroutines carry the pprof label rafael.run.
 //
+// # Sandboxes
+//
+// With Spec.Sandbox (or evolve.Options.Isolation evolve.Sandbox) every trial
+// runs in a fresh copy of the test binary that the kernel confines: its own
+// network namespace with only loopback up (and the loopback ports in
+// Sandbox.Hand, forwarded to this host's), cgroup memory and task limits,
+// and a wall-clock bound. The copy runs the test function again up to its
+// call of Run, which runs the trials it was handed and ends that test: put
+// each Run of a test that has several in a subtest of its own, and skip
+// work only the parent needs with [InChild]. A copy the kernel kills for
+// memory fails its trials with "killed: out of memory (limit …)", and a
+// search goes on; on the wire tier a MemoryPressure threat lowers the
+// sandbox's memory limit instead of holding a ballast. See [Sandbox].
+//
 // # Parallel evaluation
 //
 // On the simulated tier a search evaluates its candidates on GOMAXPROCS
