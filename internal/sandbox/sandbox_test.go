@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -88,6 +89,9 @@ func child(what string) int {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		c.Close()
 		fmt.Printf("uid %d %s", os.Getuid(), line)
+		return 0
+	case "available": // whether this user can have a sandbox, and why not
+		fmt.Println(Available())
 		return 0
 	case "parent": // a sandbox's parent, to be killed: prints its child's pid
 		cmd := exec.Command(os.Args[0])
@@ -266,4 +270,31 @@ func TestOnlyASandboxsCgroupNamesAnOwner(t *testing.T) {
 		assert.Equal(t, want, got, name)
 		assert.Equal(t, want != 0, ok, name)
 	}
+}
+
+// TestWithoutRootItSaysWhyOrWorks runs the availability check as another
+// user (nobody): where that user has no cgroup of its own to write, the
+// sandbox is unavailable and the error says what is missing.
+func TestWithoutRootItSaysWhyOrWorks(t *testing.T) {
+	setpriv, err := exec.LookPath("setpriv")
+	if os.Geteuid() != 0 || err != nil {
+		t.Skip("needs root and setpriv to run as another user")
+	}
+	// The test binary lives in a directory only root may enter: copy it.
+	bin := filepath.Join(t.TempDir(), "sandbox.test")
+	data, err := os.ReadFile(os.Args[0])
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bin, data, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(bin), 0o755))
+	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin)
+	cmd.Env = append(os.Environ(), envChild+"=available")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	said := strings.TrimSpace(string(out))
+	if said == "<nil>" {
+		return // rootless works here: user namespaces and a delegated cgroup
+	}
+	assert.Contains(t, said, "sandbox: ")
+	assert.Regexp(t, "cgroup|namespace", said, "it names what is missing")
+	t.Logf("as nobody: %s", said)
 }
