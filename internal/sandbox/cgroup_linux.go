@@ -11,8 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // hierarchy is where this process's cgroups are: the v1 memory and pids
@@ -52,7 +50,7 @@ func ownHierarchy() (hierarchy, error) {
 	if mem, pids := mounts["memory"], mounts["pids"]; mem != "" && pids != "" && own["memory"] != "" && own["pids"] != "" {
 		h := hierarchy{memory: filepath.Join(mem, own["memory"]), pids: filepath.Join(pids, own["pids"])}
 		for _, d := range []string{h.memory, h.pids} {
-			if err := unix.Access(d, unix.W_OK); err != nil {
+			if err := syscall.Access(d, 2 /* W_OK */); err != nil {
 				return hierarchy{}, fmt.Errorf("cgroup v1: cannot make cgroups in %s (%v): run as root, or where this user may write its cgroup", d, err)
 			}
 		}
@@ -70,7 +68,7 @@ func ownHierarchy() (hierarchy, error) {
 				return hierarchy{}, fmt.Errorf("cgroup v2: the %s controller is not delegated to %s (cgroup.subtree_control says %q): run the tests in a cgroup whose children may have memory and pids limits, e.g. under systemd-run --scope -p Delegate=yes", c, d, strings.TrimSpace(string(ctl)))
 			}
 		}
-		if err := unix.Access(d, unix.W_OK); err != nil {
+		if err := syscall.Access(d, 2 /* W_OK */); err != nil {
 			return hierarchy{}, fmt.Errorf("cgroup v2: cannot make cgroups in %s (%v): run as root, or in a cgroup delegated to this user", d, err)
 		}
 		return hierarchy{v2: true, memory: d, pids: d}, nil

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"unsafe"
 )
 
 // envGate names, in a child's environment, the descriptor it waits on
@@ -312,20 +312,29 @@ func checkLoopback(addr string) error {
 // loUp brings the loopback interface up in the calling thread's network
 // namespace.
 func loUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("loopback: %w", err)
 	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
+	defer syscall.Close(fd)
+	// struct ifreq: the interface's name, then (a union of) its flags.
+	var ifr struct {
+		name  [syscall.IFNAMSIZ]byte
+		flags uint16
+		_     [22]byte
 	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+	copy(ifr.name[:], "lo")
+	ioctl := func(req uintptr) error {
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), req, uintptr(unsafe.Pointer(&ifr))); e != 0 {
+			return e
+		}
+		return nil
+	}
+	if err := ioctl(syscall.SIOCGIFFLAGS); err != nil {
 		return fmt.Errorf("loopback: %w", err)
 	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP | unix.IFF_RUNNING)
-	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+	ifr.flags |= syscall.IFF_UP | syscall.IFF_RUNNING
+	if err := ioctl(syscall.SIOCSIFFLAGS); err != nil {
 		return fmt.Errorf("loopback up: %w", err)
 	}
 	return nil
@@ -356,7 +365,7 @@ func handIn(pid int, hand []string) (*forwarder, error) {
 			return
 		}
 		defer ns.Close()
-		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+		if err := setns(int(ns.Fd()), syscall.CLONE_NEWNET); err != nil {
 			errc <- fmt.Errorf("enter the child's network namespace: %w", err)
 			return
 		}
