@@ -136,6 +136,7 @@ type runner struct {
 	pkg     string        // the package, for replay commands: "./examples_test"
 	test    string        // the test that called Run: what a child process runs
 	box     *Sandbox      // non-nil: trials run in sandboxes (see Sandbox)
+	unboxed atomic.Bool   // the log said that a threat a child cannot rebuild runs here
 	longest time.Duration // the longest real time a trial took so far
 
 	workers    int                     // the search's workers

@@ -16,8 +16,10 @@ import (
 
 // Sandbox bounds the process that each trial of a sandboxed run runs in.
 // A run is sandboxed when Spec.Sandbox is set or Evolve.Isolation is
-// evolve.Sandbox: every trial — each candidate's, and the report's own —
-// then runs in a fresh copy of the test binary that has its own network
+// evolve.Sandbox: every trial — each candidate's, and the report's own
+// (but for a threat the adversary re-timed or combined, which a copy
+// cannot rebuild from the spec's and which runs in the test's process,
+// saying so) — then runs in a fresh copy of the test binary that has its own network
 // namespace with only loopback up (it reaches no other host, and of this
 // one only the addresses in Hand), a memory limit the kernel enforces, a
 // limit on its tasks and a wall-clock bound. A candidate whose process the
@@ -49,20 +51,24 @@ func (s Spec) sandboxed() bool {
 }
 
 // limits are the sandbox's limits for a process running trials.
-func (b *Sandbox) limits(r *runner, trials []evalTrial) sandbox.Limits {
+func (b *Sandbox) limits(r *runner, job evalJob) sandbox.Limits {
 	l := sandbox.Limits{Memory: b.Memory, Processes: b.Processes, Timeout: b.Timeout, Hand: b.Hand}
 	if l.Timeout > 0 {
 		return l
 	}
+	each := time.Duration(1)
+	if job.Property != "" {
+		each = 100 // rapid's checks, and its shrinking
+	}
 	l.Timeout = 30 * time.Second
-	for _, tr := range trials {
+	for _, tr := range job.Trials {
 		if r.tier == Simulated {
-			l.Timeout += max(r.cfg.Watchdog, 20*time.Second)
+			l.Timeout += each * max(r.cfg.Watchdog, 20*time.Second)
 			continue
 		}
 		th := r.threats[min(max(tr.Threat, 0), len(r.threats)-1)]
 		drain := max(r.cfg.Drain, th.Recover, time.Second)
-		l.Timeout += 3 * (th.Duration() + drain)
+		l.Timeout += each * 3 * (th.Duration() + drain)
 	}
 	return l
 }
@@ -73,7 +79,7 @@ func (b *Sandbox) limits(r *runner, trials []evalTrial) sandbox.Limits {
 func (r *runner) measureBoxed(t *testing.T, th scenarios.Threat, g *genome.Genome, s uint64) (res trial.Result, ok bool) {
 	origin, vals, ok := r.origin(th)
 	if !ok {
-		t.Logf("rafael: %s runs in this process, not in a sandbox: it is not one of the spec's threats with other values, which is all a sandbox can rebuild", th)
+		r.notRebuilt(t, th)
 		return trial.Result{}, false
 	}
 	job := evalJob{Measure: true, Trials: []evalTrial{{Threat: origin, Values: vals, Seed: s}}}
@@ -92,6 +98,14 @@ func (r *runner) measureBoxed(t *testing.T, th scenarios.Threat, g *genome.Genom
 		return trial.Result{Panicked: "its sandboxed process " + cause}, true
 	}
 	return got[0], true
+}
+
+// notRebuilt says, once a run, that a threat a child process cannot
+// rebuild runs in this process.
+func (r *runner) notRebuilt(t *testing.T, th scenarios.Threat) {
+	if !r.unboxed.Swap(true) {
+		t.Logf("rafael: %s, and any other threat the adversary re-timed or combined, runs in this process: a child process can rebuild only the spec's threats with other values", th)
+	}
 }
 
 // origin finds the spec's threat that th is a variant of, and th's values.
@@ -118,7 +132,7 @@ func squeeze(n int64, onErr func(error)) (release func(), detail string) {
 	undo, detail, err := sandbox.Squeeze(n)
 	if err != nil {
 		onErr(fmt.Errorf("memory pressure: %w", err))
-		return func() {}, ""
+		return func() {}, "not applied: the sandbox's memory limit could not be lowered"
 	}
 	return func() {
 		if err := undo(); err != nil {

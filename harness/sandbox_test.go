@@ -285,3 +285,37 @@ func procsIn(dir string) []int {
 	}
 	return out
 }
+
+// TestASandboxedSearchEvolvesTheSameAsOneHere: a candidate's trials
+// measure the same in a sandbox as in this process (the same seeds, the
+// same simulated time), so the search — adversarial rounds included, whose
+// re-timed threats a sandbox cannot rebuild and which run here — ends with
+// the same champion and the same attacks.
+func TestASandboxedSearchEvolvesTheSameAsOneHere(t *testing.T) {
+	needSandbox(t)
+	nothingLeft(t)
+	t.Chdir(t.TempDir())
+	spec := func(sandboxed bool) Spec {
+		s := quotesSpec(3)
+		s.Trials = 1
+		s.Evolve.Generations, s.Evolve.Population = 6, 6
+		if sandboxed {
+			s.Sandbox = &Sandbox{}
+		}
+		return s
+	}
+	var here, there *report.Report
+	t.Run("here", func(t *testing.T) { here = Run(t, spec(false)) })
+	t.Run("sandboxed", func(t *testing.T) { there = Run(t, spec(true)) })
+	if sandbox.Inside() {
+		return // a sandbox's copy of this test runs on after its subtest's Run
+	}
+	require.NotNil(t, here)
+	require.NotNil(t, there)
+	assert.Equal(t, here.Champion, there.Champion)
+	require.Equal(t, len(here.Attacks), len(there.Attacks))
+	for i := range here.Attacks {
+		assert.Equal(t, here.Attacks[i].Threat, there.Attacks[i].Threat)
+	}
+	assert.Equal(t, len(here.History), len(there.History))
+}

@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/genome"
@@ -57,40 +58,97 @@ type evalTrial struct {
 // isolation), or in a child process in a sandbox (Sandbox isolation, or
 // Spec.Sandbox).
 func (r *runner) spawn(t *testing.T) evolve.Judge {
+	var (
+		local      evolve.Judge // for trials a child cannot rebuild
+		closeLocal func()
+	)
+	t.Cleanup(func() {
+		if closeLocal != nil {
+			closeLocal()
+		}
+	})
 	return func(ctx context.Context, g *genome.Genome, cases []evolve.Case) ([]evolve.Outcome, error) {
-		job := evalJob{}
-		for _, c := range cases {
-			var vals []float64
-			for _, p := range c.Threat.Params() {
-				vals = append(vals, p.Value)
-			}
-			job.Trials = append(job.Trials, evalTrial{Threat: c.Threat.Origin, Values: vals, Seed: c.Seed})
-		}
-		body, cause, out, err := r.inChild(ctx, g, job)
-		if err != nil {
-			return nil, err
-		}
-		var outcomes []evolve.Outcome
-		if cause == "" {
-			if err := json.Unmarshal(body, &outcomes); err != nil || len(outcomes) != len(cases) {
-				cause = fmt.Sprintf("wrote no outcomes it could read (%d for %d trials, %v)", len(outcomes), len(cases), err)
+		// A threat a child cannot rebuild from the spec's (the adversary's
+		// re-timed or combined ones) is judged in this process.
+		var here, there []int
+		for i, c := range cases {
+			if origin, _, ok := r.origin(c.Threat.Threat); ok && origin == c.Threat.Origin {
+				there = append(there, i)
+			} else {
+				here = append(here, i)
 			}
 		}
-		if cause == "" {
-			return outcomes, nil
+		if len(here) > 0 {
+			if local == nil {
+				local, closeLocal = r.judge(t, 1)
+			}
+			r.notRebuilt(t, cases[here[0]].Threat.Threat)
+			sub := make([]evolve.Case, len(here))
+			for k, i := range here {
+				sub[k] = cases[i]
+			}
+			got, err := local(ctx, g, sub)
+			if err != nil {
+				return nil, err
+			}
+			if len(there) == 0 {
+				return got, nil
+			}
+			rest := make([]evolve.Case, len(there))
+			for k, i := range there {
+				rest[k] = cases[i]
+			}
+			far, err := r.spawn1(ctx, t, g, rest)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]evolve.Outcome, len(cases))
+			for k, i := range here {
+				out[i] = got[k]
+			}
+			for k, i := range there {
+				out[i] = far[k]
+			}
+			return out, nil
 		}
-		if r.box != nil {
-			t.Logf("rafael: candidate %s failed in its sandbox: %s; it fails its trials%s", g.Digest()[:19], cause, lastOutput(out))
-		} else {
-			t.Logf("rafael: candidate %s crashed its process (%s), so it fails its trials%s", g.Digest()[:19], cause, lastOutput(out))
-		}
-		crashed := slo.Shortfall([]slo.Violation{{Kind: slo.Aborted, Detail: "its process " + cause}})
-		failed := make([]evolve.Outcome, len(cases))
-		for i := range failed {
-			failed[i] = evolve.Outcome{Shortfall: crashed}
-		}
-		return failed, nil
+		return r.spawn1(ctx, t, g, cases)
 	}
+}
+
+// spawn1 runs cases of g in one child process.
+func (r *runner) spawn1(ctx context.Context, t *testing.T, g *genome.Genome, cases []evolve.Case) ([]evolve.Outcome, error) {
+	job := evalJob{}
+	for _, c := range cases {
+		var vals []float64
+		for _, p := range c.Threat.Params() {
+			vals = append(vals, p.Value)
+		}
+		job.Trials = append(job.Trials, evalTrial{Threat: c.Threat.Origin, Values: vals, Seed: c.Seed})
+	}
+	body, cause, out, err := r.inChild(ctx, g, job)
+	if err != nil {
+		return nil, err
+	}
+	var outcomes []evolve.Outcome
+	if cause == "" {
+		if err := json.Unmarshal(body, &outcomes); err != nil || len(outcomes) != len(cases) {
+			cause = fmt.Sprintf("wrote no outcomes it could read (%d for %d trials, %v)", len(outcomes), len(cases), err)
+		}
+	}
+	if cause == "" {
+		return outcomes, nil
+	}
+	if r.box != nil {
+		t.Logf("rafael: candidate %s failed in its sandbox: %s; it fails its trials%s", g.Digest()[:19], cause, lastOutput(out))
+	} else {
+		t.Logf("rafael: candidate %s crashed its process (%s), so it fails its trials%s", g.Digest()[:19], cause, lastOutput(out))
+	}
+	crashed := slo.Shortfall([]slo.Violation{{Kind: slo.Aborted, Detail: "its process " + cause}})
+	failed := make([]evolve.Outcome, len(cases))
+	for i := range failed {
+		failed[i] = evolve.Outcome{Shortfall: crashed}
+	}
+	return failed, nil
 }
 
 // inChild runs job for g in a fresh copy of the test binary — in a sandbox
@@ -114,17 +172,23 @@ func (r *runner) inChild(ctx context.Context, g *genome.Genome, job evalJob) (bo
 	if err := os.WriteFile(path, jobBody, 0o600); err != nil {
 		return nil, "", "", err
 	}
-	args := []string{"-test.run=" + anchored(r.test), "-test.count=1", "-test.timeout=10m"}
+	timeout := 10 * time.Minute
+	var limits sandbox.Limits
+	if r.box != nil {
+		limits = r.box.limits(r, job)
+		timeout = max(timeout, limits.Timeout+time.Minute) // the sandbox's bound comes first, and says "hung"
+	}
+	args := append([]string{"-test.run=" + anchored(r.test), "-test.count=1", "-test.timeout=" + timeout.String()}, rapidFlags()...)
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	if r.box != nil {
 		cmd = exec.Command(os.Args[0], args...) // the sandbox kills it when ctx ends
 	}
 	cmd.Env = append(os.Environ(), envEvaluate+"="+path, childRace())
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
+	buf := &tail{max: 64 << 10}
+	cmd.Stdout, cmd.Stderr = buf, buf
 	var runErr error
 	if r.box != nil {
-		ex, err := sandbox.Run(ctx, cmd, r.box.limits(r, job.Trials))
+		ex, err := sandbox.Run(ctx, cmd, limits)
 		if err != nil {
 			return nil, "", buf.String(), err
 		}
@@ -137,7 +201,7 @@ func (r *runner) inChild(ctx context.Context, g *genome.Genome, job evalJob) (bo
 	}
 	body, err = os.ReadFile(job.Result)
 	switch {
-	case err == nil && cause == "":
+	case err == nil: // what it did after writing its result (a leak check, a race report) does not undo it
 		return body, "", buf.String(), nil
 	case ctx.Err() != nil:
 		return nil, "", buf.String(), ctx.Err()
@@ -230,6 +294,47 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// rapidFlags are this process's -rapid.* flags, for a child's property
+// checks.
+func rapidFlags() []string {
+	var out []string
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-rapid.") || strings.HasPrefix(a, "--rapid.") {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// tail keeps the last max bytes written to it: a child's output, for the
+// log, without holding all of a child that logs in a loop.
+type tail struct {
+	mu   sync.Mutex
+	max  int
+	buf  []byte
+	lost bool
+}
+
+func (w *tail) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	if over := len(w.buf) - w.max; over > 0 {
+		w.buf = append(w.buf[:0], w.buf[over:]...)
+		w.lost = true
+	}
+	return len(p), nil
+}
+
+func (w *tail) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lost {
+		return "…\n" + string(w.buf)
+	}
+	return string(w.buf)
 }
 
 // childRace is $GORACE for a child: a race-enabled binary sleeps a second

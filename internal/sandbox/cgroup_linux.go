@@ -47,8 +47,8 @@ func ownHierarchy() (hierarchy, error) {
 			own[c] = parts[2]
 		}
 	}
-	if mem, pids := mounts["memory"], mounts["pids"]; mem != "" && pids != "" && own["memory"] != "" && own["pids"] != "" {
-		h := hierarchy{memory: filepath.Join(mem, own["memory"]), pids: filepath.Join(pids, own["pids"])}
+	if mem, pids := mounts["memory"], mounts["pids"]; mem.point != "" && pids.point != "" && own["memory"] != "" && own["pids"] != "" {
+		h := hierarchy{memory: mem.dir(own["memory"]), pids: pids.dir(own["pids"])}
 		for _, d := range []string{h.memory, h.pids} {
 			if err := syscall.Access(d, 2 /* W_OK */); err != nil {
 				return hierarchy{}, fmt.Errorf("cgroup v1: cannot make cgroups in %s (%v): run as root, or where this user may write its cgroup", d, err)
@@ -56,35 +56,56 @@ func ownHierarchy() (hierarchy, error) {
 		}
 		return h, nil
 	}
-	if v2 := mounts[""]; v2 != "" && own[""] != "" {
-		d := filepath.Join(v2, own[""])
-		ctl, err := os.ReadFile(filepath.Join(d, "cgroup.subtree_control"))
+	if v2 := mounts[""]; v2.point != "" && own[""] != "" {
+		// A v2 cgroup that holds processes cannot enable controllers for
+		// cgroups below it (but the root can): a sandbox's cgroup is made
+		// beside this process's, where its parent enables memory and pids
+		// (this cgroup's cgroup.controllers lists what the parent enables).
+		d := v2.dir(own[""])
+		where, file := filepath.Dir(d), "cgroup.controllers"
+		if filepath.Clean(d) == filepath.Clean(v2.point) { // the root: below it
+			where, file = d, "cgroup.subtree_control"
+		}
+		ctl, err := os.ReadFile(filepath.Join(d, file))
 		if err != nil {
 			return hierarchy{}, fmt.Errorf("cgroup v2: %w", err)
 		}
 		have := strings.Fields(string(ctl))
 		for _, c := range []string{"memory", "pids"} {
 			if !contains(have, c) {
-				return hierarchy{}, fmt.Errorf("cgroup v2: the %s controller is not delegated to %s (cgroup.subtree_control says %q): run the tests in a cgroup whose children may have memory and pids limits, e.g. under systemd-run --scope -p Delegate=yes", c, d, strings.TrimSpace(string(ctl)))
+				return hierarchy{}, fmt.Errorf("cgroup v2: the %s controller is not enabled for %s (%s says %q): run the tests in a cgroup delegated with memory and pids, e.g. under systemd-run --user --scope", c, where, filepath.Join(d, file), strings.TrimSpace(string(ctl)))
 			}
 		}
-		if err := syscall.Access(d, 2 /* W_OK */); err != nil {
-			return hierarchy{}, fmt.Errorf("cgroup v2: cannot make cgroups in %s (%v): run as root, or in a cgroup delegated to this user", d, err)
+		if err := syscall.Access(where, 2 /* W_OK */); err != nil {
+			return hierarchy{}, fmt.Errorf("cgroup v2: cannot make cgroups in %s (%v): run as root, or in a cgroup delegated to this user, e.g. under systemd-run --user --scope", where, err)
 		}
-		return hierarchy{v2: true, memory: d, pids: d}, nil
+		return hierarchy{v2: true, memory: where, pids: where}, nil
 	}
 	return hierarchy{}, errors.New("no cgroup memory and pids controllers are mounted (neither cgroup v1 nor v2)")
 }
 
-// cgroupMounts returns the mount points of the v1 controllers, by
-// controller, and of the v2 hierarchy under "".
-func cgroupMounts() (map[string]string, error) {
+// mount is where a cgroup hierarchy is mounted: point, showing the
+// hierarchy from root down (a container's mount shows its own cgroup).
+type mount struct{ point, root string }
+
+// dir is the directory of the cgroup at path (as /proc/self/cgroup names
+// it) under the mount.
+func (m mount) dir(path string) string {
+	if m.root != "/" {
+		path = strings.TrimPrefix(path, m.root)
+	}
+	return filepath.Join(m.point, path)
+}
+
+// cgroupMounts returns the mounts of the v1 controllers, by controller,
+// and of the v2 hierarchy under "".
+func cgroupMounts() (map[string]mount, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the mounts: %w", err)
 	}
 	defer f.Close()
-	out := map[string]string{}
+	out := map[string]mount{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
@@ -96,15 +117,16 @@ func cgroupMounts() (map[string]string, error) {
 		if len(fields) < 5 || len(tail) < 3 {
 			continue
 		}
+		m := mount{point: fields[4], root: fields[3]}
 		switch tail[0] {
 		case "cgroup2":
-			if out[""] == "" {
-				out[""] = fields[4]
+			if out[""].point == "" {
+				out[""] = m
 			}
 		case "cgroup":
 			for _, o := range strings.Split(tail[2], ",") {
 				if o == "memory" || o == "pids" {
-					out[o] = fields[4]
+					out[o] = m
 				}
 			}
 		}
@@ -206,6 +228,24 @@ func (g *group) oomKills() int {
 
 // taskLimitHit is how many times a fork or thread creation was refused.
 func (g *group) taskLimitHit() int { return counter(filepath.Join(g.pidsDir(), "pids.events"), "max") }
+
+// limitNow is the group's memory limit now: the one set, or a lower one a
+// Squeeze left in force when the kernel killed the process.
+func (g *group) limitNow() int64 {
+	file := "memory.limit_in_bytes"
+	if g.h.v2 {
+		file = "memory.max"
+	}
+	b, err := os.ReadFile(filepath.Join(g.memDir(), file))
+	if err != nil {
+		return g.limit
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || n <= 0 {
+		return g.limit
+	}
+	return n
+}
 
 // peak is the most memory the group held, in bytes (0: unknown).
 func (g *group) peak() int64 {

@@ -6,9 +6,13 @@
 // count), and a wall-clock bound.
 //
 // It works as root (cgroup v1 or v2), and rootless where user namespaces are
-// enabled and the user has a cgroup of its own to write (cgroup v2 with
-// delegated memory and pids controllers); [Available] says which, or why
-// not. Linux only.
+// enabled and the user may make cgroups beside its own (cgroup v2 with
+// memory and pids delegated, as under systemd-run --user --scope: the
+// sandbox's cgroup is made beside the test's, since a v2 cgroup that holds
+// processes cannot limit cgroups below it); [Available] says why not.
+// Linux only. Tested here as root on cgroup v1 and as another user (which
+// this machine does not delegate a cgroup to); the v2 paths are not run
+// here.
 //
 // Nothing outlives its owner: a child is started with a parent-death
 // signal (SIGKILL) from a thread that stays locked until it exits, so a

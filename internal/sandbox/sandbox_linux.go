@@ -67,9 +67,10 @@ func readInt(path string) (int, error) {
 
 // Run runs cmd in a sandbox within limits and waits for it to end; cmd
 // must not have been started, and its ExtraFiles and SysProcAttr are the
-// sandbox's. The child waits, before its first instruction of the
-// program's own, until it is in its cgroups and its loopback is up: a
-// program that imports this package does so in the package's init.
+// sandbox's. The child waits until it is in its cgroups and its loopback
+// is up, in this package's init: a program that imports this package runs
+// none of its own code before (only the runtime's and other packages'
+// init, whose memory is charged to the parent's cgroup).
 //
 // Run returns an error only when the sandbox could not be made (nothing
 // then ran); how the child ended — well, crashed, killed by the kernel for
@@ -89,9 +90,7 @@ func Run(ctx context.Context, cmd *exec.Cmd, l Limits) (Exit, error) {
 			return Exit{}, err
 		}
 	}
-	if _, err := Sweep(); err != nil {
-		return Exit{}, err
-	}
+	_, _ = Sweep() // what it cannot remove now (busy, another user's) it tries again next time; it never stops this run
 	g, err := makeGroup(m.h, l.Memory, l.Processes)
 	if err != nil {
 		return Exit{}, fmt.Errorf("sandbox: %w", err)
@@ -116,6 +115,12 @@ func Run(ctx context.Context, cmd *exec.Cmd, l Limits) (Exit, error) {
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
 	}
 	cmd.SysProcAttr = attr
+	if cmd.WaitDelay == 0 {
+		// A process the child started may hold its output open after it
+		// exits: stop waiting for that output soon after (it is killed
+		// with the cgroup anyway).
+		cmd.WaitDelay = 2 * time.Second
+	}
 
 	// The parent-death signal goes when the thread that started the child
 	// ends, not the process: the thread stays locked to this goroutine,
@@ -169,18 +174,35 @@ func Run(ctx context.Context, cmd *exec.Cmd, l Limits) (Exit, error) {
 	case ex.Err = <-done:
 	case <-timeout:
 		ex.Hung = true
-		g.kill()
-		ex.Err = <-done
+		ex.Err = killUntil(g, done)
 	case <-ctx.Done():
-		g.kill()
-		<-done
+		killUntil(g, done)
 		return Exit{}, ctx.Err()
+	}
+	if errors.Is(ex.Err, exec.ErrWaitDelay) {
+		ex.Err = nil // it exited well; something it started held its output
 	}
 	g.kill() // whatever the child started
 	ex.Peak = g.peak()
 	ex.OOM = g.oomKills() > 0
 	ex.Cause = cause(ex, g, l)
 	return ex, nil
+}
+
+// killUntil kills every process in g until the child's Wait returns (a
+// process forked between reading the cgroup and the kill is caught by the
+// next round), and returns what Wait returned.
+func killUntil(g *group, done <-chan error) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		g.kill()
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+		}
+	}
 }
 
 // cause names how the child ended ("" for a clean exit).
@@ -196,7 +218,7 @@ func cause(ex Exit, g *group, l Limits) string {
 	case ex.Hung:
 		return fmt.Sprintf("hung: still running after %v, killed", l.Timeout)
 	case ex.OOM:
-		return fmt.Sprintf("killed: out of memory (limit %s)", bytesText(g.limit))
+		return fmt.Sprintf("killed: out of memory (limit %s)", bytesText(g.limitNow()))
 	case ex.Err == nil:
 		return ""
 	case g.taskLimitHit() > 0:
@@ -401,18 +423,42 @@ func (fw *forwarder) serve(ln net.Listener, to string) {
 		if err != nil {
 			return
 		}
-		out, err := net.DialTimeout("tcp", to, 5*time.Second)
-		if err != nil || !fw.track(in, out) {
+		if !fw.track(in) {
 			in.Close()
-			if out != nil {
-				out.Close()
-			}
-			continue
+			return
 		}
-		fw.wg.Add(2)
-		go fw.pipe(in, out)
-		go fw.pipe(out, in)
+		fw.wg.Add(1)
+		go fw.connect(in, to)
 	}
+}
+
+// connect forwards in to a new connection to to: one that to refuses is
+// closed at once (inside, the workload sees the connection reset or
+// closed, not refused: the sandbox accepted it first).
+func (fw *forwarder) connect(in net.Conn, to string) {
+	defer fw.wg.Done()
+	defer fw.untrack(in)
+	out, err := net.DialTimeout("tcp", to, 5*time.Second)
+	if err != nil {
+		return
+	}
+	if !fw.track(out) {
+		out.Close()
+		return
+	}
+	defer fw.untrack(out)
+	copied := make(chan struct{})
+	go func() { fw.pipe(out, in); close(copied) }()
+	fw.pipe(in, out)
+	<-copied
+}
+
+// untrack closes c and forgets it.
+func (fw *forwarder) untrack(c net.Conn) {
+	c.Close()
+	fw.mu.Lock()
+	delete(fw.conns, c)
+	fw.mu.Unlock()
 }
 
 func (fw *forwarder) track(cs ...net.Conn) bool {
@@ -428,7 +474,6 @@ func (fw *forwarder) track(cs ...net.Conn) bool {
 }
 
 func (fw *forwarder) pipe(dst, src net.Conn) {
-	defer fw.wg.Done()
 	_, _ = io.Copy(dst, src)
 	if tc, ok := dst.(*net.TCPConn); ok {
 		_ = tc.CloseWrite()
