@@ -124,8 +124,14 @@ func Run(ctx context.Context, cmd *exec.Cmd, l Limits) (Exit, error) {
 
 	// The parent-death signal goes when the thread that started the child
 	// ends, not the process: the thread stays locked to this goroutine,
-	// which keeps it until the child is gone.
+	// which keeps it until the child is gone. The child is not reaped
+	// before its gate opens (or the sandbox is abandoned): until then its
+	// pid stays its own, even if it died, and no other process can be put
+	// in its cgroups or have its network namespace entered.
 	started, done := make(chan error, 1), make(chan error, 1)
+	gated := make(chan struct{})
+	openGate := sync.OnceFunc(func() { close(gated) })
+	defer openGate()
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -134,6 +140,7 @@ func Run(ctx context.Context, cmd *exec.Cmd, l Limits) (Exit, error) {
 			return
 		}
 		started <- nil
+		<-gated
 		done <- cmd.Wait()
 	}()
 	if err := <-started; err != nil {
@@ -145,6 +152,7 @@ func Run(ctx context.Context, cmd *exec.Cmd, l Limits) (Exit, error) {
 	abort := func(err error) (Exit, error) {
 		g.kill()
 		_ = cmd.Process.Kill()
+		openGate()
 		<-done
 		return Exit{}, fmt.Errorf("sandbox: %w", err)
 	}
@@ -162,6 +170,7 @@ func Run(ctx context.Context, cmd *exec.Cmd, l Limits) (Exit, error) {
 	if _, err := gateW.Write([]byte{1}); err != nil {
 		return abort(fmt.Errorf("the child did not wait at its gate: %w", err))
 	}
+	openGate()
 
 	var timeout <-chan time.Time
 	if l.Timeout > 0 {
