@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/faults/toxiproxy"
 	"github.com/rafaelabs/rafael/genome"
 	"github.com/rafaelabs/rafael/harness"
@@ -22,6 +23,9 @@ import (
 // outside.
 func TestASandboxedPgxPoolReachesPostgresThroughItsHand(t *testing.T) {
 	need(t, "PostgreSQL", postgresAddr)
+	if err := evolve.Sandbox.Available(); err != nil {
+		t.Skipf("no sandbox here: %v", err)
+	}
 	db := toxiproxy.Start(t, "postgres", postgresAddr)
 	cfg, err := pgxpool.ParseConfig("postgres://postgres@" + db.Addr() + "/test?sslmode=disable&connect_timeout=2")
 	if err != nil {

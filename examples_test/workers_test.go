@@ -275,6 +275,9 @@ func TestWorkersRideOutAKernelEnforcedLimit(t *testing.T) {
 	if raceDetector {
 		t.Skip("measures real allocation in real time: make test runs it without -race (go test -run TestWorkersRideOutAKernelEnforcedLimit .)")
 	}
+	if err := evolve.Sandbox.Available(); err != nil {
+		t.Skipf("no sandbox here: %v", err)
+	}
 	g := &genome.Genome{} // a sandbox's copy of this test gets its genome from Run
 	if !harness.InChild() {
 		g = champion(t, "workers", evolveWorkers)
