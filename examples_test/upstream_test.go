@@ -145,7 +145,7 @@ func evolveCatalog(t *testing.T) *genome.Genome {
 	// The transport calls the handlers directly: the hooks front nothing
 	// outside the process, so the run stays on the simulated tier.
 	pricing, inventory := faults.NewHook("pricing", 1).InProcess(), faults.NewHook("inventory", 2).InProcess()
-	handlers := inProcess{"pricing": upstream(4, 5*time.Millisecond), "inventory": upstream(8, 2*time.Millisecond)}
+	handlers := inProcess{"pricing": upstream(4, 4700*time.Microsecond), "inventory": upstream(8, 1900*time.Microsecond)}
 	svc := &Catalog{
 		Client: &http.Client{Transport: hooked{
 			"pricing":   faults.RoundTripper(pricing, handlers),
@@ -175,9 +175,9 @@ func evolveCatalog(t *testing.T) *genome.Genome {
 
 func TestCatalogChampionHoldsOverRealHTTP(t *testing.T) {
 	g := champion(t, "catalog", evolveCatalog)
-	pricingSrv := httptest.NewServer(upstream(4, 5*time.Millisecond))
+	pricingSrv := httptest.NewServer(upstream(4, 4700*time.Microsecond))
 	t.Cleanup(pricingSrv.Close)
-	inventorySrv := httptest.NewServer(upstream(8, 2*time.Millisecond))
+	inventorySrv := httptest.NewServer(upstream(8, 1900*time.Microsecond))
 	t.Cleanup(inventorySrv.Close)
 	pricing := toxiproxy.Start(t, "pricing", pricingSrv.Listener.Addr().String())
 	inventory := toxiproxy.Start(t, "inventory", inventorySrv.Listener.Addr().String())
