@@ -78,17 +78,17 @@ func readInt(path string) (int, error) {
 // is killed and Run returns ctx's error.
 func Run(ctx context.Context, cmd *exec.Cmd, l Limits) (Exit, error) {
 	l = l.withDefaults()
+	for _, a := range l.Hand {
+		if err := checkLoopback(a); err != nil {
+			return Exit{}, err
+		}
+	}
 	m, err := plan(l)
 	if err != nil {
 		return Exit{}, err
 	}
 	if len(l.Hand) > 0 && m.userns {
 		return Exit{}, fmt.Errorf("sandbox: handing %s to a sandbox needs root (a rootless sandbox reaches only its own loopback)", strings.Join(l.Hand, ", "))
-	}
-	for _, a := range l.Hand {
-		if err := checkLoopback(a); err != nil {
-			return Exit{}, err
-		}
 	}
 	_, _ = Sweep() // what it cannot remove now (busy, another user's) it tries again next time; it never stops this run
 	g, err := makeGroup(m.h, l.Memory, l.Processes)
