@@ -139,11 +139,15 @@ func ballastCheckLimit(limit, mem int64, source string, memKnown bool) error {
 }
 
 // ballastMachineMemory returns the machine's memory: MemTotal from
-// /proc/meminfo, lowered to the cgroup (v2 or v1) memory limit if one is set.
+// /proc/meminfo, lowered to this process's cgroup memory limit and the root
+// cgroup's (v2 or v1), where one is set.
 func ballastMachineMemory() (mem int64, source string, ok bool) {
 	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
 		mem, ok = ballastParseMemTotal(data)
 		source = "MemTotal"
+	}
+	if limit, _, has := MemoryLimit(); has && (!ok || limit < mem) { // this process's own cgroup (a container's, a sandbox's)
+		mem, source, ok = limit, "this process's cgroup memory limit", true
 	}
 	for _, f := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
 		data, err := os.ReadFile(f)

@@ -56,19 +56,19 @@ func (b *Sandbox) limits(r *runner, job evalJob) sandbox.Limits {
 	if l.Timeout > 0 {
 		return l
 	}
-	each := time.Duration(1)
+	runs := time.Duration(1) // how many times each trial may run
 	if job.Property != "" {
-		each = 100 // rapid's checks, and its shrinking
+		runs = 100 // rapid's checks, and its shrinking
 	}
 	l.Timeout = 30 * time.Second
 	for _, tr := range job.Trials {
 		if r.tier == Simulated {
-			l.Timeout += each * max(r.cfg.Watchdog, 20*time.Second)
+			l.Timeout += runs * max(r.cfg.Watchdog, 20*time.Second)
 			continue
 		}
 		th := r.threats[min(max(tr.Threat, 0), len(r.threats)-1)]
 		drain := max(r.cfg.Drain, th.Recover, time.Second)
-		l.Timeout += each * 3 * (th.Duration() + drain)
+		l.Timeout += runs * 3 * (th.Duration() + drain)
 	}
 	return l
 }

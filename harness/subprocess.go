@@ -14,6 +14,7 @@ import (
 
 	"github.com/rafaelabs/rafael/evolve"
 	"github.com/rafaelabs/rafael/genome"
+	"github.com/rafaelabs/rafael/internal/atomicfile"
 	"github.com/rafaelabs/rafael/internal/sandbox"
 	"github.com/rafaelabs/rafael/internal/trial"
 	"github.com/rafaelabs/rafael/scenarios"
@@ -282,7 +283,7 @@ func evaluateInChild(t *testing.T, spec Spec, set settings) bool {
 	if err != nil {
 		t.Fatalf("rafael: evaluate: %v", err)
 	}
-	if err := os.WriteFile(job.Result, body, 0o600); err != nil {
+	if err := atomicfile.WriteMode(job.Result, body, 0o600); err != nil { // a child killed while writing leaves no half a result
 		t.Fatalf("rafael: evaluate: %v", err)
 	}
 	return true
